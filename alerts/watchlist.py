@@ -1,0 +1,239 @@
+"""Watchlists and watched entities: the editors' rules, as validated data.
+
+A watchlist file (or the `watchlists:` key of the config) is YAML; every problem is reported
+at once, each naming the file, the line and the watchlist, before anything runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from crawler.yamlfile import LineDict, LineList, YamlError, line_of, load_yaml
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class Digest(BaseModel):
+    """Collect matches and post one message on a five-field cron schedule."""
+
+    model_config = ConfigDict(extra="forbid")
+    digest: str = Field(description="five-field cron, e.g. '0 8 * * *'")
+    timezone: str = "UTC"
+    max_stories: int = 20
+
+    @field_validator("digest")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v)
+        except ValueError as exc:
+            raise ValueError(f"not a five-field cron expression: {exc}") from exc
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+
+class WatchedEntity(BaseModel):
+    """A person or organisation an editor wants matched exactly, with aliases in any language."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    type: Literal["person", "org", "place"] = "person"
+    aliases: list[str] = []
+    country: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not SLUG.match(v):
+            raise ValueError("must be a lowercase slug (letters, digits, - and _)")
+        return v
+
+
+class Watchlist(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    query: str
+    description: str = ""
+    channel: str = ""
+    languages: list[str] = []
+    sources: list[str] = []
+    min_relevance: float = Field(0.0, ge=0.0, le=1.0)
+    delivery: Literal["instant"] | Digest = "instant"
+    muted: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not SLUG.match(v):
+            raise ValueError("must be a lowercase slug (letters, digits, - and _)")
+        return v
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, v: str) -> str:
+        from crawler.query import QueryError, parse_query
+
+        try:
+            parse_query(v)
+        except QueryError as exc:
+            raise ValueError(f"bad query: {exc}") from exc
+        return v
+
+    @property
+    def is_digest(self) -> bool:
+        return isinstance(self.delivery, Digest)
+
+
+@dataclass
+class WatchlistProblem:
+    path: str
+    line: int | None
+    watchlist: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        who = f" watchlist {self.watchlist!r}:" if self.watchlist else ""
+        return f"{where}:{who} {self.message}"
+
+
+class WatchlistError(ValueError):
+    """Raised with every problem found; `problems` lists them."""
+
+    def __init__(self, problems: list[WatchlistProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class WatchlistSet:
+    watchlists: list[Watchlist]
+    entities: list[WatchedEntity]
+
+    def by_name(self, name: str) -> Watchlist | None:
+        return next((w for w in self.watchlists if w.name == name), None)
+
+
+def _format_pydantic(exc: ValidationError) -> list[tuple[tuple[int | str, ...], str]]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        field = ".".join(str(p) for p in loc if not isinstance(p, int)) or "value"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        out.append((loc, f"{field}: {msg}"))
+    return out
+
+
+def parse_watchlists(data: Any, path: str, base_loc: tuple[int | str, ...] = ()) -> WatchlistSet:
+    """Validate already-loaded YAML (a mapping with `watchlists:` and `entities:`, or a list).
+
+    Raises WatchlistError listing every problem, each with file, line and watchlist name.
+    """
+    problems: list[WatchlistProblem] = []
+    if isinstance(data, list):
+        data_map: dict[str, Any] = {"watchlists": data}
+        lists_loc: tuple[int | str, ...] = ()
+    elif isinstance(data, dict):
+        data_map = data
+        lists_loc = ("watchlists",)
+        for key in data:
+            if key not in ("watchlists", "entities"):
+                problems.append(
+                    WatchlistProblem(path, line_of(data, (key,)), None, f"{key}: unknown key")
+                )
+    elif data is None:
+        data_map = {}
+        lists_loc = ("watchlists",)
+    else:
+        raise WatchlistError(
+            [WatchlistProblem(path, None, None, "expected a mapping with a 'watchlists' list")]
+        )
+    root = data
+    watchlists: list[Watchlist] = []
+    seen: dict[str, int | None] = {}
+    raw_lists = data_map.get("watchlists") or []
+    if not isinstance(raw_lists, list):
+        problems.append(WatchlistProblem(path, line_of(root, lists_loc), None, "watchlists: expected a list"))
+        raw_lists = []
+    for i, raw in enumerate(raw_lists):
+        loc = (*lists_loc, i)
+        name = raw.get("name") if isinstance(raw, dict) else None
+        try:
+            wl = Watchlist.model_validate(raw)
+        except ValidationError as exc:
+            for err_loc, msg in _format_pydantic(exc):
+                problems.append(
+                    WatchlistProblem(path, line_of(root, (*loc, *err_loc)), name, msg)
+                )
+            continue
+        if wl.name in seen:
+            problems.append(
+                WatchlistProblem(
+                    path, line_of(root, loc), wl.name,
+                    f"name: duplicate watchlist name (first at line {seen[wl.name]})",
+                )
+            )
+            continue
+        seen[wl.name] = line_of(root, loc)
+        watchlists.append(wl)
+    entities: list[WatchedEntity] = []
+    raw_entities = data_map.get("entities") or []
+    if not isinstance(raw_entities, list):
+        problems.append(WatchlistProblem(path, line_of(root, ("entities",)), None, "entities: expected a list"))
+        raw_entities = []
+    for i, raw in enumerate(raw_entities):
+        try:
+            entities.append(WatchedEntity.model_validate(raw))
+        except ValidationError as exc:
+            for err_loc, msg in _format_pydantic(exc):
+                problems.append(
+                    WatchlistProblem(path, line_of(root, ("entities", i, *err_loc)), None, f"entities: {msg}")
+                )
+    if problems:
+        raise WatchlistError(problems)
+    return WatchlistSet(watchlists, entities)
+
+
+def load_watchlists(path: str | Path) -> WatchlistSet:
+    """Load and validate a watchlist file; raises WatchlistError naming file and line."""
+    try:
+        data = load_yaml(path)
+    except YamlError as exc:
+        raise WatchlistError([WatchlistProblem(exc.path, exc.line, None, exc.reason)]) from exc
+    return parse_watchlists(data, str(path))
+
+
+__all__ = [
+    "Digest",
+    "LineDict",
+    "LineList",
+    "WatchedEntity",
+    "Watchlist",
+    "WatchlistError",
+    "WatchlistProblem",
+    "WatchlistSet",
+    "load_watchlists",
+    "parse_watchlists",
+]

@@ -1,0 +1,85 @@
+"""Text normalisation shared by tagging, watchlist matching and the search index.
+
+One definition of "the same word" for the whole product: case-insensitive, accent-insensitive,
+traditional Chinese folded to simplified. `fold` keeps the string's length, so offsets found in
+the folded text point at the same characters of the original (needed to highlight matches).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from opencc import OpenCC
+
+_T2S = OpenCC("t2s")
+
+# CJK Unified Ideographs (+ extension A) and the CJK compatibility block: what the
+# traditional->simplified fold and per-character tokenisation apply to.
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_CHAR = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+
+
+@lru_cache(maxsize=65536)
+def _fold_char(ch: str) -> str:
+    low = ch.lower()
+    if len(low) != 1:  # e.g. "İ".lower() is two code points: keep length
+        low = ch
+    if low.isascii():
+        return low
+    decomposed = unicodedata.normalize("NFKD", low)
+    base = "".join(c for c in decomposed if not unicodedata.combining(c))
+    if len(base) == 1:
+        return base
+    return low
+
+
+def _to_simplified(run: str) -> str:
+    converted = _T2S.convert(run)
+    if len(converted) == len(run):
+        return converted
+    # phrase conversions that change length are rare; keep offsets exact by going char by char
+    return "".join(_T2S.convert(c)[:1] or c for c in run)
+
+
+def fold(text: str) -> str:
+    """Lowercase, strip accents, traditional->simplified; `len(fold(s)) == len(s)` always."""
+    if text.isascii():
+        return text.lower()
+    out = "".join(_fold_char(c) for c in text)
+    if _CJK_RUN.search(out):
+        out = _CJK_RUN.sub(lambda m: _to_simplified(m.group(0)), out)
+    return out
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK_RUN.search(text) is not None
+
+
+def is_word_char(ch: str) -> bool:
+    """True for characters that continue a Latin-script word (letters, digits, underscore)."""
+    return ch.isalnum() and not _CJK_RUN.match(ch)
+
+
+def at_word_boundary(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] stands as whole words.
+
+    Latin-script edges need a non-word neighbour; Chinese has no spaces, so an edge made of a
+    CJK character always counts as a boundary.
+    """
+    if start > 0 and is_word_char(text[start]) and is_word_char(text[start - 1]):
+        return False
+    return not (end < len(text) and is_word_char(text[end - 1]) and is_word_char(text[end]))
+
+
+def index_text(text: str) -> str:
+    """Folded text with every CJK character as its own token, for the full-text index.
+
+    SQLite's unicode61 tokenizer would take a whole run of Chinese as one token; single
+    characters make a Chinese phrase query a phrase of characters, which finds it anywhere.
+    """
+    folded = fold(text)
+    if not _CJK_RUN.search(folded):
+        return folded
+    return _CJK_CHAR.sub(r" \1 ", folded)
