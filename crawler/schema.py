@@ -1,0 +1,125 @@
+"""The embedded store's schema and its migrations, numbered from day one.
+
+`PRAGMA user_version` holds the schema version; `migrate` applies every migration above it, each
+in its own transaction, so an old database is upgraded in place on open.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: articles with facets and a full-text index, per-source crawl state, the alert outbox
+    """
+    CREATE TABLE articles (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        canonical_url TEXT NOT NULL,
+        url TEXT NOT NULL,
+        source TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        comments TEXT NOT NULL DEFAULT '',
+        author TEXT NOT NULL DEFAULT '',
+        site_name TEXT NOT NULL DEFAULT '',
+        published TEXT,
+        fetched TEXT NOT NULL,
+        language TEXT,
+        extractor TEXT NOT NULL DEFAULT '',
+        fallback INTEGER NOT NULL DEFAULT 0,
+        relevance REAL NOT NULL DEFAULT 0,
+        relevance_reasons TEXT NOT NULL DEFAULT '[]',
+        entities TEXT NOT NULL DEFAULT '[]',
+        countries TEXT NOT NULL DEFAULT '[]',
+        events TEXT NOT NULL DEFAULT '[]',
+        evidence TEXT NOT NULL DEFAULT '{}',
+        source_tags TEXT NOT NULL DEFAULT '[]',
+        cluster_id TEXT,
+        is_cluster_lead INTEGER NOT NULL DEFAULT 1,
+        content_hash TEXT NOT NULL DEFAULT '',
+        fingerprint BLOB
+    );
+    CREATE INDEX articles_published ON articles(published);
+    CREATE INDEX articles_source ON articles(source, published);
+    CREATE INDEX articles_cluster ON articles(cluster_id);
+    CREATE INDEX articles_hash ON articles(content_hash);
+
+    CREATE TABLE article_facets (
+        field TEXT NOT NULL,
+        value TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (field, value, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX article_facets_seq ON article_facets(seq);
+
+    CREATE VIRTUAL TABLE articles_fts USING fts5(
+        title, text, content='', tokenize='unicode61 remove_diacritics 2'
+    );
+
+    CREATE TABLE sources (
+        name TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        moved_to TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        last_attempt TEXT,
+        last_success TEXT,
+        last_new TEXT,
+        last_error TEXT,
+        last_status INTEGER,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        bozo_reported TEXT
+    );
+
+    CREATE TABLE polls (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        http_status INTEGER,
+        items INTEGER NOT NULL DEFAULT 0,
+        new INTEGER NOT NULL DEFAULT 0,
+        duration REAL NOT NULL DEFAULT 0,
+        error TEXT
+    );
+    CREATE INDEX polls_source_at ON polls(source, at);
+
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        watchlist TEXT NOT NULL,
+        article_id TEXT NOT NULL,
+        cluster_id TEXT,
+        source TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL DEFAULT 'story',
+        channel TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt TEXT,
+        last_error TEXT NOT NULL DEFAULT '',
+        delivered_ts TEXT NOT NULL DEFAULT '',
+        thread_ts TEXT NOT NULL DEFAULT '',
+        terms TEXT NOT NULL DEFAULT '[]',
+        created TEXT NOT NULL,
+        delivered_at TEXT,
+        UNIQUE (watchlist, article_id)
+    );
+    CREATE INDEX alerts_status ON alerts(status, id);
+    CREATE INDEX alerts_story ON alerts(watchlist, cluster_id, kind);
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database to SCHEMA_VERSION; returns the version it found."""
+    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"database schema version {found} is newer than this watchdesk ({SCHEMA_VERSION})"
+        )
+    for version in range(found, SCHEMA_VERSION):
+        conn.executescript(
+            "BEGIN;\n" + MIGRATIONS[version] + f"\nPRAGMA user_version = {version + 1};\nCOMMIT;"
+        )
+    return found

@@ -1,0 +1,502 @@
+"""The embedded store of record: articles, their full-text index, crawl state and the outbox.
+
+SQLite in WAL mode. An article, its facets, its index entry and the alerts it triggers are
+written in one transaction, so a crash leaves either all of them or none; writes are keyed by
+the article id (hash of the canonical URL), so re-processing a page never makes a second copy.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alerts.alert import Alert, MatchedTerm
+from crawler.article import Article, Entity
+from crawler.schema import migrate
+from crawler.textnorm import fold, index_text
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime | None) -> str | None:
+    """ISO 8601 in UTC, the one date format of the store (sorts as text)."""
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@dataclass(slots=True)
+class StoryMatch:
+    """A watchlist that matched an article, with the terms to highlight."""
+
+    watchlist: str
+    channel: str
+    terms: list[MatchedTerm] = field(default_factory=list)
+    digest: bool = False
+
+
+@dataclass(slots=True)
+class SourceState:
+    name: str
+    url: str
+    moved_to: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_new: datetime | None = None
+    last_error: str | None = None
+    last_status: int | None = None
+    consecutive_failures: int = 0
+    bozo_reported: str | None = None
+
+
+@dataclass(slots=True)
+class PollRecord:
+    """The outcome of one poll of one source (one structured log line, one row)."""
+
+    source: str
+    status: str  # ok, not_modified, error
+    http_status: int | None = None
+    items: int = 0
+    new: int = 0
+    duration: float = 0.0
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None
+    bozo: str | None = None
+
+
+def _facets(article: Article) -> set[tuple[str, str]]:
+    """The (field, value) pairs filters and facets use; values folded like query terms."""
+    out: set[tuple[str, str]] = set()
+    for code in article.countries:
+        out.add(("country", code.upper()))
+    for label in article.events:
+        out.add(("event", label))
+    for ent in article.entities:
+        if ent.country:
+            out.add(("country", ent.country.upper()))
+        if ent.region:
+            out.add(("region", fold(ent.region)))
+        out.add(("entity", ent.id))
+        out.add(("entity", fold(ent.name)))
+        if ent.type == "place":
+            out.add(("place", ent.id))
+            out.add(("place", fold(ent.name)))
+    return out
+
+
+def _row_to_article(row: sqlite3.Row) -> Article:
+    art = Article(url=row["url"], canonical_url=row["canonical_url"], source=row["source"])
+    art.title = row["title"]
+    art.text = row["text"]
+    art.comments = row["comments"]
+    art.author = row["author"]
+    art.site_name = row["site_name"]
+    art.published = parse_iso(row["published"])
+    art.fetched = parse_iso(row["fetched"])
+    art.language = row["language"]
+    art.extractor = row["extractor"]
+    art.fallback = bool(row["fallback"])
+    art.relevance = row["relevance"]
+    art.relevance_reasons = json.loads(row["relevance_reasons"])
+    art.entities = [Entity.from_dict(e) for e in json.loads(row["entities"])]
+    art.countries = json.loads(row["countries"])
+    art.events = json.loads(row["events"])
+    art.evidence = json.loads(row["evidence"])
+    art.source_tags = json.loads(row["source_tags"])
+    art.cluster_id = row["cluster_id"]
+    art.is_cluster_lead = bool(row["is_cluster_lead"])
+    art.content_hash = row["content_hash"]
+    art.fingerprint = row["fingerprint"]
+    return art
+
+
+def _row_to_alert(row: sqlite3.Row) -> Alert:
+    return Alert(
+        id=row["id"],
+        watchlist=row["watchlist"],
+        article_id=row["article_id"],
+        cluster_id=row["cluster_id"],
+        channel=row["channel"],
+        kind=row["kind"],
+        status=row["status"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        delivered_ts=row["delivered_ts"],
+        thread_ts=row["thread_ts"],
+        created=parse_iso(row["created"]),
+        payload={"terms": json.loads(row["terms"]), "source": row["source"]},
+    )
+
+
+class Store:
+    """The SQLite store. Safe to share between threads (one connection behind a lock)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        # WAL lets readers (search, status) run while the crawler writes; synchronous=NORMAL in
+        # WAL mode survives a killed process (only an OS crash can lose the last commits).
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=10000")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        with self._lock:
+            migrate(self._conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions ------------------------------------------------------------------------
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Run one read query (used by search, status and tests)."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    # -- articles ----------------------------------------------------------------------------
+
+    def known_ids(self, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        found: set[str] = set()
+        with self._lock:
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(f"SELECT id FROM articles WHERE id IN ({marks})", chunk)
+                found.update(r[0] for r in rows)
+        return found
+
+    def has_article(self, article_id: str) -> bool:
+        return bool(self.known_ids([article_id]))
+
+    def save_article(self, article: Article, matches: Sequence[StoryMatch] = ()) -> bool:
+        """Store a new article with its index entry and its alerts, in one transaction.
+
+        Returns False (and writes nothing) when the article is already stored. A match on a
+        story already alerted for that watchlist (same cluster) becomes a "copy" alert, at
+        most one per source, delivered as a threaded reply.
+        """
+        now = iso(utcnow())
+        with self._tx() as c:
+            if c.execute("SELECT 1 FROM articles WHERE id = ?", (article.id,)).fetchone():
+                return False
+            cur = c.execute(
+                """INSERT INTO articles (id, canonical_url, url, source, title, text, comments,
+                    author, site_name, published, fetched, language, extractor, fallback,
+                    relevance, relevance_reasons, entities, countries, events, evidence,
+                    source_tags, cluster_id, is_cluster_lead, content_hash, fingerprint)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                (
+                    article.id, article.canonical_url, article.url, article.source,
+                    article.title, article.text, article.comments, article.author,
+                    article.site_name, iso(article.published), iso(article.fetched) or now,
+                    article.language, article.extractor, int(article.fallback),
+                    article.relevance, json.dumps(article.relevance_reasons),
+                    json.dumps([e.to_dict() for e in article.entities], ensure_ascii=False),
+                    json.dumps(article.countries), json.dumps(article.events),
+                    json.dumps(article.evidence, ensure_ascii=False),
+                    json.dumps(article.source_tags), article.cluster_id,
+                    int(article.is_cluster_lead), article.content_hash, article.fingerprint,
+                ),
+            )
+            seq = cur.lastrowid
+            c.executemany(
+                "INSERT OR IGNORE INTO article_facets (field, value, seq) VALUES (?,?,?)",
+                [(f, v, seq) for f, v in _facets(article)],
+            )
+            c.execute(
+                "INSERT INTO articles_fts (rowid, title, text) VALUES (?,?,?)",
+                (seq, index_text(article.title), index_text(article.text)),
+            )
+            for match in matches:
+                self._add_alert(c, article, match, now)
+        return True
+
+    @staticmethod
+    def _add_alert(c: sqlite3.Connection, article: Article, match: StoryMatch, now: str | None) -> None:
+        cluster = article.cluster_id or article.id
+        kind = "digest_item" if match.digest else "story"
+        status = "held" if match.digest else "pending"
+        if not match.digest:
+            story = c.execute(
+                "SELECT id FROM alerts WHERE watchlist = ? AND cluster_id = ? AND kind = 'story'",
+                (match.watchlist, cluster),
+            ).fetchone()
+            if story:
+                same_source = c.execute(
+                    """SELECT 1 FROM alerts WHERE watchlist = ? AND cluster_id = ?
+                       AND source = ? LIMIT 1""",
+                    (match.watchlist, cluster, article.source),
+                ).fetchone()
+                if same_source:
+                    return  # "also reported by" at most once per source
+                kind = "copy"
+        elif c.execute(
+            "SELECT 1 FROM alerts WHERE watchlist = ? AND cluster_id = ? LIMIT 1",
+            (match.watchlist, cluster),
+        ).fetchone():
+            return  # a digest lists each story once
+        terms = [[t.term, t.field, t.start, t.end] for t in match.terms]
+        c.execute(
+            """INSERT OR IGNORE INTO alerts (watchlist, article_id, cluster_id, source, kind,
+                channel, status, terms, created, next_attempt) VALUES (?,?,?,?,?,?,?,?,?,?)""",
+            (match.watchlist, article.id, cluster, article.source, kind, match.channel, status,
+             json.dumps(terms, ensure_ascii=False), now, now),
+        )
+
+    def get_article(self, article_id: str) -> Article | None:
+        rows = self.execute("SELECT * FROM articles WHERE id = ?", (article_id,))
+        return _row_to_article(rows[0]) if rows else None
+
+    def find_article(self, url_or_id: str) -> Article | None:
+        """By id, by canonical URL, or by the URL as first fetched."""
+        from crawler.urls import canonicalize_url
+
+        found = self.get_article(url_or_id)
+        if found or "://" not in url_or_id:
+            return found
+        rows = self.execute(
+            "SELECT * FROM articles WHERE canonical_url = ? OR url = ? LIMIT 1",
+            (canonicalize_url(url_or_id), url_or_id),
+        )
+        return _row_to_article(rows[0]) if rows else None
+
+    def iter_articles(
+        self, since: datetime | None = None, batch: int = 500
+    ) -> Iterator[Article]:
+        """Articles fetched since a time, oldest first (for backtests and migrations)."""
+        last = 0
+        while True:
+            rows = self.execute(
+                "SELECT * FROM articles WHERE seq > ? AND fetched >= ? ORDER BY seq LIMIT ?",
+                (last, iso(since) or "", batch),
+            )
+            if not rows:
+                return
+            for row in rows:
+                yield _row_to_article(row)
+            last = rows[-1]["seq"]
+
+    def story_index_rows(self, limit: int) -> list[tuple[str, str | None, str, bytes | None]]:
+        """The newest stories' (id, cluster_id, content_hash, fingerprint), to warm the story index."""
+        rows = self.execute(
+            """SELECT id, cluster_id, content_hash, fingerprint FROM articles
+               ORDER BY seq DESC LIMIT ?""",
+            (limit,),
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in reversed(rows)]
+
+    def count_articles(self) -> int:
+        return int(self.execute("SELECT count(*) FROM articles")[0][0])
+
+    # -- sources -----------------------------------------------------------------------------
+
+    def source_state(self, name: str, url: str) -> SourceState:
+        rows = self.execute("SELECT * FROM sources WHERE name = ?", (name,))
+        if not rows:
+            return SourceState(name=name, url=url)
+        r = rows[0]
+        state = SourceState(
+            name=name,
+            url=r["url"],
+            moved_to=r["moved_to"],
+            etag=r["etag"],
+            last_modified=r["last_modified"],
+            last_attempt=parse_iso(r["last_attempt"]),
+            last_success=parse_iso(r["last_success"]),
+            last_new=parse_iso(r["last_new"]),
+            last_error=r["last_error"],
+            last_status=r["last_status"],
+            consecutive_failures=r["consecutive_failures"],
+            bozo_reported=r["bozo_reported"],
+        )
+        if state.url != url:
+            # the config now points somewhere else: old validators and redirects do not apply
+            state = SourceState(name=name, url=url)
+        return state
+
+    def record_poll(self, url: str, poll: PollRecord, at: datetime | None = None) -> None:
+        """Update a source's crawl state and append the poll to its history."""
+        when = iso(at or utcnow())
+        ok = poll.status in ("ok", "not_modified")
+        with self._tx() as c:
+            row = c.execute("SELECT url FROM sources WHERE name = ?", (poll.source,)).fetchone()
+            if row is None or row[0] != url:
+                c.execute("DELETE FROM sources WHERE name = ?", (poll.source,))
+                c.execute("INSERT INTO sources (name, url) VALUES (?, ?)", (poll.source, url))
+            if ok:
+                c.execute(
+                    """UPDATE sources SET last_attempt = ?, last_success = ?, last_status = ?,
+                        consecutive_failures = 0, last_error = NULL,
+                        etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),
+                        moved_to = COALESCE(?, moved_to),
+                        last_new = CASE WHEN ? > 0 THEN ? ELSE last_new END
+                       WHERE name = ?""",
+                    (when, when, poll.http_status, poll.etag, poll.last_modified, poll.moved_to,
+                     poll.new, when, poll.source),
+                )
+            else:
+                c.execute(
+                    """UPDATE sources SET last_attempt = ?, last_status = ?, last_error = ?,
+                        consecutive_failures = consecutive_failures + 1 WHERE name = ?""",
+                    (when, poll.http_status, poll.error, poll.source),
+                )
+            if poll.bozo:
+                c.execute("UPDATE sources SET bozo_reported = ? WHERE name = ?", (poll.bozo, poll.source))
+            c.execute(
+                """INSERT INTO polls (source, at, status, http_status, items, new, duration, error)
+                   VALUES (?,?,?,?,?,?,?,?)""",
+                (poll.source, when, poll.status, poll.http_status, poll.items, poll.new,
+                 round(poll.duration, 3), poll.error),
+            )
+
+    def source_health(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Per source: last attempt/success/error, consecutive failures, items found/new in 24 h."""
+        since = iso((now or utcnow()) - timedelta(hours=24))
+        rows = self.execute(
+            """SELECT s.*, COALESCE(p.items, 0) AS items_24h, COALESCE(p.new, 0) AS new_24h,
+                      COALESCE(p.polls, 0) AS polls_24h
+               FROM sources s LEFT JOIN (
+                   SELECT source, sum(items) AS items, sum(new) AS new, count(*) AS polls
+                   FROM polls WHERE at >= ? GROUP BY source) p ON p.source = s.name
+               ORDER BY s.name""",
+            (since,),
+        )
+        return [dict(r) for r in rows]
+
+    # -- outbox ------------------------------------------------------------------------------
+
+    def due_alerts(self, now: datetime | None = None, limit: int = 100) -> list[Alert]:
+        """Pending alerts whose next attempt is due, oldest first (delivery order = story order)."""
+        rows = self.execute(
+            """SELECT * FROM alerts WHERE status = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?)
+               ORDER BY id LIMIT ?""",
+            (iso(now or utcnow()), limit),
+        )
+        return [_row_to_alert(r) for r in rows]
+
+    def story_alert(self, watchlist: str, cluster_id: str) -> Alert | None:
+        rows = self.execute(
+            "SELECT * FROM alerts WHERE watchlist = ? AND cluster_id = ? AND kind = 'story'",
+            (watchlist, cluster_id),
+        )
+        return _row_to_alert(rows[0]) if rows else None
+
+    def mark_delivered(self, alert_id: int, message_id: str) -> None:
+        with self._tx() as c:
+            c.execute(
+                """UPDATE alerts SET status = 'delivered', delivered_ts = ?, delivered_at = ?,
+                    attempts = attempts + 1, last_error = '' WHERE id = ?""",
+                (message_id, iso(utcnow()), alert_id),
+            )
+
+    def mark_retry(self, alert_id: int, error: str, next_attempt: datetime) -> None:
+        with self._tx() as c:
+            c.execute(
+                """UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt = ?
+                   WHERE id = ?""",
+                (error, iso(next_attempt), alert_id),
+            )
+
+    def mark_failed(self, alert_id: int, error: str) -> None:
+        with self._tx() as c:
+            c.execute(
+                "UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+                (error, alert_id),
+            )
+
+    def set_thread(self, alert_id: int, thread_ts: str) -> None:
+        with self._tx() as c:
+            c.execute("UPDATE alerts SET thread_ts = ? WHERE id = ?", (thread_ts, alert_id))
+
+    def retry_failed(self, watchlist: str | None = None) -> int:
+        """Put failed alerts back in the queue; returns how many."""
+        with self._tx() as c:
+            cur = c.execute(
+                """UPDATE alerts SET status = 'pending', next_attempt = ?, attempts = 0
+                   WHERE status = 'failed' AND (? IS NULL OR watchlist = ?)""",
+                (iso(utcnow()), watchlist, watchlist),
+            )
+            return cur.rowcount
+
+    def list_alerts(self, status: str | None = None, limit: int = 50) -> list[Alert]:
+        rows = self.execute(
+            "SELECT * FROM alerts WHERE (? IS NULL OR status = ?) ORDER BY id DESC LIMIT ?",
+            (status, status, limit),
+        )
+        return [_row_to_alert(r) for r in rows]
+
+    def held_digest_items(self, watchlist: str) -> list[Alert]:
+        rows = self.execute(
+            "SELECT * FROM alerts WHERE watchlist = ? AND status = 'held' ORDER BY id", (watchlist,)
+        )
+        return [_row_to_alert(r) for r in rows]
+
+    def release_digest(self, watchlist: str, item_ids: Sequence[int], message_id: str) -> None:
+        """Mark digest items delivered together under one message."""
+        with self._tx() as c:
+            c.executemany(
+                """UPDATE alerts SET status = 'delivered', delivered_ts = ?, delivered_at = ?
+                   WHERE id = ? AND watchlist = ?""",
+                [(message_id, iso(utcnow()), i, watchlist) for i in item_ids],
+            )
+
+    def alert_counts(self) -> dict[str, int]:
+        return {r[0]: r[1] for r in self.execute("SELECT status, count(*) FROM alerts GROUP BY status")}
+
+
+class _Transaction:
+    """`with store._tx() as conn:` — BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.store._lock.acquire()
+        try:
+            self.store._conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.store._lock.release()
+            raise
+        return self.store._conn
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            if exc_type is None:
+                self.store._conn.execute("COMMIT")
+            else:
+                self.store._conn.execute("ROLLBACK")
+        finally:
+            self.store._lock.release()

@@ -1,0 +1,121 @@
+"""URL canonicalisation and the address policy for discovered links.
+
+One article is stored once: tracking parameters, fragments, default ports, host case and
+trailing slashes do not make a new URL. Links found inside feeds and pages are untrusted: they
+may point at the source's own origin or at public addresses, never at loopback, private,
+link-local or reserved ones (unless the config allows it).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url as _w3_canonicalize
+from w3lib.url import safe_url_string
+
+# Parameters that only track the reader. utm_* is Google Analytics' family; the rest are the
+# click ids and share markers seen on news links (Facebook, Google Ads, Microsoft, Mailchimp,
+# HubSpot, Twitter/X, Yandex, Instagram, Adobe, Piano, Outbrain, Taboola).
+_TRACKING_PREFIXES = ("utm_", "hsa_", "pk_", "mtm_", "at_")
+_TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid",
+        "_hsenc", "_hsmi", "hsctatracking", "igshid", "yclid", "twclid", "ttclid", "s_cid",
+        "cmpid", "ocid", "ncid", "sr_share", "smid", "cid", "outbrain", "taboola", "ref_src",
+        "ref_url", "share", "rss", "cmp", "intcmp", "xtor", "__twitter_impression",
+    }
+)
+
+
+def is_tracking_param(name: str) -> bool:
+    low = name.lower()
+    return low in _TRACKING_PARAMS or low.startswith(_TRACKING_PREFIXES)
+
+
+def canonicalize_url(url: str) -> str:
+    """The form of a URL under which an article is stored.
+
+    Lowercases scheme and host, drops default ports, fragments and tracking parameters, sorts
+    the remaining query, percent-encodes consistently (w3lib), and removes a trailing slash from
+    non-root paths (news CMSs serve `/story/` and `/story` as the same page).
+    """
+    url = safe_url_string(url.strip())
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    port = parts.port
+    if (scheme == "http" and port == 80) or (scheme == "https" and port == 443):
+        port = None
+    netloc = host if port is None else f"{host}:{port}"
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
+    )
+    path = parts.path or "/"
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    rebuilt = urlunsplit((scheme, netloc, path, query, ""))
+    return _w3_canonicalize(rebuilt, keep_fragments=False)
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with default ports made explicit, for same-origin checks."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower().rstrip("."), port
+
+
+def same_origin(a: str, b: str) -> bool:
+    return origin(a) == origin(b)
+
+
+def same_site(a: str, b: str) -> bool:
+    """Same host, ignoring a leading `www.`: enough for trusting `rel=canonical`."""
+    ha, hb = origin(a)[1], origin(b)[1]
+    return ha.removeprefix("www.") == hb.removeprefix("www.")
+
+
+def is_public_ip(ip: str) -> bool:
+    """True only for globally routable unicast addresses."""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    return addr.is_global and not addr.is_multicast
+
+
+@lru_cache(maxsize=4096)
+def _resolve(host: str) -> tuple[str, ...]:
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError, OSError):
+        return ()
+    return tuple(sorted({info[4][0] for info in infos}))
+
+
+def refusal_reason(url: str, source_url: str, *, allow_private: bool = False) -> str | None:
+    """Why a discovered link must not be fetched, or None when it may be.
+
+    Allowed: the source's own origin, and hosts that resolve only to public addresses. The
+    check runs after DNS resolution, so a public-looking name pointing at 127.0.0.1 is refused.
+    """
+    scheme, host, _ = origin(url)
+    if scheme not in ("http", "https"):
+        return "scheme"
+    if not host:
+        return "no_host"
+    if same_origin(url, source_url) or allow_private:
+        return None
+    addresses = _resolve(host)
+    if not addresses:
+        return "unresolvable"
+    if not all(is_public_ip(a) for a in addresses):
+        return "refused_address"
+    return None

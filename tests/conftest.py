@@ -1,0 +1,39 @@
+"""Shared fixtures: the fixture news site on 127.0.0.1 and helpers to run the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from demo.site import FixtureArticle, FixtureServer, build_demo_site
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def site() -> Iterator[FixtureServer]:
+    """The demo news site (feeds, articles, a 500 feed, a malformed feed) on a loopback port."""
+    with FixtureServer() as server:
+        server.articles = build_demo_site(server.site, server.base_url)  # type: ignore[attr-defined]
+        yield server
+
+
+@pytest.fixture
+def demo_articles(site: FixtureServer) -> list[FixtureArticle]:
+    return site.articles  # type: ignore[attr-defined,no-any-return]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run `watchdesk ARGS` in a fresh process (Scrapy's reactor runs once per process)."""
+    base = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "SLACK_API_URL", "WATCHDESK_CONFIG")}
+    base["PYTHONPATH"] = str(ROOT)
+    base.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args],
+        cwd=ROOT, env=base, capture_output=True, text=True, timeout=timeout, check=False,
+    )

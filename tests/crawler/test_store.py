@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from alerts.alert import MatchedTerm
+from crawler.article import Article, Entity
+from crawler.schema import SCHEMA_VERSION
+from crawler.store import PollRecord, Store, StoryMatch
+
+
+def make_article(n: int, cluster: str | None = None, source: str = "s1") -> Article:
+    a = Article(url=f"https://news.example/{n}", canonical_url=f"https://news.example/{n}", source=source)
+    a.title = f"Sister city story {n}"
+    a.text = "Oxford, Mississippi and Wuhan renewed their sister city ties."
+    a.published = datetime(2024, 5, n % 28 + 1, tzinfo=UTC)
+    a.language = "en"
+    a.countries = ["CN", "US"]
+    a.events = ["sister_city"]
+    a.entities = [Entity("geonames:1791247", "Wuhan", "place", "CN", "Hubei", 30.58, 114.27, 1, [(30, 35)], "city")]
+    a.cluster_id = cluster or a.id
+    return a
+
+
+def test_schema_version_and_wal(tmp_path: Path) -> None:
+    with Store(tmp_path / "w.db") as store:
+        assert store.execute("PRAGMA user_version")[0][0] == SCHEMA_VERSION
+        assert store.execute("PRAGMA journal_mode")[0][0] == "wal"
+    # reopening an up-to-date store migrates nothing and keeps data
+    with Store(tmp_path / "w.db") as store:
+        assert store.count_articles() == 0
+
+
+def test_save_is_idempotent_and_round_trips(tmp_path: Path) -> None:
+    with Store(tmp_path / "w.db") as store:
+        a = make_article(1)
+        assert store.save_article(a) is True
+        assert store.save_article(make_article(1)) is False
+        assert store.count_articles() == 1
+        back = store.get_article(a.id)
+        assert back is not None
+        assert back.title == a.title and back.published == a.published
+        assert back.entities[0].region == "Hubei" and back.entities[0].offsets == [(30, 35)]
+        assert store.find_article("https://news.example/1?utm_source=x") is not None
+        facets = {tuple(r) for r in store.execute("SELECT field, value FROM article_facets")}
+        assert ("country", "CN") in facets and ("region", "hubei") in facets
+        assert ("event", "sister_city") in facets and ("place", "wuhan") in facets
+        fts = store.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'wuhan'")
+        assert len(fts) == 1
+
+
+def test_alerts_written_with_article_once_per_story(tmp_path: Path) -> None:
+    with Store(tmp_path / "w.db") as store:
+        lead = make_article(1)
+        match = StoryMatch("sister-cities", "#sc", [MatchedTerm("sister city", "title", 0, 11)])
+        store.save_article(lead, [match])
+        # a syndicated copy from another source: a threaded "copy" alert
+        copy = make_article(2, cluster=lead.id, source="s2")
+        store.save_article(copy, [match])
+        # another copy from the same second source: nothing more
+        store.save_article(make_article(3, cluster=lead.id, source="s2"), [match])
+        kinds = [(a.kind, a.article_id) for a in reversed(store.list_alerts())]
+        assert kinds == [("story", lead.id), ("copy", copy.id)]
+        due = store.due_alerts(datetime.now(UTC) + timedelta(seconds=1))
+        assert [a.kind for a in due] == ["story", "copy"]
+        assert due[0].payload["terms"] == [["sister city", "title", 0, 11]]
+
+
+def test_failed_transaction_writes_nothing(tmp_path: Path) -> None:
+    with Store(tmp_path / "w.db") as store:
+        a = make_article(1)
+        bad = StoryMatch("w", "#c")
+        bad.terms = [object()]  # type: ignore[list-item]  # not JSON-serialisable: fails mid-transaction
+        try:
+            store.save_article(a, [bad])
+        except (TypeError, AttributeError):
+            pass
+        assert store.count_articles() == 0
+        assert store.execute("SELECT count(*) FROM articles_fts")[0][0] == 0
+        assert store.list_alerts() == []
+
+
+def test_outbox_state_transitions(tmp_path: Path) -> None:
+    with Store(tmp_path / "w.db") as store:
+        store.save_article(make_article(1), [StoryMatch("w", "#c")])
+        (alert,) = store.due_alerts()
+        assert alert.id is not None
+        later = datetime.now(UTC) + timedelta(minutes=5)
+        store.mark_retry(alert.id, "HTTP 500", later)
+        assert store.due_alerts() == []
+        assert len(store.due_alerts(later)) == 1
+        store.mark_failed(alert.id, "channel_not_found")
+        assert store.alert_counts() == {"failed": 1}
+        assert store.retry_failed() == 1
+        store.mark_delivered(alert.id, "1700000000.000100")
+        assert store.list_alerts("delivered")[0].delivered_ts == "1700000000.000100"
+
+
+def test_source_state_and_health(tmp_path: Path) -> None:
+    with Store(tmp_path / "w.db") as store:
+        url = "http://127.0.0.1:1/feed"
+        store.record_poll(url, PollRecord("feed", "ok", 200, items=5, new=3, etag='"a"', last_modified="x"))
+        store.record_poll(url, PollRecord("feed", "error", 500, error="HTTP 500"))
+        store.record_poll(url, PollRecord("feed", "error", None, error="timeout"))
+        state = store.source_state("feed", url)
+        assert state.etag == '"a"' and state.consecutive_failures == 2 and state.last_error == "timeout"
+        (health,) = store.source_health()
+        assert health["items_24h"] == 5 and health["new_24h"] == 3 and health["polls_24h"] == 3
+        store.record_poll(url, PollRecord("feed", "not_modified", 304))
+        assert store.source_state("feed", url).consecutive_failures == 0
+        # a source whose URL changed in the config starts afresh (old validators do not apply)
+        assert store.source_state("feed", "http://127.0.0.1:1/other").etag is None
+
+
+def test_store_file_is_plain_sqlite(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    with Store(path) as store:
+        store.save_article(make_article(1))
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
