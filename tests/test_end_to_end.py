@@ -1,0 +1,136 @@
+"""The whole monitor, end to end: real Scrapy against the loopback fixture site, real SQLite,
+real slack-sdk against the loopback Slack stub, all through the `watchdesk` command."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from crawler.article import article_id
+from crawler.urls import canonicalize_url
+from demo.site import FixtureServer
+from tests.conftest import ROOT, run_cli
+
+WATCHLISTS = (ROOT / "demo" / "watchlists.yaml").read_text(encoding="utf-8")
+
+
+def write_config(tmp_path: Path, base: str) -> Path:
+    (tmp_path / "watchlists.yaml").write_text(WATCHLISTS, encoding="utf-8")
+    config = tmp_path / "watchdesk.yaml"
+    config.write_text(
+        f"""store: {{path: var/test.db}}
+crawl: {{user_agent: "watchdesk-test/0.1"}}
+sources:
+  - {{name: ledger, kind: feed, url: "{base}/feeds/ledger.xml"}}
+  - {{name: ledger-atom, kind: feed, url: "{base}/feeds/atom.xml"}}
+  - {{name: broken, kind: feed, url: "{base}/feeds/broken.xml"}}
+  - {{name: malformed, kind: feed, url: "{base}/feeds/malformed.xml"}}
+watchlists: watchlists.yaml
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def stored(db: Path) -> list[tuple[str, str, str]]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT id, source, canonical_url FROM articles ORDER BY seq").fetchall()
+    finally:
+        conn.close()
+
+
+def test_run_once_end_to_end(tmp_path: Path, site: FixtureServer, slack_stub) -> None:  # type: ignore[no-untyped-def]
+    config = write_config(tmp_path, site.base_url)
+    env = {"SLACK_BOT_TOKEN": slack_stub.token, "SLACK_API_URL": slack_stub.base_url}
+    articles = site.articles  # type: ignore[attr-defined]
+
+    first = run_cli("--config", str(config), "run", "--once", env=env)
+    assert first.returncode == 0, first.stderr
+
+    # every fixture article stored exactly once, though the RSS links carry tracking
+    # parameters and one story is in both feeds (and in the malformed one)
+    db = tmp_path / "var" / "test.db"
+    rows = stored(db)
+    expected = {article_id(canonicalize_url(f"{site.base_url}/articles/{a.slug}.html")) for a in articles}
+    assert {r[0] for r in rows} == expected
+    assert len(rows) == len(expected)
+    for a in articles:
+        assert len(site.site.hits(f"/articles/{a.slug}.html")) == 1, a.slug
+
+    # the broken feed was recorded as failing and did not stop the others
+    status = run_cli("--config", str(config), "status", "--json")
+    health = {s["source"]: s for s in json.loads(status.stdout)["sources"]}
+    assert health["broken"]["consecutive_failures"] == 1
+    assert health["broken"]["last_error"] == "HTTP 500"
+    assert health["ledger"]["consecutive_failures"] == 0 and health["ledger"]["new_24h"] >= 1
+
+    # alerts reached Slack through slack-sdk, one per story per watchlist
+    posts = slack_stub.messages()
+    assert posts, first.stderr
+    by_channel: dict[str, list[str]] = {}
+    for p in posts:
+        by_channel.setdefault(p["channel"], []).append(p["text"])
+    assert "#sister-cities" in by_channel
+    assert "#state-laws" in by_channel
+    pairs = [(p["channel"], p["text"]) for p in posts]
+    assert len(pairs) == len(set(pairs))
+    outbox = [json.loads(line) for line in run_cli("--config", str(config), "alerts", "list", "--json").stdout.splitlines()]
+    assert outbox and all(a["status"] == "delivered" and a["message_id"] for a in outbox)
+    assert len(outbox) == len(posts)
+
+    # second cycle: conditional requests answered 304; nothing new stored or sent
+    second = run_cli("--config", str(config), "run", "--once", env=env)
+    assert second.returncode == 0, second.stderr
+    ledger_hits = site.site.hits("/feeds/ledger.xml")
+    assert len(ledger_hits) == 2
+    assert ledger_hits[1]["headers"].get("If-None-Match")
+    assert len(stored(db)) == len(expected)
+    assert len(slack_stub.messages()) == len(posts)
+    for a in articles:
+        assert len(site.site.hits(f"/articles/{a.slug}.html")) == 1, a.slug
+
+    # search finds the stories, in JSON with the documented fields
+    found = run_cli("--config", str(config), "search", '"sister city" OR sister-city', "--json")
+    assert found.returncode == 0, found.stderr
+    hits = [json.loads(line) for line in found.stdout.splitlines()]
+    assert hits
+    for key in ("id", "url", "title", "source", "published", "language", "score", "snippet"):
+        assert key in hits[0]
+    assert any("Sister-City" in h["title"] for h in hits)
+    zh = run_cli("--config", str(config), "search", "友好城市", "--json")
+    assert any(h["language"] == "zh" for h in map(json.loads, zh.stdout.splitlines()))
+
+
+def test_invalid_config_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("sources:\n  - {name: x, url: 'https://a.example/f', colour: red}\n", encoding="utf-8")
+    result = run_cli("--config", str(config), "run", "--once")
+    assert result.returncode == 2
+    assert f"{config}:2" in result.stderr and "colour" in result.stderr
+
+
+def test_watchlist_validate(tmp_path: Path) -> None:
+    (tmp_path / "w.yaml").write_text(
+        "watchlists:\n  - name: ok\n    query: China\n  - name: bad\n    query: 'title:(a OR'\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "c.yaml"
+    config.write_text("watchlists: w.yaml\n", encoding="utf-8")
+    result = run_cli("--config", str(config), "watchlist", "validate")
+    assert result.returncode == 1
+    assert f"{tmp_path / 'w.yaml'}:5: watchlist 'bad'" in result.stderr
+    (tmp_path / "w.yaml").write_text("watchlists:\n  - {name: ok, query: China}\n", encoding="utf-8")
+    assert run_cli("--config", str(config), "watchlist", "validate").returncode == 0
+
+
+def test_extract_json(tmp_path: Path, site: FixtureServer) -> None:
+    url = f"{site.base_url}/articles/hubei-mississippi-zh.html"
+    result = run_cli("--config", str(tmp_path / "none.yaml"), "extract", url, "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["language"] == "zh"
+    assert "湖北" in data["title"]
+    assert "Related" not in data["text"] and "cookies" not in data["text"]
+    assert {"CN", "US"} <= set(data["countries"])
