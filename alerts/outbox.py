@@ -119,12 +119,20 @@ class Outbox:
         if result.permanent or alert.attempts + 1 >= self.max_attempts:
             self.store.mark_failed(alert.id, result.error)
             self.stats.inc(f"alert/failed/{self.sink.name}")
-            log.warning("alert failed watchlist=%s id=%s error=%s", alert.watchlist, alert.id, result.error)
+            log.warning(
+                "alert failed watchlist=%s id=%s error=%s", alert.watchlist, alert.id, result.error
+            )
             return "failed"
         delay = backoff_seconds(alert.attempts, result.retry_after)
         self.store.mark_retry(alert.id, result.error, self.clock() + timedelta(seconds=delay))
         self.stats.inc(f"alert/retry/{self.sink.name}")
-        log.info("alert retry watchlist=%s id=%s in=%.0fs error=%s", alert.watchlist, alert.id, delay, result.error)
+        log.info(
+            "alert retry watchlist=%s id=%s in=%.0fs error=%s",
+            alert.watchlist,
+            alert.id,
+            delay,
+            result.error,
+        )
         return result.error or "retry"
 
     def send_digest(self, watchlist: Watchlist, period_label: str = "") -> bool:
@@ -139,12 +147,16 @@ class Outbox:
             if article is not None:
                 stories.append((article, _terms(item)))
         message = render_digest(watchlist, stories, period_label)
-        digest_alert = Alert(watchlist=watchlist.name, article_id="", channel=watchlist.channel, kind="digest")
+        digest_alert = Alert(
+            watchlist=watchlist.name, article_id="", channel=watchlist.channel, kind="digest"
+        )
         result = self.sink.deliver(digest_alert, message)
         if not result.ok:
             self.stats.inc(f"digest/failed/{self.sink.name}")
             log.warning("digest failed watchlist=%s error=%s", watchlist.name, result.error)
             return False
-        self.store.release_digest(watchlist.name, [i.id for i in items if i.id is not None], result.message_id)
+        self.store.release_digest(
+            watchlist.name, [i.id for i in items if i.id is not None], result.message_id
+        )
         self.stats.inc(f"digest/sent/{self.sink.name}")
         return True

@@ -175,7 +175,9 @@ def parse_watchlists(data: Any, path: str, base_loc: tuple[int | str, ...] = ())
     seen: dict[str, int | None] = {}
     raw_lists = data_map.get("watchlists") or []
     if not isinstance(raw_lists, list):
-        problems.append(WatchlistProblem(path, line_of(root, lists_loc), None, "watchlists: expected a list"))
+        problems.append(
+            WatchlistProblem(path, line_of(root, lists_loc), None, "watchlists: expected a list")
+        )
         raw_lists = []
     for i, raw in enumerate(raw_lists):
         loc = (*lists_loc, i)
@@ -184,14 +186,14 @@ def parse_watchlists(data: Any, path: str, base_loc: tuple[int | str, ...] = ())
             wl = Watchlist.model_validate(raw)
         except ValidationError as exc:
             for err_loc, msg in _format_pydantic(exc):
-                problems.append(
-                    WatchlistProblem(path, line_of(root, (*loc, *err_loc)), name, msg)
-                )
+                problems.append(WatchlistProblem(path, line_of(root, (*loc, *err_loc)), name, msg))
             continue
         if wl.name in seen:
             problems.append(
                 WatchlistProblem(
-                    path, line_of(root, loc), wl.name,
+                    path,
+                    line_of(root, loc),
+                    wl.name,
                     f"name: duplicate watchlist name (first at line {seen[wl.name]})",
                 )
             )
@@ -201,7 +203,9 @@ def parse_watchlists(data: Any, path: str, base_loc: tuple[int | str, ...] = ())
     entities: list[WatchedEntity] = []
     raw_entities = data_map.get("entities") or []
     if not isinstance(raw_entities, list):
-        problems.append(WatchlistProblem(path, line_of(root, ("entities",)), None, "entities: expected a list"))
+        problems.append(
+            WatchlistProblem(path, line_of(root, ("entities",)), None, "entities: expected a list")
+        )
         raw_entities = []
     for i, raw in enumerate(raw_entities):
         try:
@@ -209,7 +213,9 @@ def parse_watchlists(data: Any, path: str, base_loc: tuple[int | str, ...] = ())
         except ValidationError as exc:
             for err_loc, msg in _format_pydantic(exc):
                 problems.append(
-                    WatchlistProblem(path, line_of(root, ("entities", i, *err_loc)), None, f"entities: {msg}")
+                    WatchlistProblem(
+                        path, line_of(root, ("entities", i, *err_loc)), None, f"entities: {msg}"
+                    )
                 )
     if problems:
         raise WatchlistError(problems)

@@ -49,9 +49,13 @@ state = State()
 def main_options(
     config: Annotated[
         str | None,
-        typer.Option("--config", "-c", help="Config file (default: $WATCHDESK_CONFIG or ./watchdesk.yaml)."),
+        typer.Option(
+            "--config", "-c", help="Config file (default: $WATCHDESK_CONFIG or ./watchdesk.yaml)."
+        ),
     ] = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv for debug).")] = 0,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
+    ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
 ) -> None:
     state.config = config
@@ -65,8 +69,18 @@ def main_options(
         force=True,
     )
     # third-party libraries are noisy at INFO; their warnings still show
-    for noisy in ("scrapy", "twisted", "apscheduler", "trafilatura", "htmldate", "urllib3",
-                  "slack_sdk", "elastic_transport", "py.warnings", "asyncio"):
+    for noisy in (
+        "scrapy",
+        "twisted",
+        "apscheduler",
+        "trafilatura",
+        "htmldate",
+        "urllib3",
+        "slack_sdk",
+        "elastic_transport",
+        "py.warnings",
+        "asyncio",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.INFO)
 
 
@@ -89,7 +103,9 @@ def _load() -> LoadedConfig:
 
 @app.command()
 def run(
-    once: Annotated[bool, typer.Option("--once", help="Poll every source once, deliver, exit.")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Poll every source once, deliver, exit.")
+    ] = False,
 ) -> None:
     """Run the monitor: every source on its schedule until Ctrl-C (or once with --once)."""
     from crawler.monitor import Monitor, install_stop_signals, run_in_reactor
@@ -165,7 +181,8 @@ def search(
     for hit in hits:
         a = hit.article
         table.add_row(
-            escape(a.title), escape(a.source),
+            escape(a.title),
+            escape(a.source),
             a.published.date().isoformat() if a.published else "-",
             _bold_markers(hit.snippet),
         )
@@ -191,8 +208,12 @@ def _read_page(path_or_url: str, user_agent: str) -> tuple[str, str]:
 @app.command()
 def extract(
     path_or_url: Annotated[str, typer.Argument(help="An HTML file or an http(s) URL.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the enriched article as JSON.")] = False,
-    source: Annotated[str, typer.Option("--source", help="Source name to attribute it to.")] = "cli",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the enriched article as JSON.")
+    ] = False,
+    source: Annotated[
+        str, typer.Option("--source", help="Source name to attribute it to.")
+    ] = "cli",
 ) -> None:
     """Extract and enrich one page and print what watchdesk sees in it (nothing is stored)."""
     from crawler.article import Page
@@ -212,7 +233,9 @@ def extract(
     if loaded:
         from alerts.matcher import WatchlistMatcher
 
-        matcher = WatchlistMatcher(loaded.watchlists.watchlists, aliases=context.entities.ids_for_name)
+        matcher = WatchlistMatcher(
+            loaded.watchlists.watchlists, aliases=context.entities.ids_for_name
+        )
         matches = [
             {"watchlist": m.watchlist.name, "terms": sorted({t.term for t in m.terms})}
             for m in matcher.match(article)
@@ -224,14 +247,28 @@ def extract(
         return
     out.print(f"[bold]{escape(article.title)}[/bold]")
     out.print(f"url: {escape(article.url)}")
-    for key in ("published", "author", "site_name", "language", "extractor", "relevance", "cluster_id"):
+    for key in (
+        "published",
+        "author",
+        "site_name",
+        "language",
+        "extractor",
+        "relevance",
+        "cluster_id",
+    ):
         out.print(f"{key}: {escape(str(data[key]))}")
     out.print(f"countries: {', '.join(article.countries) or '-'}")
     out.print(f"events: {escape(json.dumps(article.evidence, ensure_ascii=False))}")
     out.print(f"relevance reasons: {escape('; '.join(article.relevance_reasons))}")
     for ent in article.entities:
-        where = f" ({ent.region}, {ent.country})" if ent.region else (f" ({ent.country})" if ent.country else "")
-        out.print(f"  {ent.type:7} {escape(ent.name)}{escape(where)} ×{ent.mentions}  [{escape(ent.id)}]")
+        where = (
+            f" ({ent.region}, {ent.country})"
+            if ent.region
+            else (f" ({ent.country})" if ent.country else "")
+        )
+        out.print(
+            f"  {ent.type:7} {escape(ent.name)}{escape(where)} ×{ent.mentions}  [{escape(ent.id)}]"
+        )
     out.print(f"watchlists: {escape(', '.join(m['watchlist'] for m in matches)) or '-'}")
     out.print(f"\n{escape(article.text[:1500])}{'…' if len(article.text) > 1500 else ''}")
 
@@ -262,7 +299,9 @@ def watchlist_validate() -> None:
 
 @alerts_app.command("list")
 def alerts_list(
-    status: Annotated[str | None, typer.Option("--status", help="pending, delivered, failed, held")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="pending, delivered, failed, held")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n")] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -276,26 +315,46 @@ def alerts_list(
     if as_json:
         for a in alerts:
             art = titles.get(a.article_id)
-            print(json.dumps({
-                "id": a.id, "watchlist": a.watchlist, "kind": a.kind, "status": a.status,
-                "channel": a.channel, "attempts": a.attempts, "error": a.last_error,
-                "message_id": a.delivered_ts, "article_id": a.article_id,
-                "title": art.title if art else None,
-            }, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "id": a.id,
+                        "watchlist": a.watchlist,
+                        "kind": a.kind,
+                        "status": a.status,
+                        "channel": a.channel,
+                        "attempts": a.attempts,
+                        "error": a.last_error,
+                        "message_id": a.delivered_ts,
+                        "article_id": a.article_id,
+                        "title": art.title if art else None,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         return
     table = Table()
     for col in ("id", "watchlist", "kind", "status", "attempts", "title", "error"):
         table.add_column(col, overflow="fold")
     for a in alerts:
         art = titles.get(a.article_id)
-        table.add_row(str(a.id), escape(a.watchlist), a.kind, a.status, str(a.attempts),
-                      escape(art.title if art else "?"), escape(a.last_error))
+        table.add_row(
+            str(a.id),
+            escape(a.watchlist),
+            a.kind,
+            a.status,
+            str(a.attempts),
+            escape(art.title if art else "?"),
+            escape(a.last_error),
+        )
     out.print(table)
 
 
 @alerts_app.command("retry")
 def alerts_retry(
-    watchlist: Annotated[str | None, typer.Option("--watchlist", help="Only this watchlist.")] = None,
+    watchlist: Annotated[
+        str | None, typer.Option("--watchlist", help="Only this watchlist.")
+    ] = None,
 ) -> None:
     """Put failed alerts back in the outbox; the next cycle (or `run`) sends them."""
     from crawler.store import Store
@@ -323,14 +382,26 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     report = []
     for name, src in configured.items():
         r = rows.get(name, {})
-        report.append({
-            "source": name, "kind": src.kind, "url": src.url, "enabled": src.enabled,
-            "last_attempt": r.get("last_attempt"), "last_success": r.get("last_success"),
-            "last_error": r.get("last_error"), "consecutive_failures": r.get("consecutive_failures", 0),
-            "items_24h": r.get("items_24h", 0), "new_24h": r.get("new_24h", 0),
-        })
+        report.append(
+            {
+                "source": name,
+                "kind": src.kind,
+                "url": src.url,
+                "enabled": src.enabled,
+                "last_attempt": r.get("last_attempt"),
+                "last_success": r.get("last_success"),
+                "last_error": r.get("last_error"),
+                "consecutive_failures": r.get("consecutive_failures", 0),
+                "items_24h": r.get("items_24h", 0),
+                "new_24h": r.get("new_24h", 0),
+            }
+        )
     if as_json:
-        print(json.dumps({"articles": articles, "alerts": counts, "sources": report}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {"articles": articles, "alerts": counts, "sources": report}, ensure_ascii=False
+            )
+        )
         return
     out.print(f"articles: {articles}   alerts: {counts or '{}'}")
     table = Table()
@@ -338,8 +409,15 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         table.add_column(col, overflow="fold")
     for r in sorted(report, key=lambda r: (-int(r["consecutive_failures"] or 0), r["source"])):
         style = "red" if r["consecutive_failures"] else None
-        table.add_row(escape(r["source"]), r["last_success"] or "never", str(r["consecutive_failures"]),
-                      str(r["items_24h"]), str(r["new_24h"]), escape(r["last_error"] or ""), style=style)
+        table.add_row(
+            escape(r["source"]),
+            r["last_success"] or "never",
+            str(r["consecutive_failures"]),
+            str(r["items_24h"]),
+            str(r["new_24h"]),
+            escape(r["last_error"] or ""),
+            style=style,
+        )
     out.print(table)
 
 

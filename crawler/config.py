@@ -123,7 +123,7 @@ class Config(_Strict):
 
 
 class ConfigError(ValueError):
-    """The configuration is invalid; `problems` are lines like `watchdesk.yaml:12: sources.0.url: ...`."""
+    """The config is invalid; `problems` are lines like `watchdesk.yaml:12: sources.0.url: ...`."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems

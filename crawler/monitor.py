@@ -86,7 +86,10 @@ class Monitor:
         self.processor = Processor(self.store, self.context, loaded.watchlists, self.stats)
         self.sink = sink or build_sink(loaded)
         self.outbox = Outbox(
-            self.store, self.sink, loaded.watchlists, self.stats,
+            self.store,
+            self.sink,
+            loaded.watchlists,
+            self.stats,
             max_attempts=self.config.alerts.max_attempts,
         )
         self._runner: Any = None
@@ -116,7 +119,9 @@ class Monitor:
         feeds = [s for s in sources if s.kind == "feed"]
         for other in sources:
             if other.kind != "feed":
-                log.warning("source=%s kind=%s is not supported yet; skipped", other.name, other.kind)
+                log.warning(
+                    "source=%s kind=%s is not supported yet; skipped", other.name, other.kind
+                )
         if not feeds:
             return
         runner = self._crawler_runner()
@@ -139,10 +144,15 @@ class Monitor:
         started = time.monotonic()
         await self.poll(self.sources)
         delivery = await asyncio.get_running_loop().run_in_executor(None, self.deliver)
-        report = CycleReport(len(self.sources), time.monotonic() - started, delivery, self.stats.snapshot())
+        report = CycleReport(
+            len(self.sources), time.monotonic() - started, delivery, self.stats.snapshot()
+        )
         log.info(
             "cycle sources=%d stored=%d alerts_sent=%d duration=%.1fs",
-            report.sources, self.stats.get("article/stored"), delivery.delivered, report.duration,
+            report.sources,
+            self.stats.get("article/stored"),
+            delivery.delivered,
+            report.duration,
         )
         return report
 
@@ -157,26 +167,45 @@ class Monitor:
         for source in self.sources:
             seconds = source.interval.total_seconds()
             scheduler.add_job(
-                self._poll_job, "interval", args=[source], seconds=seconds,
+                self._poll_job,
+                "interval",
+                args=[source],
+                seconds=seconds,
                 id=f"source:{source.name}",
                 # 10 % of the interval (at most a minute) spreads 500 feeds over time instead
                 # of firing them in the same second.
                 jitter=min(60, max(1, int(seconds * 0.1))),
-                max_instances=1, coalesce=True, misfire_grace_time=int(seconds),
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=int(seconds),
                 next_run_time=_soon(),
             )
-        scheduler.add_job(self._deliver_job, "interval", seconds=OUTBOX_EVERY_SECONDS,
-                          id="outbox", max_instances=1, coalesce=True)
+        scheduler.add_job(
+            self._deliver_job,
+            "interval",
+            seconds=OUTBOX_EVERY_SECONDS,
+            id="outbox",
+            max_instances=1,
+            coalesce=True,
+        )
         for wl in self.loaded.watchlists.watchlists:
             if wl.is_digest and not wl.muted:
                 spec = wl.delivery
                 scheduler.add_job(
-                    self._digest_job, CronTrigger.from_crontab(spec.digest, timezone=spec.timezone),  # type: ignore[union-attr]
-                    args=[wl.name], id=f"digest:{wl.name}", max_instances=1, coalesce=True,
+                    self._digest_job,
+                    CronTrigger.from_crontab(spec.digest, timezone=spec.timezone),  # type: ignore[union-attr]
+                    args=[wl.name],
+                    id=f"digest:{wl.name}",
+                    max_instances=1,
+                    coalesce=True,
                 )
         scheduler.start()
-        log.info("watchdesk running sources=%d watchlists=%d store=%s", len(self.sources),
-                 len(self.loaded.watchlists.watchlists), self.loaded.store_path)
+        log.info(
+            "watchdesk running sources=%d watchlists=%d store=%s",
+            len(self.sources),
+            len(self.loaded.watchlists.watchlists),
+            self.loaded.store_path,
+        )
         try:
             await stop.wait()
         finally:

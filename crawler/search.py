@@ -48,7 +48,13 @@ class Hit:
             "relevance": round(a.relevance, 4),
             "cluster_id": a.cluster_id,
             "entities": [
-                {"id": e.id, "name": e.name, "type": e.type, "country": e.country, "region": e.region}
+                {
+                    "id": e.id,
+                    "name": e.name,
+                    "type": e.type,
+                    "country": e.country,
+                    "region": e.region,
+                }
                 for e in a.entities
             ],
         }
@@ -117,7 +123,11 @@ def search(
     else:
         rank_join = ""
         score = "0.0"
-    order = "articles.published DESC, articles.seq DESC" if sort == "date" else f"{score}, articles.published DESC"
+    order = (
+        "articles.published DESC, articles.seq DESC"
+        if sort == "date"
+        else f"{score}, articles.published DESC"
+    )
     rows = store.execute(
         f"SELECT articles.*, {score} AS score FROM articles {rank_join} WHERE ({sql.where}) "
         f"ORDER BY {order} LIMIT ? OFFSET ?",

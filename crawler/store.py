@@ -219,16 +219,31 @@ class Store:
                     source_tags, cluster_id, is_cluster_lead, content_hash, fingerprint)
                    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                 (
-                    article.id, article.canonical_url, article.url, article.source,
-                    article.title, article.text, article.comments, article.author,
-                    article.site_name, iso(article.published), iso(article.fetched) or now,
-                    article.language, article.extractor, int(article.fallback),
-                    article.relevance, json.dumps(article.relevance_reasons),
+                    article.id,
+                    article.canonical_url,
+                    article.url,
+                    article.source,
+                    article.title,
+                    article.text,
+                    article.comments,
+                    article.author,
+                    article.site_name,
+                    iso(article.published),
+                    iso(article.fetched) or now,
+                    article.language,
+                    article.extractor,
+                    int(article.fallback),
+                    article.relevance,
+                    json.dumps(article.relevance_reasons),
                     json.dumps([e.to_dict() for e in article.entities], ensure_ascii=False),
-                    json.dumps(article.countries), json.dumps(article.events),
+                    json.dumps(article.countries),
+                    json.dumps(article.events),
                     json.dumps(article.evidence, ensure_ascii=False),
-                    json.dumps(article.source_tags), article.cluster_id,
-                    int(article.is_cluster_lead), article.content_hash, article.fingerprint,
+                    json.dumps(article.source_tags),
+                    article.cluster_id,
+                    int(article.is_cluster_lead),
+                    article.content_hash,
+                    article.fingerprint,
                 ),
             )
             seq = cur.lastrowid
@@ -245,7 +260,9 @@ class Store:
         return True
 
     @staticmethod
-    def _add_alert(c: sqlite3.Connection, article: Article, match: StoryMatch, now: str | None) -> None:
+    def _add_alert(
+        c: sqlite3.Connection, article: Article, match: StoryMatch, now: str | None
+    ) -> None:
         cluster = article.cluster_id or article.id
         kind = "digest_item" if match.digest else "story"
         status = "held" if match.digest else "pending"
@@ -272,8 +289,18 @@ class Store:
         c.execute(
             """INSERT OR IGNORE INTO alerts (watchlist, article_id, cluster_id, source, kind,
                 channel, status, terms, created, next_attempt) VALUES (?,?,?,?,?,?,?,?,?,?)""",
-            (match.watchlist, article.id, cluster, article.source, kind, match.channel, status,
-             json.dumps(terms, ensure_ascii=False), now, now),
+            (
+                match.watchlist,
+                article.id,
+                cluster,
+                article.source,
+                kind,
+                match.channel,
+                status,
+                json.dumps(terms, ensure_ascii=False),
+                now,
+                now,
+            ),
         )
 
     def get_article(self, article_id: str) -> Article | None:
@@ -293,9 +320,7 @@ class Store:
         )
         return _row_to_article(rows[0]) if rows else None
 
-    def iter_articles(
-        self, since: datetime | None = None, batch: int = 500
-    ) -> Iterator[Article]:
+    def iter_articles(self, since: datetime | None = None, batch: int = 500) -> Iterator[Article]:
         """Articles fetched since a time, oldest first (for backtests and migrations)."""
         last = 0
         while True:
@@ -310,7 +335,7 @@ class Store:
             last = rows[-1]["seq"]
 
     def story_index_rows(self, limit: int) -> list[tuple[str, str | None, str, bytes | None]]:
-        """The newest stories' (id, cluster_id, content_hash, fingerprint), to warm the story index."""
+        """(id, cluster_id, content_hash, fingerprint) of the newest stories, oldest first."""
         rows = self.execute(
             """SELECT id, cluster_id, content_hash, fingerprint FROM articles
                ORDER BY seq DESC LIMIT ?""",
@@ -364,8 +389,17 @@ class Store:
                         moved_to = COALESCE(?, moved_to),
                         last_new = CASE WHEN ? > 0 THEN ? ELSE last_new END
                        WHERE name = ?""",
-                    (when, when, poll.http_status, poll.etag, poll.last_modified, poll.moved_to,
-                     poll.new, when, poll.source),
+                    (
+                        when,
+                        when,
+                        poll.http_status,
+                        poll.etag,
+                        poll.last_modified,
+                        poll.moved_to,
+                        poll.new,
+                        when,
+                        poll.source,
+                    ),
                 )
             else:
                 c.execute(
@@ -374,12 +408,22 @@ class Store:
                     (when, poll.http_status, poll.error, poll.source),
                 )
             if poll.bozo:
-                c.execute("UPDATE sources SET bozo_reported = ? WHERE name = ?", (poll.bozo, poll.source))
+                c.execute(
+                    "UPDATE sources SET bozo_reported = ? WHERE name = ?", (poll.bozo, poll.source)
+                )
             c.execute(
                 """INSERT INTO polls (source, at, status, http_status, items, new, duration, error)
                    VALUES (?,?,?,?,?,?,?,?)""",
-                (poll.source, when, poll.status, poll.http_status, poll.items, poll.new,
-                 round(poll.duration, 3), poll.error),
+                (
+                    poll.source,
+                    when,
+                    poll.status,
+                    poll.http_status,
+                    poll.items,
+                    poll.new,
+                    round(poll.duration, 3),
+                    poll.error,
+                ),
             )
 
     def source_health(self, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -401,7 +445,8 @@ class Store:
     def due_alerts(self, now: datetime | None = None, limit: int = 100) -> list[Alert]:
         """Pending alerts whose next attempt is due, oldest first (delivery order = story order)."""
         rows = self.execute(
-            """SELECT * FROM alerts WHERE status = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?)
+            """SELECT * FROM alerts WHERE status = 'pending'
+               AND (next_attempt IS NULL OR next_attempt <= ?)
                ORDER BY id LIMIT ?""",
             (iso(now or utcnow()), limit),
         )
@@ -433,7 +478,8 @@ class Store:
     def mark_failed(self, alert_id: int, error: str) -> None:
         with self._tx() as c:
             c.execute(
-                "UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+                "UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ? "
+                "WHERE id = ?",
                 (error, alert_id),
             )
 
@@ -474,7 +520,9 @@ class Store:
             )
 
     def alert_counts(self) -> dict[str, int]:
-        return {r[0]: r[1] for r in self.execute("SELECT status, count(*) FROM alerts GROUP BY status")}
+        return {
+            r[0]: r[1] for r in self.execute("SELECT status, count(*) FROM alerts GROUP BY status")
+        }
 
 
 class _Transaction:

@@ -22,10 +22,39 @@ from w3lib.url import safe_url_string
 _TRACKING_PREFIXES = ("utm_", "hsa_", "pk_", "mtm_", "at_")
 _TRACKING_PARAMS = frozenset(
     {
-        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid",
-        "_hsenc", "_hsmi", "hsctatracking", "igshid", "yclid", "twclid", "ttclid", "s_cid",
-        "cmpid", "ocid", "ncid", "sr_share", "smid", "cid", "outbrain", "taboola", "ref_src",
-        "ref_url", "share", "rss", "cmp", "intcmp", "xtor", "__twitter_impression",
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "_hsenc",
+        "_hsmi",
+        "hsctatracking",
+        "igshid",
+        "yclid",
+        "twclid",
+        "ttclid",
+        "s_cid",
+        "cmpid",
+        "ocid",
+        "ncid",
+        "sr_share",
+        "smid",
+        "cid",
+        "outbrain",
+        "taboola",
+        "ref_src",
+        "ref_url",
+        "share",
+        "rss",
+        "cmp",
+        "intcmp",
+        "xtor",
+        "__twitter_impression",
     }
 )
 
@@ -53,7 +82,11 @@ def canonicalize_url(url: str) -> str:
     if parts.username:
         netloc = f"{parts.username}@{netloc}"
     query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not is_tracking_param(k)
+        ]
     )
     path = parts.path or "/"
     if len(path) > 1 and path.endswith("/"):

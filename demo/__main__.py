@@ -1,4 +1,4 @@
-"""`make demo`: serve the fixture site, run one cycle with the demo config, show alerts and a search.
+"""`make demo`: serve the fixture site, run one cycle against it, show the alerts and a search.
 
 Needs no network and no Slack token: alerts go to the terminal.
 """
@@ -39,7 +39,9 @@ def main() -> int:
     with FixtureServer() as server, tempfile.TemporaryDirectory(prefix="watchdesk-demo-") as tmp:
         build_demo_site(server.site, server.base_url)
         config = demo_config(server.base_url, Path(tmp))
-        env = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "WATCHDESK_CONFIG")}
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "WATCHDESK_CONFIG")
+        }
         cli = [sys.executable, "-m", "crawler.cli", "--config", str(config)]
         print(f"== fixture site at {server.base_url}; one cycle with {config.name}\n", flush=True)
         run = subprocess.run([*cli, "run", "--once"], env=env, cwd=ROOT, check=False)
@@ -47,7 +49,9 @@ def main() -> int:
             return run.returncode
         query = '"sister city" OR 友好城市'
         print(f"\n== watchdesk search '{query}'\n", flush=True)
-        found = subprocess.run([*cli, "search", query, "--limit", "5"], env=env, cwd=ROOT, check=False)
+        found = subprocess.run(
+            [*cli, "search", query, "--limit", "5"], env=env, cwd=ROOT, check=False
+        )
         return found.returncode
 
 

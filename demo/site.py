@@ -40,8 +40,14 @@ def load_articles(directory: Path = ARTICLES_DIR) -> list[FixtureArticle]:
         paragraphs = [p.strip() for p in body.split("\n") if p.strip()]
         lang = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in meta["title"]) else "en"
         out.append(
-            FixtureArticle(path.stem, meta["title"], datetime.fromisoformat(meta["date"]),
-                           meta.get("author", ""), paragraphs, lang)
+            FixtureArticle(
+                path.stem,
+                meta["title"],
+                datetime.fromisoformat(meta["date"]),
+                meta.get("author", ""),
+                paragraphs,
+                lang,
+            )
         )
     return out
 
@@ -63,7 +69,8 @@ def article_page(a: FixtureArticle, base: str) -> str:
 <div class="cookie-banner">We use cookies to improve your experience. Accept all cookies.</div>
 <main><article>
 <h1>{e(a.title)}</h1>
-<p class="byline">By {e(a.author)} · <time datetime="{a.published.isoformat()}">{a.published.date()}</time></p>
+<p class="byline">By {e(a.author)} ·
+<time datetime="{a.published.isoformat()}">{a.published.date()}</time></p>
 {body}
 </article>
 <aside class="related"><h3>Related</h3><ul>
@@ -74,7 +81,12 @@ def article_page(a: FixtureArticle, base: str) -> str:
 </body></html>"""
 
 
-def rss_feed(articles: list[FixtureArticle], base: str, title: str = "Heartland Ledger", link_suffix: str = "") -> str:
+def rss_feed(
+    articles: list[FixtureArticle],
+    base: str,
+    title: str = "Heartland Ledger",
+    link_suffix: str = "",
+) -> str:
     e = html.escape
     items = "\n".join(
         f"""<item><title>{e(a.title)}</title>
@@ -141,17 +153,28 @@ def build_demo_site(site: FixtureSite, base: str) -> list[FixtureArticle]:
         site.add(f"/articles/{a.slug}.html", article_page(a, base))
     half = len(articles) // 2 + 1
     # the RSS feed links with tracking parameters; the Atom feed repeats one story without them
-    site.add("/feeds/ledger.xml", rss_feed(articles[:half], base, link_suffix="?utm_source=rss&utm_medium=feed"),
-             content_type="application/rss+xml", etag=True)
-    site.add("/feeds/atom.xml", atom_feed(articles[half - 1 :], base),
-             content_type="application/atom+xml", etag=True, gzip=True)
+    site.add(
+        "/feeds/ledger.xml",
+        rss_feed(articles[:half], base, link_suffix="?utm_source=rss&utm_medium=feed"),
+        content_type="application/rss+xml",
+        etag=True,
+    )
+    site.add(
+        "/feeds/atom.xml",
+        atom_feed(articles[half - 1 :], base),
+        content_type="application/atom+xml",
+        etag=True,
+        gzip=True,
+    )
     site.add("/feeds/broken.xml", "Internal Server Error", status=500, content_type="text/plain")
     # malformed: an undefined entity and an unclosed element; feedparser still recovers the item
-    site.add("/feeds/malformed.xml",
-             f"""<?xml version="1.0"?><rss version="2.0"><channel><title>Bad &nbsp; feed</title>
+    site.add(
+        "/feeds/malformed.xml",
+        f"""<?xml version="1.0"?><rss version="2.0"><channel><title>Bad &nbsp; feed</title>
 <item><title>Recovered item</title><link>{base}/articles/{articles[0].slug}.html</link>
 <description>unclosed <b>bold</description></item></channel>""",
-             content_type="application/rss+xml")
+        content_type="application/rss+xml",
+    )
     site.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
     return articles
 
@@ -186,7 +209,13 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Content-Encoding"] = "gzip"
         self._send(route.status, body, route.content_type, headers)
 
-    def _send(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str | None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
@@ -201,7 +230,9 @@ class _Handler(BaseHTTPRequestHandler):
 class FixtureServer:
     """`with FixtureServer() as server:` serves `server.site` on 127.0.0.1:<ephemeral port>."""
 
-    def __init__(self, site: FixtureSite | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, site: FixtureSite | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.site = site or FixtureSite()
         handler = type("Handler", (_Handler,), {"site": self.site})
         self.httpd = ThreadingHTTPServer((host, port), handler)

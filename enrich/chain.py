@@ -93,7 +93,9 @@ def build_context(
 
     return EnrichContext(
         gazetteer=Gazetteer.load(),
-        entities=EntityMatcher.load(watched=watched_entities or [], extra=extra_organisations or []),
+        entities=EntityMatcher.load(
+            watched=watched_entities or [], extra=extra_organisations or []
+        ),
         stories=StoryIndex(),
         options=options or EnrichOptions(),
         stats=stats or Stats(),

@@ -54,7 +54,12 @@ def log_poll(poll: PollRecord) -> None:
     log.log(
         level,
         "poll source=%s status=%s http=%s items=%d new=%d duration=%.2fs%s",
-        poll.source, poll.status, poll.http_status or "-", poll.items, poll.new, poll.duration,
+        poll.source,
+        poll.status,
+        poll.http_status or "-",
+        poll.items,
+        poll.new,
+        poll.duration,
         f" error={poll.error!r}" if poll.error else "",
         extra={"poll": poll},
     )
@@ -98,7 +103,11 @@ class FeedSpider(scrapy.Spider):
                 callback=self.parse_feed,
                 errback=self.feed_failed,
                 dont_filter=True,
-                meta={"source": source, "started": time.monotonic(), "handle_httpstatus_list": [304]},
+                meta={
+                    "source": source,
+                    "started": time.monotonic(),
+                    "handle_httpstatus_list": [304],
+                },
             )
 
     # -- feeds -------------------------------------------------------------------------------
@@ -123,8 +132,13 @@ class FeedSpider(scrapy.Spider):
         if not parsed.is_feed:
             self._record(
                 source,
-                PollRecord(source.name, "error", response.status, duration=duration,
-                           error=f"not a feed ({content_type or 'no content type'})"),
+                PollRecord(
+                    source.name,
+                    "error",
+                    response.status,
+                    duration=duration,
+                    error=f"not a feed ({content_type or 'no content type'})",
+                ),
             )
             return
         state = self.store.source_state(source.name, source.url)
@@ -140,10 +154,16 @@ class FeedSpider(scrapy.Spider):
         self._record(
             source,
             PollRecord(
-                source.name, "ok", response.status, items=len(entries), new=len(new),
+                source.name,
+                "ok",
+                response.status,
+                items=len(entries),
+                new=len(new),
                 duration=duration,
-                etag=_header(response, b"ETag"), last_modified=_header(response, b"Last-Modified"),
-                moved_to=moved_to, bozo=bozo,
+                etag=_header(response, b"ETag"),
+                last_modified=_header(response, b"Last-Modified"),
+                moved_to=moved_to,
+                bozo=bozo,
             ),
         )
         for url, entry in new:
@@ -185,7 +205,9 @@ class FeedSpider(scrapy.Spider):
         source: SourceConfig = failure.request.meta["source"]  # type: ignore[attr-defined]
         duration = time.monotonic() - failure.request.meta["started"]  # type: ignore[attr-defined]
         reason, status = describe_failure(failure)
-        self._record(source, PollRecord(source.name, "error", status, duration=duration, error=reason))
+        self._record(
+            source, PollRecord(source.name, "error", status, duration=duration, error=reason)
+        )
 
     # -- articles ----------------------------------------------------------------------------
 
@@ -218,13 +240,21 @@ class FeedSpider(scrapy.Spider):
             # next poll instead, since the article is not stored.
             self.wd_stats.inc("article/summary_only")
             yield Page(
-                url=entry.link, source=source.name, html="", status=status,
-                final_url=request.url, entry=entry, language_hint=source.language,
-                source_tags=list(source.tags), fetched=datetime.now(UTC),
+                url=entry.link,
+                source=source.name,
+                html="",
+                status=status,
+                final_url=request.url,
+                entry=entry,
+                language_hint=source.language,
+                source_tags=list(source.tags),
+                fetched=datetime.now(UTC),
             )
             return
         self.wd_stats.inc("article/fetch_failed")
-        log.warning("article fetch failed source=%s url=%r reason=%s", source.name, request.url, reason)
+        log.warning(
+            "article fetch failed source=%s url=%r reason=%s", source.name, request.url, reason
+        )
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -28,12 +28,26 @@ def demo_articles(site: FixtureServer) -> list[FixtureArticle]:
     return site.articles  # type: ignore[attr-defined,no-any-return]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     """Run `watchdesk ARGS` in a fresh process (Scrapy's reactor runs once per process)."""
-    base = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "SLACK_API_URL", "WATCHDESK_CONFIG")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SLACK_BOT_TOKEN", "SLACK_API_URL", "WATCHDESK_CONFIG")
+    }
     base["PYTHONPATH"] = str(ROOT)
     base.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "crawler.cli", *args],
-        cwd=ROOT, env=base, capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
+
+
+from tests.slack_stub import slack_stub  # noqa: E402,F401  (the loopback Slack API stub fixture)

@@ -36,7 +36,9 @@ watchlists: watchlists.yaml
 def stored(db: Path) -> list[tuple[str, str, str]]:
     conn = sqlite3.connect(db)
     try:
-        return conn.execute("SELECT id, source, canonical_url FROM articles ORDER BY seq").fetchall()
+        return conn.execute(
+            "SELECT id, source, canonical_url FROM articles ORDER BY seq"
+        ).fetchall()
     finally:
         conn.close()
 
@@ -53,7 +55,9 @@ def test_run_once_end_to_end(tmp_path: Path, site: FixtureServer, slack_stub) ->
     # parameters and one story is in both feeds (and in the malformed one)
     db = tmp_path / "var" / "test.db"
     rows = stored(db)
-    expected = {article_id(canonicalize_url(f"{site.base_url}/articles/{a.slug}.html")) for a in articles}
+    expected = {
+        article_id(canonicalize_url(f"{site.base_url}/articles/{a.slug}.html")) for a in articles
+    }
     assert {r[0] for r in rows} == expected
     assert len(rows) == len(expected)
     for a in articles:
@@ -76,7 +80,10 @@ def test_run_once_end_to_end(tmp_path: Path, site: FixtureServer, slack_stub) ->
     assert "#state-laws" in by_channel
     pairs = [(p["channel"], p["text"]) for p in posts]
     assert len(pairs) == len(set(pairs))
-    outbox = [json.loads(line) for line in run_cli("--config", str(config), "alerts", "list", "--json").stdout.splitlines()]
+    outbox = [
+        json.loads(line)
+        for line in run_cli("--config", str(config), "alerts", "list", "--json").stdout.splitlines()
+    ]
     assert outbox and all(a["status"] == "delivered" and a["message_id"] for a in outbox)
     assert len(outbox) == len(posts)
 
@@ -105,7 +112,9 @@ def test_run_once_end_to_end(tmp_path: Path, site: FixtureServer, slack_stub) ->
 
 def test_invalid_config_exits_2(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
-    config.write_text("sources:\n  - {name: x, url: 'https://a.example/f', colour: red}\n", encoding="utf-8")
+    config.write_text(
+        "sources:\n  - {name: x, url: 'https://a.example/f', colour: red}\n", encoding="utf-8"
+    )
     result = run_cli("--config", str(config), "run", "--once")
     assert result.returncode == 2
     assert f"{config}:2" in result.stderr and "colour" in result.stderr
@@ -121,7 +130,9 @@ def test_watchlist_validate(tmp_path: Path) -> None:
     result = run_cli("--config", str(config), "watchlist", "validate")
     assert result.returncode == 1
     assert f"{tmp_path / 'w.yaml'}:5: watchlist 'bad'" in result.stderr
-    (tmp_path / "w.yaml").write_text("watchlists:\n  - {name: ok, query: China}\n", encoding="utf-8")
+    (tmp_path / "w.yaml").write_text(
+        "watchlists:\n  - {name: ok, query: China}\n", encoding="utf-8"
+    )
     assert run_cli("--config", str(config), "watchlist", "validate").returncode == 0
 
 

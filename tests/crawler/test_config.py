@@ -71,7 +71,9 @@ def test_watchlists_file_errors_name_file_line_and_watchlist(tmp_path: Path) -> 
         load_config(p)
     problems = info.value.problems
     wl = tmp_path / "lists.yaml"
-    assert any(s.startswith(f"{wl}:5: watchlist 'broken': query: bad query") for s in problems), problems
+    assert any(s.startswith(f"{wl}:5: watchlist 'broken': query: bad query") for s in problems), (
+        problems
+    )
     assert any(s.startswith(f"{wl}:6:") and "name" in s for s in problems), problems
     assert any(s.startswith(f"{wl}:8:") and "colour: unknown key" in s for s in problems), problems
 
@@ -79,9 +81,7 @@ def test_watchlists_file_errors_name_file_line_and_watchlist(tmp_path: Path) -> 
 def test_inline_watchlists_and_duplicates(tmp_path: Path) -> None:
     p = write(
         tmp_path,
-        "watchlists:\n"
-        "  - {name: a, query: China}\n"
-        "  - {name: a, query: Taiwan}\n",
+        "watchlists:\n  - {name: a, query: China}\n  - {name: a, query: Taiwan}\n",
     )
     with pytest.raises(ConfigError) as info:
         load_config(p)
@@ -97,7 +97,9 @@ def test_duplicate_source_names(tmp_path: Path) -> None:
         load_config(p)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("15m", 900), ("2h", 7200), ("30s", 30), ("1d", 86400)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("15m", 900), ("2h", 7200), ("30s", 30), ("1d", 86400)]
+)
 def test_parse_interval(text: str, seconds: int) -> None:
     assert parse_interval(text).total_seconds() == seconds
 

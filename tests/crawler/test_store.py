@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,14 +12,29 @@ from crawler.store import PollRecord, Store, StoryMatch
 
 
 def make_article(n: int, cluster: str | None = None, source: str = "s1") -> Article:
-    a = Article(url=f"https://news.example/{n}", canonical_url=f"https://news.example/{n}", source=source)
+    a = Article(
+        url=f"https://news.example/{n}", canonical_url=f"https://news.example/{n}", source=source
+    )
     a.title = f"Sister city story {n}"
     a.text = "Oxford, Mississippi and Wuhan renewed their sister city ties."
     a.published = datetime(2024, 5, n % 28 + 1, tzinfo=UTC)
     a.language = "en"
     a.countries = ["CN", "US"]
     a.events = ["sister_city"]
-    a.entities = [Entity("geonames:1791247", "Wuhan", "place", "CN", "Hubei", 30.58, 114.27, 1, [(30, 35)], "city")]
+    a.entities = [
+        Entity(
+            "geonames:1791247",
+            "Wuhan",
+            "place",
+            "CN",
+            "Hubei",
+            30.58,
+            114.27,
+            1,
+            [(30, 35)],
+            "city",
+        )
+    ]
     a.cluster_id = cluster or a.id
     return a
 
@@ -72,10 +88,8 @@ def test_failed_transaction_writes_nothing(tmp_path: Path) -> None:
         a = make_article(1)
         bad = StoryMatch("w", "#c")
         bad.terms = [object()]  # type: ignore[list-item]  # not JSON-serialisable: fails mid-transaction
-        try:
+        with contextlib.suppress(TypeError, AttributeError):
             store.save_article(a, [bad])
-        except (TypeError, AttributeError):
-            pass
         assert store.count_articles() == 0
         assert store.execute("SELECT count(*) FROM articles_fts")[0][0] == 0
         assert store.list_alerts() == []
@@ -100,11 +114,17 @@ def test_outbox_state_transitions(tmp_path: Path) -> None:
 def test_source_state_and_health(tmp_path: Path) -> None:
     with Store(tmp_path / "w.db") as store:
         url = "http://127.0.0.1:1/feed"
-        store.record_poll(url, PollRecord("feed", "ok", 200, items=5, new=3, etag='"a"', last_modified="x"))
+        store.record_poll(
+            url, PollRecord("feed", "ok", 200, items=5, new=3, etag='"a"', last_modified="x")
+        )
         store.record_poll(url, PollRecord("feed", "error", 500, error="HTTP 500"))
         store.record_poll(url, PollRecord("feed", "error", None, error="timeout"))
         state = store.source_state("feed", url)
-        assert state.etag == '"a"' and state.consecutive_failures == 2 and state.last_error == "timeout"
+        assert (
+            state.etag == '"a"'
+            and state.consecutive_failures == 2
+            and state.last_error == "timeout"
+        )
         (health,) = store.source_health()
         assert health["items_24h"] == 5 and health["new_24h"] == 3 and health["polls_24h"] == 3
         store.record_poll(url, PollRecord("feed", "not_modified", 304))

@@ -8,7 +8,10 @@ from crawler.urls import canonicalize_url, is_public_ip, refusal_reason
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("HTTP://Example.COM:80/a/b/?utm_source=x&utm_medium=y&id=3#frag", "http://example.com/a/b?id=3"),
+        (
+            "HTTP://Example.COM:80/a/b/?utm_source=x&utm_medium=y&id=3#frag",
+            "http://example.com/a/b?id=3",
+        ),
         ("https://example.com:443/story/", "https://example.com/story"),
         ("https://example.com/story?fbclid=abc&gclid=def", "https://example.com/story"),
         ("https://example.com/?b=2&a=1", "https://example.com/?a=1&b=2"),
@@ -42,13 +45,22 @@ def test_refusal_reason_same_origin_allowed() -> None:
 
 def test_refusal_reason_other_loopback_refused() -> None:
     # a link discovered in a loopback feed pointing at another loopback address or port
-    assert refusal_reason("http://127.0.0.2:8000/a", "http://127.0.0.1:8000/feed") == "refused_address"
-    assert refusal_reason("http://127.0.0.1:9999/a", "http://127.0.0.1:8000/feed") == "refused_address"
-    assert refusal_reason("http://localhost:9999/a", "http://127.0.0.1:8000/feed") == "refused_address"
+    assert (
+        refusal_reason("http://127.0.0.2:8000/a", "http://127.0.0.1:8000/feed") == "refused_address"
+    )
+    assert (
+        refusal_reason("http://127.0.0.1:9999/a", "http://127.0.0.1:8000/feed") == "refused_address"
+    )
+    assert (
+        refusal_reason("http://localhost:9999/a", "http://127.0.0.1:8000/feed") == "refused_address"
+    )
 
 
 def test_refusal_reason_allowed_when_configured() -> None:
-    assert refusal_reason("http://127.0.0.2:8000/a", "http://127.0.0.1:8000/f", allow_private=True) is None
+    assert (
+        refusal_reason("http://127.0.0.2:8000/a", "http://127.0.0.1:8000/f", allow_private=True)
+        is None
+    )
 
 
 def test_refusal_reason_scheme() -> None:

@@ -7,10 +7,13 @@ from spiders.feeds import parse_feed
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><ttl>30</ttl>
 <item><title>A</title><link>https://x.example/a</link><guid>1</guid>
 <pubDate>Mon, 06 May 2024 10:00:00 GMT</pubDate></item>
-<item><title>dup guid</title><link>https://x.example/a2</link><guid>1</guid></item>
+<item><title>dup guid</title><link>https://x.example/a2</link>
+<guid>1</guid></item>
 <item><title>no link</title><description>nothing to fetch</description></item>
-<item><title>guid link</title><guid>https://x.example/g</guid><pubDate>Thu, 01 Jan 1970 00:00:00 GMT</pubDate></item>
-<item><title>future</title><link>https://x.example/f</link><pubDate>Fri, 01 Jan 2100 00:00:00 GMT</pubDate></item>
+<item><title>guid link</title><guid>https://x.example/g</guid>
+<pubDate>Thu, 01 Jan 1970 00:00:00 GMT</pubDate></item>
+<item><title>future</title><link>https://x.example/f</link>
+<pubDate>Fri, 01 Jan 2100 00:00:00 GMT</pubDate></item>
 </channel></rss>"""
 
 
@@ -30,12 +33,15 @@ def test_atom() -> None:
 <entry><title>E</title><link href="https://x.example/e"/><id>urn:e</id><updated>2024-05-01T00:00:00Z</updated>
 <summary>S</summary></entry></feed>"""
     feed = parse_feed(atom)
-    assert [(e.link, e.guid, e.summary) for e in feed.entries] == [("https://x.example/e", "urn:e", "S")]
+    assert [(e.link, e.guid, e.summary) for e in feed.entries] == [
+        ("https://x.example/e", "urn:e", "S")
+    ]
 
 
 def test_malformed_feed_recovers_entries() -> None:
     bad = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Bad &nbsp; feed</title>
-<item><title>Kept</title><link>https://x.example/k</link><description>unclosed <b>x</description></item>"""
+<item><title>Kept</title><link>https://x.example/k</link>
+<description>unclosed <b>x</description></item>"""
     feed = parse_feed(bad)
     assert feed.bozo
     assert [e.title for e in feed.entries] == ["Kept"]

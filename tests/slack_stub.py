@@ -1,0 +1,373 @@
+"""A loopback Slack Web API for tests: a real HTTP server on 127.0.0.1 speaking the methods
+watchdesk uses (`chat.postMessage`, `auth.test`), recording every request, with failures on
+demand (429 + Retry-After, 5xx, dropped connections, Slack errors, slow answers, down/up).
+
+    with SlackStub() as stub:                 # or the `slack_stub` pytest fixture
+        sink = SlackSink(stub.token, stub.base_url)
+        stub.rate_limit(retry_after=7)        # the next request answers 429
+        ...
+        assert stub.messages()[0].channel == "#desk"     # or ["channel"]
+
+Point slack_sdk at `stub.base_url` (`http://127.0.0.1:<port>/api/`), or set the environment
+from `stub.env()` (`SLACK_BOT_TOKEN`, `SLACK_API_URL`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+DEFAULT_TOKEN = "xoxb-0000000000-watchdesk-stub-token"
+
+
+@dataclass(frozen=True, slots=True)
+class StubRequest:
+    """One request as the stub saw it, and what it answered.
+
+    `status` is the HTTP status sent (0 when the connection was dropped); `error` the Slack
+    error code answered ("" for an ok answer); `ts` the ts given to a posted message.
+    """
+
+    method: str  # Slack API method, e.g. "chat.postMessage"
+    params: dict[str, Any]
+    headers: dict[str, str]
+    status: int
+    error: str = ""
+    ts: str = ""
+
+    @property
+    def channel(self) -> str | None:
+        return self.params.get("channel")
+
+    @property
+    def text(self) -> str | None:
+        return self.params.get("text")
+
+    @property
+    def blocks(self) -> list[dict[str, Any]] | None:
+        return self.params.get("blocks")
+
+    @property
+    def thread_ts(self) -> str | None:
+        return self.params.get("thread_ts")
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and not self.error
+
+    def __getitem__(self, key: str) -> Any:
+        """`request["channel"]`: indexing reads the posted API arguments, like `params`."""
+        return self.params[key]
+
+
+@dataclass(slots=True)
+class _Failure:
+    kind: str  # "status", "drop", "error", "delay"
+    status: int = 200
+    error: str = ""
+    retry_after: float | None = None
+    delay: float = 0.0
+
+
+@dataclass(slots=True)
+class _Answer:
+    status: int
+    body: dict[str, Any] | None  # None: drop the connection
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a hung handler must not keep the test process alive
+    # socketserver's default backlog of 5 drops connections when a test posts from many
+    # threads at once, and the client's SYN retry then costs a full second.
+    request_queue_size = 128
+    stub: SlackStub
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    # HTTP/1.0: one request per connection, so "drop" and "down" act on the next request.
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # tests read `stub.requests`, not stderr
+
+    def do_POST(self) -> None:
+        self.server.stub._handle(self)
+
+    do_GET = do_POST  # Slack accepts GET for read methods; slack_sdk always POSTs
+
+
+class SlackStub:
+    """The loopback Slack API. Thread-safe; start with `start()` or `with SlackStub() as s:`.
+
+    `channels`, when given, is the set of channels that exist: posting elsewhere answers
+    `channel_not_found`, as Slack does. Programmed failures apply to the next requests of any
+    method, in the order they were programmed.
+    """
+
+    def __init__(self, token: str = DEFAULT_TOKEN, *, channels: set[str] | None = None) -> None:
+        self.token = token
+        self.channels = channels
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._requests: list[StubRequest] = []
+        self._failures: deque[_Failure] = deque()
+        self._seq = 0
+        self._epoch = int(time.time())
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> SlackStub:
+        """Listen on 127.0.0.1 (an ephemeral port the first time, the same port after down())."""
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        server = _Server(("127.0.0.1", self.port), _Handler)
+        server.stub = self
+        self.port = server.server_address[1]
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+            name=f"slack-stub-{self.port}",
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening: connections to the port are refused until `start()`/`up()`."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()  # wakes handlers sleeping in a "delay" failure
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def down(self) -> None:
+        """Simulate Slack unreachable: the port stops listening (connection refused)."""
+        self.stop()
+
+    def up(self) -> None:
+        """Listen again on the same port after `down()`."""
+        self.start()
+
+    def __enter__(self) -> SlackStub:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """The Web API root for slack_sdk's `WebClient(base_url=...)`."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def env(self) -> dict[str, str]:
+        """Environment for watchdesk's Slack sink factory, pointing at this stub."""
+        return {"SLACK_BOT_TOKEN": self.token, "SLACK_API_URL": self.base_url}
+
+    # --- programmed failures -------------------------------------------------------------
+
+    def rate_limit(self, n: int = 1, *, retry_after: float = 30) -> None:
+        """The next `n` requests answer HTTP 429 `ratelimited` with `Retry-After`."""
+        self._program(n, _Failure("status", 429, "ratelimited", retry_after=retry_after))
+
+    def server_error(self, n: int = 1, *, status: int = 500) -> None:
+        """The next `n` requests answer with an HTTP 5xx (or any) status."""
+        self._program(n, _Failure("status", status, "internal_error"))
+
+    def drop(self, n: int = 1) -> None:
+        """The next `n` requests are read, then the connection is closed with no answer."""
+        self._program(n, _Failure("drop"))
+
+    def api_error(self, error: str = "channel_not_found", n: int = 1) -> None:
+        """The next `n` requests answer HTTP 200 `{"ok": false, "error": error}`."""
+        self._program(n, _Failure("error", error=error))
+
+    def delay(self, seconds: float, n: int = 1) -> None:
+        """The next `n` requests are answered (normally) only after `seconds`."""
+        self._program(n, _Failure("delay", delay=seconds))
+
+    def _program(self, n: int, failure: _Failure) -> None:
+        with self._lock:
+            self._failures.extend([failure] * n)
+
+    def reset(self) -> None:
+        """Forget recorded requests and pending failures."""
+        with self._lock:
+            self._requests.clear()
+            self._failures.clear()
+
+    # --- what happened -------------------------------------------------------------------
+
+    def requests(self) -> list[StubRequest]:
+        """Every request received so far (a snapshot), in arrival order."""
+        with self._lock:
+            return list(self._requests)
+
+    def messages(self) -> list[StubRequest]:
+        """The chat.postMessage requests answered ok (the messages "in Slack"), in order."""
+        return [r for r in self.requests() if r.method == "chat.postMessage" and r.ok]
+
+    def wait_for(self, n: int, timeout: float = 5.0) -> list[StubRequest]:
+        """Block until at least `n` requests arrived; raises TimeoutError otherwise."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._requests) >= n, timeout):
+                raise TimeoutError(f"{len(self._requests)} of {n} requests after {timeout}s")
+            return list(self._requests)
+
+    # --- the API -------------------------------------------------------------------------
+
+    def _handle(self, handler: _Handler) -> None:
+        url = urlsplit(handler.path)
+        method = url.path.rsplit("/", 1)[-1]
+        headers = {k: v for k, v in handler.headers.items()}
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        params = _parse_params(url.query, handler.headers.get("Content-Type", ""), raw)
+
+        with self._lock:
+            failure = self._failures.popleft() if self._failures else None
+        if failure is not None and failure.kind == "delay":
+            self._stopping.wait(failure.delay)
+            failure = None
+        answer = self._answer(method, params, headers, failure)
+
+        ts = str(answer.body.get("ts", "")) if answer.body else ""
+        error = str(answer.body.get("error", "")) if answer.body else ""
+        status = answer.status if answer.body is not None else 0
+        record = StubRequest(method, params, headers, status, error, ts)
+        with self._changed:
+            self._requests.append(record)
+            self._changed.notify_all()
+
+        if answer.body is None:
+            handler.close_connection = True
+            with contextlib.suppress(OSError):  # the client may be gone already
+                handler.connection.shutdown(socket.SHUT_RDWR)
+            return
+        payload = json.dumps(answer.body).encode()
+        try:
+            handler.send_response(answer.status)
+            handler.send_header("Content-Type", "application/json; charset=utf-8")
+            handler.send_header("Content-Length", str(len(payload)))
+            for name, value in answer.headers.items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(payload)
+        except OSError:  # the client gave up (timeout): nothing to answer to
+            pass
+
+    def _answer(
+        self,
+        method: str,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        failure: _Failure | None,
+    ) -> _Answer:
+        if failure is not None:
+            if failure.kind == "drop":
+                return _Answer(0, None)
+            if failure.kind == "error":
+                return _Answer(200, {"ok": False, "error": failure.error})
+            extra = {}
+            if failure.retry_after is not None:
+                extra["Retry-After"] = f"{failure.retry_after:g}"
+            return _Answer(failure.status, {"ok": False, "error": failure.error}, extra)
+
+        auth = headers.get("Authorization", "")
+        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else params.get("token")
+        if not token:
+            return _Answer(200, {"ok": False, "error": "not_authed"})
+        if token != self.token:
+            return _Answer(200, {"ok": False, "error": "invalid_auth"})
+
+        if method == "auth.test":
+            return _Answer(
+                200,
+                {
+                    "ok": True,
+                    "url": "https://watchdesk-stub.slack.com/",
+                    "team": "watchdesk-stub",
+                    "user": "watchdesk",
+                    "team_id": "T00000000",
+                    "user_id": "U00000000",
+                    "bot_id": "B00000000",
+                },
+            )
+        if method == "chat.postMessage":
+            channel = params.get("channel")
+            if not channel:
+                return _Answer(200, {"ok": False, "error": "channel_not_found"})
+            if self.channels is not None and channel not in self.channels:
+                return _Answer(200, {"ok": False, "error": "channel_not_found"})
+            if not params.get("text") and not params.get("blocks"):
+                return _Answer(200, {"ok": False, "error": "no_text"})
+            ts = self._next_ts()
+            message = {"type": "message", "text": params.get("text", ""), "ts": ts}
+            if params.get("thread_ts"):
+                message["thread_ts"] = params["thread_ts"]
+            return _Answer(200, {"ok": True, "channel": channel, "ts": ts, "message": message})
+        return _Answer(200, {"ok": False, "error": "unknown_method"})
+
+    def _next_ts(self) -> str:
+        # Slack ts: "<seconds>.<6 digits>", unique per channel and increasing; a counter
+        # after a fixed epoch gives both, with equal-length strings that sort as numbers.
+        with self._lock:
+            self._seq += 1
+            seconds, micro = divmod(self._seq, 1_000_000)
+            return f"{self._epoch + seconds}.{micro:06d}"
+
+
+def _parse_params(query: str, content_type: str, raw: bytes) -> dict[str, Any]:
+    """Slack accepts query strings, form bodies and JSON bodies; `blocks` may be JSON text."""
+    params: dict[str, Any] = {k: v[-1] for k, v in parse_qs(query).items()}
+    if raw:
+        if content_type.startswith("application/json"):
+            try:
+                body = json.loads(raw.decode("utf-8"))
+            except ValueError:  # recorded as-is; Slack would answer invalid_json
+                body = {"_raw": raw.decode("utf-8", "replace")}
+            if isinstance(body, dict):
+                params.update(body)
+        elif content_type.startswith("application/x-www-form-urlencoded"):
+            form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+            params.update({k: v[-1] for k, v in form.items()})
+    for key in ("blocks", "attachments", "metadata"):
+        if isinstance(params.get(key), str):
+            with contextlib.suppress(ValueError):  # kept as text when it is not JSON
+                params[key] = json.loads(params[key])
+    for key in ("unfurl_links", "unfurl_media", "reply_broadcast"):
+        if isinstance(params.get(key), str):  # form bodies carry booleans as "1"/"0"/"true"
+            params[key] = params[key].lower() in ("1", "true")
+    return params
+
+
+@pytest.fixture
+def slack_stub() -> Iterator[SlackStub]:
+    """A started SlackStub, stopped after the test (import this name into a conftest)."""
+    with SlackStub() as stub:
+        yield stub
