@@ -17,6 +17,7 @@ import signal
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alerts.alert import Sink
@@ -35,6 +36,7 @@ STORY_INDEX_WARM = 20_000
 # Outbox check interval in the long-running service: alerts wait at most this long after a
 # cycle's own delivery attempt fails, unless backing off.
 OUTBOX_EVERY_SECONDS = 10
+BACKOFF_CAP = timedelta(hours=6)
 
 
 def build_sink(loaded: LoadedConfig) -> Sink:
@@ -212,7 +214,18 @@ class Monitor:
             scheduler.shutdown(wait=False)
             log.info("watchdesk stopping")
 
+    def backoff_until(self, source: SourceConfig) -> datetime | None:
+        """When a failing source may be polled again, or None if it is healthy."""
+        state = self.store.source_state(source.name, source.url)
+        if not state.consecutive_failures or state.last_attempt is None:
+            return None
+        return state.last_attempt + source_backoff(source.interval, state.consecutive_failures)
+
     async def _poll_job(self, source: SourceConfig) -> None:
+        until = self.backoff_until(source)
+        if until is not None and until > datetime.now(UTC):
+            self.stats.inc("source/backing_off")
+            return
         try:
             await self.poll([source])
         except Exception:
@@ -231,9 +244,21 @@ class Monitor:
             await asyncio.get_running_loop().run_in_executor(None, self.outbox.send_digest, wl)
 
 
-def _soon() -> Any:
-    from datetime import UTC, datetime, timedelta
+def source_backoff(interval: timedelta, failures: int) -> timedelta:
+    """How long a source that failed `failures` times in a row waits past its last attempt.
 
+    Doubles with each failure from one interval, capped at 6 hours: a feed down for days is
+    still tried four times a day, so it recovers on its own (feed readers that give up after
+    a few errors are a common complaint), without hammering a site that is down.
+    """
+    if failures <= 1:
+        return timedelta(0)
+    cap = max(interval, BACKOFF_CAP)
+    # past 2**20 intervals the cap has long been reached; keeps the multiplication small
+    return min(interval * (2 ** min(failures - 1, 20)), cap)
+
+
+def _soon() -> Any:
     return datetime.now(UTC) + timedelta(seconds=random.uniform(0, 2))
 
 

@@ -21,8 +21,25 @@ _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _CJK_CHAR = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
 
 
+# Typographic punctuation that news CMSs substitute for the plain one ("China’s", "U.S.–China"):
+# folded so that a watchlist typed with plain quotes and hyphens matches either.
+_PUNCT = {
+    "\u2019": "'",
+    "\u2018": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u00a0": " ",
+}
+
+
 @lru_cache(maxsize=65536)
 def _fold_char(ch: str) -> str:
+    if ch in _PUNCT:
+        return _PUNCT[ch]
     low = ch.lower()
     if len(low) != 1:  # e.g. "İ".lower() is two code points: keep length
         low = ch

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import scrapy
@@ -22,11 +22,13 @@ from twisted.python.failure import Failure
 
 from crawler.article import FeedEntry, Page, article_id
 from crawler.config import SourceConfig
-from crawler.pipeline import Processor
 from crawler.stats import Stats
 from crawler.store import PollRecord, Store
 from crawler.urls import canonicalize_url, refusal_reason
 from spiders.feeds import parse_feed
+
+if TYPE_CHECKING:
+    from crawler.pipeline import Processor
 
 log = logging.getLogger("watchdesk.poll")
 
