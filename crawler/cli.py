@@ -34,7 +34,7 @@ app.add_typer(watchlist_app, name="watchlist")
 app.add_typer(alerts_app, name="alerts")
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class State:

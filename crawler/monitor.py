@@ -95,6 +95,7 @@ class Monitor:
             max_attempts=self.config.alerts.max_attempts,
         )
         self._runner: Any = None
+        self.in_flight: set[str] = set()
 
     def close(self) -> None:
         self.store.close()
@@ -136,6 +137,7 @@ class Monitor:
             stats=self.stats,
             allow_private=self.config.crawl.allow_private_addresses,
             max_entries=self.config.crawl.max_entries_per_feed,
+            in_flight=self.in_flight,
         )
 
     def deliver(self) -> DeliveryReport:

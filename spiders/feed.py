@@ -80,6 +80,7 @@ class FeedSpider(scrapy.Spider):
         stats: Stats,
         allow_private: bool = False,
         max_entries: int = 200,
+        in_flight: set[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -89,7 +90,14 @@ class FeedSpider(scrapy.Spider):
         self.wd_stats = stats
         self.allow_private = allow_private
         self.max_entries = max_entries
+        # Shared by every crawl of the process: two sources polled at the same moment can
+        # link the same article, and it must be fetched once. Entries are released when this
+        # spider closes, by which time each article is stored (or will be retried next poll).
+        self.in_flight = in_flight if in_flight is not None else set()
         self.queued: set[str] = set()
+
+    def closed(self, reason: str) -> None:
+        self.in_flight.difference_update(self.queued)
 
     async def start(self) -> AsyncIterator[Any]:
         for source in self.sources:
@@ -193,14 +201,15 @@ class FeedSpider(scrapy.Spider):
                 continue
             canonical = canonicalize_url(link)
             aid = article_id(canonical)
-            if aid in candidates or canonical in self.queued:
+            if aid in candidates or aid in self.in_flight:
                 continue
             candidates[aid] = (link, entry)
         known = self.store.known_ids(candidates)
         self.wd_stats.inc("article/dropped/already_stored", len(known))
         for aid, (link, entry) in candidates.items():
             if aid not in known:
-                self.queued.add(canonicalize_url(link))
+                self.queued.add(aid)
+                self.in_flight.add(aid)
                 yield link, entry
 
     def feed_failed(self, failure: Failure) -> None:

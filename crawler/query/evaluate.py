@@ -7,15 +7,12 @@ made the query true (offsets into the ORIGINAL title/text: `fold` keeps lengths)
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from heapq import merge
 
 from crawler.article import Article
 from crawler.query.syntax import (
     TEXT_FIELDS,
-    TOKEN_RE,
     AliasResolver,
     And,
     Facet,
@@ -25,57 +22,95 @@ from crawler.query.syntax import (
     Range,
     Text,
     day_bounds,
+    is_cjk_token,
+    joined_tokens,
     resolve_aliases,
     to_query_text,
+    token_pattern,
     tokenize,
 )
-from crawler.textnorm import fold
+from crawler.textnorm import fold, is_word_char
 
 
 class FieldText:
-    """One text field, folded and tokenised; positions and offsets are computed on first use."""
+    """One text field, folded and tokenised.
 
-    __slots__ = ("original", "folded", "tokens", "_spans", "_index", "_vocab")
+    `joined` (tokens single-spaced, see `syntax.joined_tokens`) answers phrase and prefix
+    tests by substring search, and token positions (for proximity) by counting the spaces
+    before each occurrence: no per-token Python work on the whole field.
+    """
+
+    __slots__ = ("original", "folded", "tokens", "joined", "_positions")
 
     def __init__(self, original: str, folded: str | None = None) -> None:
         self.original = original
         self.folded = fold(original) if folded is None else folded
         self.tokens: list[str] = tokenize(self.folded)
-        self._spans: list[tuple[int, int]] | None = None
-        self._index: dict[str, list[int]] | None = None
-        self._vocab: list[str] | None = None
+        self.joined = joined_tokens(self.tokens)
+        self._positions: dict[tuple[str, bool], list[int]] = {}
 
-    @property
-    def spans(self) -> list[tuple[int, int]]:
-        """(start, end) character offsets of each token, parallel to `tokens`."""
-        if self._spans is None:
-            self._spans = [m.span() for m in TOKEN_RE.finditer(self.folded)]
-        return self._spans
+    def token_spans(self, token: str, prefix: bool = False) -> dict[int, tuple[int, int]]:
+        """Token position -> character span, for the occurrences of one token.
 
-    def positions(self, token: str) -> list[int]:
-        """Token positions where `token` occurs, ascending."""
-        if self._index is None:
-            index: dict[str, list[int]] = {}
-            for i, tok in enumerate(self.tokens):
-                index.setdefault(tok, []).append(i)
-            self._index = index
-        return self._index.get(token, [])
+        `positions` and `phrase_spans` list the same occurrences in the same order, so they
+        zip; no offsets are computed for the other tokens of the field.
+        """
+        spans = phrase_spans(self.folded, (token,), prefix)
+        return dict(zip(self.positions(token, prefix), spans, strict=True))
 
-    def prefix_positions(self, prefix: str) -> list[int]:
-        """Token positions of every token starting with `prefix`, ascending."""
-        if self._vocab is None:
-            self.positions("")  # builds the index
-            assert self._index is not None
-            self._vocab = sorted(self._index)
-        assert self._index is not None
-        lists = []
-        i = bisect_left(self._vocab, prefix)
-        while i < len(self._vocab) and self._vocab[i].startswith(prefix):
-            lists.append(self._index[self._vocab[i]])
-            i += 1
-        if len(lists) == 1:
-            return lists[0]
-        return list(merge(*lists))
+    def positions(self, token: str, prefix: bool = False) -> list[int]:
+        """Ascending token positions where `token` occurs (or, with `prefix`, starts a token)."""
+        key = (token, prefix)
+        found = self._positions.get(key)
+        if found is None:
+            found = self._positions[key] = self._scan(token_pattern((token,), prefix))
+        return found
+
+    def _scan(self, pattern: str) -> list[int]:
+        # Each token is preceded by exactly one space in `joined`, so the token index of an
+        # occurrence at `pos` is the number of spaces in joined[:pos + 1], minus one.
+        joined = self.joined
+        out: list[int] = []
+        spaces = 0
+        last = 0
+        pos = joined.find(pattern)
+        while pos != -1:
+            spaces += joined.count(" ", last, pos + 1)
+            last = pos + 1
+            out.append(spaces - 1)
+            pos = joined.find(pattern, pos + 1)
+        return out
+
+
+def _reuse_match_text(article: Article) -> tuple[str | None, str | None]:
+    """fold(title) and fold(text) cut from `article.match_text` when it is there.
+
+    The language step sets match_text = fold(title + "\\n" + text [+ "\\n" + comments]);
+    fold is per character (its Chinese conversion never crosses the newline), so the cut
+    equals folding each field, and folding 5 KB costs more than all of matching does.
+    """
+    mt, title, text = article.match_text, article.title, article.text
+    end = len(title) + 1 + len(text)
+    if (
+        len(mt) >= end
+        and mt[len(title)] == "\n"
+        and (len(mt) == end or mt[end] == "\n")
+    ):
+        return mt[: len(title)], mt[len(title) + 1 : end]
+    return None, None
+
+
+@dataclass(slots=True)
+class TextPresence:
+    """Phrase patterns already looked up in this article (by the watchlist matcher's scan).
+
+    For a pattern in `known`, membership of `title`/`text` answers "does it occur in that
+    field" without another substring search of the field.
+    """
+
+    known: frozenset[str]
+    title: set[str]
+    text: set[str]
 
 
 @dataclass(slots=True)
@@ -98,6 +133,11 @@ class MatchDocument:
     places: frozenset[str] = frozenset()
     relevance: float | None = None
     published: datetime | None = None
+    presence: TextPresence | None = field(default=None, repr=False, compare=False)
+    # spans of text clauses already located in this article: many watchlists share clauses
+    hit_cache: dict[tuple[str, tuple[str, ...], bool], list[tuple[int, int]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def from_article(cls, article: Article) -> MatchDocument:
@@ -122,9 +162,10 @@ class MatchDocument:
         published = article.published
         if published is not None and published.tzinfo is None:
             published = published.replace(tzinfo=UTC)  # the store's rule: naive means UTC
+        title_folded, text_folded = _reuse_match_text(article)
         return cls(
-            title=FieldText(article.title),
-            text=FieldText(article.text),
+            title=FieldText(article.title, title_folded),
+            text=FieldText(article.text, text_folded),
             source=article.source,
             language=article.language.lower() if article.language else None,
             countries=frozenset(countries),
@@ -167,26 +208,6 @@ class Hit:
 # -- text matching -------------------------------------------------------------------------------
 
 
-def _phrase_starts(leaf: Text, ft: FieldText, first_only: bool) -> list[int]:
-    toks = leaf.tokens
-    n = len(toks)
-    last = n - 1
-    if n == 1:
-        return ft.prefix_positions(toks[0]) if leaf.prefix else ft.positions(toks[0])
-    doc = ft.tokens
-    out = []
-    for p in ft.positions(toks[0]):
-        if p + n > len(doc):
-            break
-        if all(doc[p + i] == toks[i] for i in range(1, last)) and (
-            doc[p + last].startswith(toks[last]) if leaf.prefix else doc[p + last] == toks[last]
-        ):
-            out.append(p)
-            if first_only:
-                break
-    return out
-
-
 def _near_windows(leaf: Text, ft: FieldText, first_only: bool) -> list[list[int]]:
     """Token positions of each window holding every token with at most `slop` others inside.
 
@@ -195,10 +216,7 @@ def _near_windows(leaf: Text, ft: FieldText, first_only: bool) -> list[list[int]
     """
     k = len(leaf.tokens)
     last = k - 1
-    lists = [
-        ft.prefix_positions(t) if leaf.prefix and i == last else ft.positions(t)
-        for i, t in enumerate(leaf.tokens)
-    ]
+    lists = [ft.positions(t, leaf.prefix and i == last) for i, t in enumerate(leaf.tokens)]
     if any(not lst for lst in lists):
         return []
     events = sorted((p, i) for i, lst in enumerate(lists) for p in lst)
@@ -225,14 +243,66 @@ def _near_windows(leaf: Text, ft: FieldText, first_only: bool) -> list[list[int]
 
 
 def _text_true(leaf: Text, doc: MatchDocument) -> bool:
-    for name in leaf.fields:
-        ft = doc.field_text(name)
-        if leaf.slop is None:
-            if _phrase_starts(leaf, ft, first_only=True):
-                return True
-        elif _near_windows(leaf, ft, first_only=True):
-            return True
-    return False
+    if leaf.slop is None:
+        pattern = leaf.pattern
+        presence = doc.presence
+        if presence is not None and pattern in presence.known:
+            return any(
+                pattern in (presence.title if name == "title" else presence.text)
+                for name in leaf.fields
+            )
+        return any(pattern in doc.field_text(name).joined for name in leaf.fields)
+    return any(_near_windows(leaf, doc.field_text(name), True) for name in leaf.fields)
+
+
+def phrase_spans(folded: str, tokens: tuple[str, ...], prefix: bool) -> list[tuple[int, int]]:
+    """Character spans of every occurrence of a token sequence in folded text.
+
+    `str.find` locates the first token; where a token starts there, the following characters
+    are walked the way TOKEN_RE splits them to check the rest: exactly the token semantics,
+    without tokenising (or compiling a regex for) the whole field. A prefix match extends to
+    the end of its word.
+    """
+    out: list[tuple[int, int]] = []
+    first = tokens[0]
+    cjk = [is_cjk_token(t) for t in tokens]
+    pos = folded.find(first)
+    while pos != -1:
+        if cjk[0] or pos == 0 or not is_word_char(folded[pos - 1]):
+            end = _match_from(folded, pos, tokens, cjk, prefix)
+            if end is not None:
+                out.append((pos, end))
+        pos = folded.find(first, pos + 1)
+    return out
+
+
+def _match_from(
+    folded: str, pos: int, tokens: tuple[str, ...], cjk: list[bool], prefix: bool
+) -> int | None:
+    """End offset of the phrase when its first token starts at `pos`, else None.
+
+    Walks the characters the way TOKEN_RE splits them (letters/digits runs; each Chinese
+    character alone; everything else separates), without a regex per step: this runs for
+    every occurrence of every highlighted term.
+    """
+    size = len(folded)
+    last = len(tokens) - 1
+    cur = pos
+    for i, want in enumerate(tokens):
+        if i:
+            while cur < size and not folded[cur].isalnum():  # separators: not tokens
+                cur += 1
+        if not folded.startswith(want, cur):
+            return None
+        end = cur + len(want)
+        if not cjk[i]:
+            if prefix and i == last:
+                while end < size and is_word_char(folded[end]):
+                    end += 1
+            elif end < size and is_word_char(folded[end]):
+                return None  # `want` is only the start of a longer word
+        cur = end
+    return cur
 
 
 def _text_hits(leaf: Text, doc: MatchDocument) -> list[Hit]:
@@ -240,18 +310,28 @@ def _text_hits(leaf: Text, doc: MatchDocument) -> list[Hit]:
     hits: list[Hit] = []
     for name in leaf.fields:
         ft = doc.field_text(name)
-        spans = ft.spans
         if leaf.slop is None:
-            n = len(leaf.tokens)
-            for p in _phrase_starts(leaf, ft, first_only=False):
-                hits.append(Hit(term, name, spans[p][0], spans[p + n - 1][1]))
+            key = (name, leaf.tokens, leaf.prefix)
+            found = doc.hit_cache.get(key)
+            if found is None:
+                found = doc.hit_cache[key] = (
+                    phrase_spans(ft.folded, leaf.tokens, leaf.prefix)
+                    if leaf.pattern in ft.joined
+                    else []
+                )
+            hits.extend(Hit(term, name, start, end) for start, end in found)
         else:
-            seen: set[int] = set()
-            for window in _near_windows(leaf, ft, first_only=False):
+            windows = _near_windows(leaf, ft, first_only=False)
+            last = len(leaf.tokens) - 1
+            spans: dict[int, tuple[int, int]] = {}
+            if windows:
+                for i, tok in enumerate(leaf.tokens):
+                    spans.update(ft.token_spans(tok, leaf.prefix and i == last))
+            for window in windows:
                 for p in window:
-                    if p not in seen:
-                        seen.add(p)
-                        hits.append(Hit(term, name, spans[p][0], spans[p][1]))
+                    spans_p = spans.pop(p, None)  # each word once, even in several windows
+                    if spans_p is not None:
+                        hits.append(Hit(term, name, *spans_p))
     hits.sort(key=lambda h: (h.field != "title", h.start))
     return hits
 
@@ -394,13 +474,33 @@ def _explain(query: Query, doc: MatchDocument) -> Explanation:
         shown = ", ".join(sorted(have)[:8]) or "none"
         return Explanation(value, "facet", label, f"article {query.field}: {shown}")
     value = _range_true(query, doc)
-    have = doc.published.isoformat() if query.field == "published" and doc.published else (
-        doc.relevance if query.field == "relevance" else None
-    )
-    shown_value = "none" if have is None else str(have)
+    actual: object = doc.published.isoformat() if doc.published else None
+    if query.field == "relevance":
+        actual = doc.relevance
+    shown_value = "none" if actual is None else str(actual)
     return Explanation(value, "range", label, f"article {query.field}: {shown_value}")
 
 
 def find_hits(query: Query, doc: MatchDocument, aliases: AliasResolver | None = None) -> list[Hit]:
-    """Spans of the text terms that made the query true; empty when it does not match."""
-    return explain(query, doc, aliases).matched_hits()
+    """Spans of the text terms that made the query true; empty when it does not match.
+
+    The same hits as `explain(...).matched_hits()`, without building the explanation.
+    """
+    if aliases is not None:
+        query = resolve_aliases(query, aliases)
+    return _true_hits(query, doc) if _eval(query, doc) else []
+
+
+def _true_hits(query: Query, doc: MatchDocument) -> list[Hit]:
+    """Hits under a node already known to be true (NOT subtrees and false branches skipped)."""
+    if isinstance(query, Text):
+        return _text_hits(query, doc)
+    out: list[Hit] = []
+    if isinstance(query, And):
+        for child in query.children:
+            out.extend(_true_hits(child, doc))
+    elif isinstance(query, Or):
+        for child in query.children:
+            if _eval(child, doc):
+                out.extend(_true_hits(child, doc))
+    return out

@@ -10,9 +10,9 @@ import re
 from datetime import date
 from typing import NoReturn
 
-from luqum import tree as lq
-from luqum.exceptions import IllegalCharacterError, ParseError
-from luqum.thread import parse as _luqum_parse
+from luqum import tree as lq  # type: ignore[import-untyped]
+from luqum.exceptions import IllegalCharacterError, ParseError  # type: ignore[import-untyped]
+from luqum.thread import parse as _luqum_parse  # type: ignore[import-untyped]
 
 from crawler.query.syntax import (
     EVENT_LABELS,
@@ -78,7 +78,7 @@ def parse_query(text: str) -> Query:
             ) from exc
         raise QueryError(f"could not parse the query ({type(exc).__name__})", 0) from exc
     try:
-        return _Converter(text).convert(_fix_minus_precedence(node), None)
+        return _Converter().convert(_fix_minus_precedence(node), None)
     except RecursionError as exc:
         raise QueryError("query nests too deeply", 0) from exc
 
@@ -167,9 +167,6 @@ def _unescape(value: str) -> str:
 
 class _Converter:
     """luqum tree -> syntax tree, checking every field, value and operator on the way."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
 
     def fail(self, message: str, node: lq.Item | None) -> NoReturn:
         raise QueryError(message, getattr(node, "pos", None) or 0)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from dataclasses import field as _field  # `field` is also an attribute name below
 from datetime import date, timedelta
 from typing import Literal
 
@@ -51,6 +52,21 @@ def is_cjk_token(token: str) -> bool:
     return _CJK_CHAR.match(token) is not None
 
 
+def joined_tokens(tokens: list[str]) -> str:
+    """Tokens single-spaced with a space at each end: " sister city ... ".
+
+    A token sequence occurs in a text iff its `token_pattern` is a substring of this string,
+    whatever punctuation or spacing separated the words: phrase tests become one C-speed
+    substring search, and the watchlist presearch scans the same string.
+    """
+    return " " + " ".join(tokens) + " "
+
+
+def token_pattern(tokens: tuple[str, ...] | list[str], prefix: bool = False) -> str:
+    """What a phrase (last token a prefix if `prefix`) looks like inside `joined_tokens`."""
+    return " " + " ".join(tokens) + ("" if prefix else " ")
+
+
 @dataclass(frozen=True, slots=True)
 class Text:
     """Words of the title and/or text.
@@ -66,8 +82,13 @@ class Text:
     fields: tuple[str, ...] = TEXT_FIELDS
     prefix: bool = False
     slop: int | None = None
-    pos: int = field(default=0, compare=False)
-    source: str = field(default="", compare=False)  # as the user wrote it, for explanations
+    pos: int = _field(default=0, compare=False)
+    source: str = _field(default="", compare=False)  # as the user wrote it, for explanations
+    # derived once (matching tests them for every candidate article)
+    pattern: str = _field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pattern", token_pattern(self.tokens, self.prefix))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +102,8 @@ class Facet:
 
     field: str
     values: tuple[str, ...]
-    pos: int = field(default=0, compare=False)
-    source: str = field(default="", compare=False)
+    pos: int = _field(default=0, compare=False)
+    source: str = _field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,26 +115,26 @@ class Range:
     high: float | date | None
     include_low: bool = True
     include_high: bool = True
-    pos: int = field(default=0, compare=False)
-    source: str = field(default="", compare=False)
+    pos: int = _field(default=0, compare=False)
+    source: str = _field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class And:
     children: tuple[Query, ...]
-    pos: int = field(default=0, compare=False)
+    pos: int = _field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Or:
     children: tuple[Query, ...]
-    pos: int = field(default=0, compare=False)
+    pos: int = _field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
     child: Query
-    pos: int = field(default=0, compare=False)
+    pos: int = _field(default=0, compare=False)
 
 
 Query = Text | Facet | Range | And | Or | Not
