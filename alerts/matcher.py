@@ -94,8 +94,11 @@ def doc_features(doc: MatchDocument) -> list[Feature]:
     if doc.language:
         out.append(facet_feature("language", doc.language))
     for name, values in (
-        ("country", doc.countries), ("region", doc.regions), ("event", doc.events),
-        ("entity", doc.entities), ("place", doc.places),
+        ("country", doc.countries),
+        ("region", doc.regions),
+        ("event", doc.events),
+        ("entity", doc.entities),
+        ("place", doc.places),
     ):
         out.extend(facet_feature(name, v) for v in values)
     return out
@@ -455,9 +458,7 @@ class WatchlistMatcher:
 
 def _leaf_patterns(query: Query) -> list[str]:
     """The substring patterns of every phrase/word/prefix clause of a query (not proximity)."""
-    return [
-        node.pattern for node in walk(query) if isinstance(node, Text) and node.slop is None
-    ]
+    return [node.pattern for node in walk(query) if isinstance(node, Text) and node.slop is None]
 
 
 def matched_terms(query: Query, doc: MatchDocument) -> list[MatchedTerm]:

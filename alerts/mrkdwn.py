@@ -20,9 +20,7 @@ ZWSP = "\u200b"
 # C0/C1 controls (ESC starts terminal escape sequences), bidi embedding/override/isolate marks
 # (they can visually reorder a headline: "Trojan Source", CVE-2021-42574) and lone surrogates
 # (not encodable as UTF-8, Slack rejects them). Newline and tab are kept: they are layout.
-_CONTROL = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 # Slack has no escape for its formatting characters (only &, < and > have entities), so in
 # untrusted text they are replaced by look-alikes, as jsx-slack's <Escape> does: a stray `*` in a

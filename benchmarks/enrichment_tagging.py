@@ -33,26 +33,72 @@ from enrich.relevance import score_relevance  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results" / "enrichment_tagging.json"
 ARTICLE_CHARS = 5_000  # the brief's article size
 
-US_PLACES = ["Oxford, Mississippi", "Carmel, Indiana", "Rochester, Minnesota", "Canton, Ohio",
-             "Seattle", "Houston", "Los Angeles", "Chicago", "Des Moines, Iowa", "Texas",
-             "California", "Georgia", "Washington state", "China, Maine", "Mobile, Alabama"]
-CN_PLACES = ["Wuhan", "Hubei", "Shanghai", "Guangzhou", "Chengdu, Sichuan", "Xiangyang",
-             "Beijing", "Hangzhou", "Shenzhen", "Taichung, Taiwan", "Canton", "Hong Kong"]
-ORGS = ["the CPAFFC", "the United Front Work Department", "a Confucius Institute",
-        "the U.S. Conference of Mayors", "the National Governors Association",
-        "the Chinese Consulate General in Chicago", "Sister Cities International"]
-CLAUSES = ["signed a sister-city agreement with", "sent a trade delegation to",
-           "signed a memorandum of understanding with", "approved tax incentives for a factory "
-           "owned by investors from", "closed the Confucius Institute linked to",
-           "passed a bill to restrict land purchases by companies from",
-           "warned of united front influence operations by", "suspended ties with",
-           "met officials from", "reported on weather in"]
-FILLER = ["The council meets again next month.", "Residents asked questions about parking.",
-          "Bill Clinton once visited the region.", "The plant nursery opened on Main Street.",
-          "Officials said the budget would be balanced.", "Mobile phones were banned in class.",
-          "Local schools reopened after the holiday.", "The mayor thanked volunteers."]
-ZH = ("湖北省与美国密西西比州签署友好省州关系谅解备忘录。代表团访问武汉，考察了一家工厂。"
-      "双方将扩大青年交流和留学生往来。中美地方合作前景广阔。")
+US_PLACES = [
+    "Oxford, Mississippi",
+    "Carmel, Indiana",
+    "Rochester, Minnesota",
+    "Canton, Ohio",
+    "Seattle",
+    "Houston",
+    "Los Angeles",
+    "Chicago",
+    "Des Moines, Iowa",
+    "Texas",
+    "California",
+    "Georgia",
+    "Washington state",
+    "China, Maine",
+    "Mobile, Alabama",
+]
+CN_PLACES = [
+    "Wuhan",
+    "Hubei",
+    "Shanghai",
+    "Guangzhou",
+    "Chengdu, Sichuan",
+    "Xiangyang",
+    "Beijing",
+    "Hangzhou",
+    "Shenzhen",
+    "Taichung, Taiwan",
+    "Canton",
+    "Hong Kong",
+]
+ORGS = [
+    "the CPAFFC",
+    "the United Front Work Department",
+    "a Confucius Institute",
+    "the U.S. Conference of Mayors",
+    "the National Governors Association",
+    "the Chinese Consulate General in Chicago",
+    "Sister Cities International",
+]
+CLAUSES = [
+    "signed a sister-city agreement with",
+    "sent a trade delegation to",
+    "signed a memorandum of understanding with",
+    "approved tax incentives for a factory owned by investors from",
+    "closed the Confucius Institute linked to",
+    "passed a bill to restrict land purchases by companies from",
+    "warned of united front influence operations by",
+    "suspended ties with",
+    "met officials from",
+    "reported on weather in",
+]
+FILLER = [
+    "The council meets again next month.",
+    "Residents asked questions about parking.",
+    "Bill Clinton once visited the region.",
+    "The plant nursery opened on Main Street.",
+    "Officials said the budget would be balanced.",
+    "Mobile phones were banned in class.",
+    "Local schools reopened after the holiday.",
+    "The mayor thanked volunteers.",
+]
+ZH = (
+    "湖北省与美国密西西比州签署友好省州关系谅解备忘录。代表团访问武汉，考察了一家工厂。"
+    "双方将扩大青年交流和留学生往来。中美地方合作前景广阔。"
+)
 
 
 def make_articles(n: int, seed: int) -> list[Article]:
@@ -66,14 +112,20 @@ def make_articles(n: int, seed: int) -> list[Article]:
             parts: list[str] = []
             while sum(len(p) + 1 for p in parts) < ARTICLE_CHARS:
                 if rng.random() < 0.4:
-                    parts.append(f"{rng.choice(US_PLACES)} {rng.choice(CLAUSES)} "
-                                 f"{rng.choice(CN_PLACES)}, according to {rng.choice(ORGS)}.")
+                    parts.append(
+                        f"{rng.choice(US_PLACES)} {rng.choice(CLAUSES)} "
+                        f"{rng.choice(CN_PLACES)}, according to {rng.choice(ORGS)}."
+                    )
                 else:
                     parts.append(rng.choice(FILLER))
             text = " ".join(parts)[:ARTICLE_CHARS]
             title = f"{rng.choice(US_PLACES)} and {rng.choice(CN_PLACES)} talk ties"
-        a = Article(url=f"https://example.org/{i}", canonical_url=f"https://example.org/{i}",
-                    title=title, text=text)
+        a = Article(
+            url=f"https://example.org/{i}",
+            canonical_url=f"https://example.org/{i}",
+            title=title,
+            text=text,
+        )
         a.match_text = fold(title + "\n" + text)
         out.append(a)
     return out
@@ -92,9 +144,13 @@ def main() -> None:
     entities = EntityMatcher.load(watched=[], extra=[])
     get_classifier()
     load_matchers = time.perf_counter() - started
-    context = EnrichContext(gazetteer=gazetteer, entities=entities,
-                            stories=None,  # type: ignore[arg-type]  # not used by these steps
-                            options=EnrichOptions(), stats=Stats())
+    context = EnrichContext(
+        gazetteer=gazetteer,
+        entities=entities,
+        stories=None,  # type: ignore[arg-type]  # not used by these steps
+        options=EnrichOptions(),
+        stats=Stats(),
+    )
     articles = make_articles(args.articles, args.seed)
     # warm-up: first calls fill caches (fold's per-character cache, the actor matcher)
     for step in (tag_places, tag_entities, classify_events, score_relevance):
@@ -118,8 +174,10 @@ def main() -> None:
         "machine": platform.machine(),
         "articles": len(articles),
         "mean_chars": round(sum(len(a.text) for a in articles) / len(articles)),
-        "load_seconds": {"gazetteer": round(load_gazetteer, 3),
-                         "entities_and_events": round(load_matchers, 3)},
+        "load_seconds": {
+            "gazetteer": round(load_gazetteer, 3),
+            "entities_and_events": round(load_matchers, 3),
+        },
         "articles_per_second": {k: round(v, 1) for k, v in per_step.items()}
         | {"all_four_steps": round(total, 1)},
     }

@@ -40,16 +40,55 @@ RESULTS = ROOT / "benchmarks" / "results" / "matching.json"
 # -- vocabulary ----------------------------------------------------------------------------------
 
 EN_PHRASES = [
-    "sister city", "sister cities", "friendship city", "sister state", "sister province",
-    "delegation", "trade mission", "memorandum of understanding", "letter of intent",
-    "cooperation agreement", "Confucius Institute", "student exchange", "tax incentives",
-    "foreign adversary", "land purchases", "united front", "influence operation", "consulate",
-    "pension fund", "battery plant", "economic development", "mayor", "governor",
-    "state legislature", "city council", "bill", "investment", "factory", "espionage",
+    "sister city",
+    "sister cities",
+    "friendship city",
+    "sister state",
+    "sister province",
+    "delegation",
+    "trade mission",
+    "memorandum of understanding",
+    "letter of intent",
+    "cooperation agreement",
+    "Confucius Institute",
+    "student exchange",
+    "tax incentives",
+    "foreign adversary",
+    "land purchases",
+    "united front",
+    "influence operation",
+    "consulate",
+    "pension fund",
+    "battery plant",
+    "economic development",
+    "mayor",
+    "governor",
+    "state legislature",
+    "city council",
+    "bill",
+    "investment",
+    "factory",
+    "espionage",
 ]
 ZH_PHRASES = [
-    "友好城市", "姐妹城市", "友城", "代表团", "访问", "谅解备忘录", "合作协议", "签署", "投资",
-    "工厂", "孔子学院", "留学生", "青年交流", "法案", "统战", "终止", "暂停", "友好省州",
+    "友好城市",
+    "姐妹城市",
+    "友城",
+    "代表团",
+    "访问",
+    "谅解备忘录",
+    "合作协议",
+    "签署",
+    "投资",
+    "工厂",
+    "孔子学院",
+    "留学生",
+    "青年交流",
+    "法案",
+    "统战",
+    "终止",
+    "暂停",
+    "友好省州",
 ]
 FILLER = [
     "officials said the talks covered trade, education and tourism",
@@ -61,42 +100,187 @@ FILLER = [
     "“we want good relations,” she said",
 ]
 ZH_FILLER = [
-    "双方表示将进一步加强经贸合作。", "会议在市政厅举行，多位企业代表出席。",
-    "市长表示欢迎更多交流。", "該協議不具法律約束力。",
+    "双方表示将进一步加强经贸合作。",
+    "会议在市政厅举行，多位企业代表出席。",
+    "市长表示欢迎更多交流。",
+    "該協議不具法律約束力。",
 ]
 US_STATES = [
-    "Indiana", "Ohio", "Iowa", "Missouri", "Texas", "California", "Michigan", "Illinois",
-    "Wisconsin", "Minnesota", "Kentucky", "Tennessee", "Georgia", "Arizona", "Utah", "Oregon",
+    "Indiana",
+    "Ohio",
+    "Iowa",
+    "Missouri",
+    "Texas",
+    "California",
+    "Michigan",
+    "Illinois",
+    "Wisconsin",
+    "Minnesota",
+    "Kentucky",
+    "Tennessee",
+    "Georgia",
+    "Arizona",
+    "Utah",
+    "Oregon",
 ]
 CN_PROVINCES = [
-    "Hubei", "Hebei", "Sichuan", "Guangdong", "Zhejiang", "Jiangsu", "Shandong", "Henan",
-    "Hunan", "Fujian", "Yunnan", "Shaanxi", "Liaoning", "Jilin", "Anhui", "Jiangxi",
+    "Hubei",
+    "Hebei",
+    "Sichuan",
+    "Guangdong",
+    "Zhejiang",
+    "Jiangsu",
+    "Shandong",
+    "Henan",
+    "Hunan",
+    "Fujian",
+    "Yunnan",
+    "Shaanxi",
+    "Liaoning",
+    "Jilin",
+    "Anhui",
+    "Jiangxi",
 ]
 BROAD_QUERIES = [
-    '"sister city" AND (china OR chinese)', '"friendship city" OR 友好城市 OR 姐妹城市',
-    '"Confucius Institute" OR 孔子学院', '"united front" OR 统战', 'delegation AND country:CN',
-    '"memorandum of understanding" AND china', '"land purchases" AND chinese',
-    '"sister city" AND event:termination', '"foreign adversary" AND bill',
-    'event:influence AND relevance:>=0.7', '"trade mission" AND china',
+    '"sister city" AND (china OR chinese)',
+    '"friendship city" OR 友好城市 OR 姐妹城市',
+    '"Confucius Institute" OR 孔子学院',
+    '"united front" OR 统战',
+    "delegation AND country:CN",
+    '"memorandum of understanding" AND china',
+    '"land purchases" AND chinese',
+    '"sister city" AND event:termination',
+    '"foreign adversary" AND bill',
+    "event:influence AND relevance:>=0.7",
+    '"trade mission" AND china',
     '"student exchange" OR 留学生',
 ]
 EVENTS = [
-    "sister_city", "delegation", "agreement", "investment", "education", "legislation",
-    "influence", "termination",
+    "sister_city",
+    "delegation",
+    "agreement",
+    "investment",
+    "education",
+    "legislation",
+    "influence",
+    "termination",
 ]
-_EN_SYL = ["spring", "lake", "oak", "river", "green", "mill", "fair", "west", "north", "clear",
-           "stone", "maple", "cedar", "brook", "pine", "red", "silver", "elm", "ash", "bay"]
-_EN_END = ["field", "port", "ville", "ton", "burg", "wood", "dale", "view", "ford", "haven",
-           "mont", "crest", "side", "land", "bridge"]
-_PINYIN = ["xin", "bao", "yang", "zhou", "an", "ning", "hai", "tian", "jin", "lin", "shan",
-           "he", "qing", "hua", "long", "feng", "ping", "chang", "dong", "nan", "yun", "jia"]
+_EN_SYL = [
+    "spring",
+    "lake",
+    "oak",
+    "river",
+    "green",
+    "mill",
+    "fair",
+    "west",
+    "north",
+    "clear",
+    "stone",
+    "maple",
+    "cedar",
+    "brook",
+    "pine",
+    "red",
+    "silver",
+    "elm",
+    "ash",
+    "bay",
+]
+_EN_END = [
+    "field",
+    "port",
+    "ville",
+    "ton",
+    "burg",
+    "wood",
+    "dale",
+    "view",
+    "ford",
+    "haven",
+    "mont",
+    "crest",
+    "side",
+    "land",
+    "bridge",
+]
+_PINYIN = [
+    "xin",
+    "bao",
+    "yang",
+    "zhou",
+    "an",
+    "ning",
+    "hai",
+    "tian",
+    "jin",
+    "lin",
+    "shan",
+    "he",
+    "qing",
+    "hua",
+    "long",
+    "feng",
+    "ping",
+    "chang",
+    "dong",
+    "nan",
+    "yun",
+    "jia",
+]
 _HANZI = "新宝阳州安宁海天津林山河青华龙丰平昌东南云嘉"
-_FIRST = ["John", "Mary", "Wei", "Li", "James", "Linda", "Ming", "Susan", "David", "Xiu",
-          "Robert", "Hong", "Karen", "Jian", "Paul", "Mei", "Eric", "Ann", "Tao", "Lisa"]
-_LAST = ["Smith", "Zhang", "Johnson", "Wang", "Brown", "Chen", "Miller", "Liu", "Davis",
-         "Huang", "Wilson", "Zhao", "Moore", "Wu", "Taylor", "Zhou", "Clark", "Sun", "Hall"]
-_ORG_KIND = ["Chamber of Commerce", "Friendship Association", "Trade Council", "University",
-             "Economic Development Corporation", "Port Authority", "Sister Cities Committee"]
+_FIRST = [
+    "John",
+    "Mary",
+    "Wei",
+    "Li",
+    "James",
+    "Linda",
+    "Ming",
+    "Susan",
+    "David",
+    "Xiu",
+    "Robert",
+    "Hong",
+    "Karen",
+    "Jian",
+    "Paul",
+    "Mei",
+    "Eric",
+    "Ann",
+    "Tao",
+    "Lisa",
+]
+_LAST = [
+    "Smith",
+    "Zhang",
+    "Johnson",
+    "Wang",
+    "Brown",
+    "Chen",
+    "Miller",
+    "Liu",
+    "Davis",
+    "Huang",
+    "Wilson",
+    "Zhao",
+    "Moore",
+    "Wu",
+    "Taylor",
+    "Zhou",
+    "Clark",
+    "Sun",
+    "Hall",
+]
+_ORG_KIND = [
+    "Chamber of Commerce",
+    "Friendship Association",
+    "Trade Council",
+    "University",
+    "Economic Development Corporation",
+    "Port Authority",
+    "Sister Cities Committee",
+]
 
 
 @dataclass
@@ -194,11 +378,19 @@ def make_watchlists(
             extra["min_relevance"] = 0.5
         # model_construct: the queries are parsed (and so validated) by the matcher itself;
         # pydantic's validator would parse every query a second time.
-        out.append(Watchlist.model_construct(
-            name=f"wl-{i}", query=make_query(rng, names, broad_share), description="", channel="",
-            languages=extra.get("languages", []), sources=[],
-            min_relevance=extra.get("min_relevance", 0.0), delivery="instant", muted=False,
-        ))
+        out.append(
+            Watchlist.model_construct(
+                name=f"wl-{i}",
+                query=make_query(rng, names, broad_share),
+                description="",
+                channel="",
+                languages=extra.get("languages", []),
+                sources=[],
+                min_relevance=extra.get("min_relevance", 0.0),
+                delivery="instant",
+                muted=False,
+            )
+        )
     return out
 
 
@@ -212,8 +404,12 @@ def make_articles(rng: random.Random, names: Names, n: int, size: int = 5000) ->
     for i in range(n):
         us_names = rng.sample(names.us_places, 4)
         cn_names = rng.sample(names.cn_places, 3)
-        mention = [*us_names, *(c for c, _ in cn_names), rng.choice(names.orgs),
-                   rng.choice(names.people)[0]]
+        mention = [
+            *us_names,
+            *(c for c, _ in cn_names),
+            rng.choice(names.orgs),
+            rng.choice(names.people)[0],
+        ]
         parts: list[str] = []
         length = 0
         while length < size:
@@ -234,12 +430,16 @@ def make_articles(rng: random.Random, names: Names, n: int, size: int = 5000) ->
             for c, _ in cn_names[:2]
         ]
         article = Article(
-            url=f"https://example.org/{i}", canonical_url=f"https://example.org/{i}",
+            url=f"https://example.org/{i}",
+            canonical_url=f"https://example.org/{i}",
             source=rng.choice(["voa", "scmp", "xinhua", "indystar", "axios"]),
             title=f"{us_names[0]} and {cn_names[0][0]} discuss {rng.choice(EN_PHRASES)}",
-            text=" ".join(parts), language=rng.choice(["en", "en", "en", "zh"]),
-            entities=entities, countries=["US", "CN"],
-            events=rng.sample(EVENTS, rng.randint(0, 3)), relevance=round(rng.random(), 2),
+            text=" ".join(parts),
+            language=rng.choice(["en", "en", "en", "zh"]),
+            entities=entities,
+            countries=["US", "CN"],
+            events=rng.sample(EVENTS, rng.randint(0, 3)),
+            relevance=round(rng.random(), 2),
             published=start + timedelta(hours=i),
         )
         # as enrich/language.py sets it before matching: MatchDocument reuses it
@@ -347,7 +547,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=0, help="articles per measurement")
     parser.add_argument("--seed", type=int, default=20240501)
     parser.add_argument(
-        "--broad-share", type=float, default=0.01,
+        "--broad-share",
+        type=float,
+        default=0.01,
         help="share of watchlists that are broad topic queries (one of BROAD_QUERIES), which "
         "match most articles: they set how many matches each article has",
     )
@@ -363,9 +565,11 @@ def main(argv: list[str] | None = None) -> int:
     avg_chars = sum(len(a.title) + len(a.text) for a in articles) / len(articles)
     doc_s = time_document(articles)
     fold_s = time_fold(articles)
-    print(f"{len(articles)} articles of ~{avg_chars:.0f} chars; MatchDocument alone: "
-          f"{len(articles) / doc_s:,.0f} articles/s; textnorm.fold alone: "
-          f"{len(articles) / fold_s:,.0f} articles/s")
+    print(
+        f"{len(articles)} articles of ~{avg_chars:.0f} chars; MatchDocument alone: "
+        f"{len(articles) / doc_s:,.0f} articles/s; textnorm.fold alone: "
+        f"{len(articles) / fold_s:,.0f} articles/s"
+    )
 
     rows = []
     base_cost = None
@@ -403,7 +607,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(row))
 
     result = {
-        "command": "python benchmarks/matching.py" + (" --quick" if args.quick else "")
+        "command": "python benchmarks/matching.py"
+        + (" --quick" if args.quick else "")
         + (f" --broad-share {args.broad_share}" if args.broad_share != 0.01 else ""),
         "broad_share": args.broad_share,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

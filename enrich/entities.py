@@ -51,8 +51,9 @@ def _slug(value: str) -> str:
 
 
 def _is_acronym(alias: str) -> bool:
-    return (len(alias) <= ACRONYM_MAX_CHARS and " " not in alias and alias.isupper()
-            and alias.isascii())
+    return (
+        len(alias) <= ACRONYM_MAX_CHARS and " " not in alias and alias.isupper() and alias.isascii()
+    )
 
 
 class EntityMatcher:
@@ -89,11 +90,15 @@ class EntityMatcher:
         if etype not in _PREFIX:
             raise EntityDataError(f"{where}: type must be person, org or place, not {etype!r}")
         raw_id = str(entry["id"])
-        eid = raw_id if raw_id.startswith(f"{_PREFIX[etype]}:") else f"{_PREFIX[etype]}:" + (
-            _slug(raw_id) or raw_id)
+        eid = (
+            raw_id
+            if raw_id.startswith(f"{_PREFIX[etype]}:")
+            else f"{_PREFIX[etype]}:" + (_slug(raw_id) or raw_id)
+        )
         kind = str(entry.get("kind") or "watched")
-        entity = KnownEntity(eid, str(entry["name"]), cast(EntityType, etype),
-                             entry.get("country"), kind)
+        entity = KnownEntity(
+            eid, str(entry["name"]), cast(EntityType, etype), entry.get("country"), kind
+        )
         self.entities.append(entity)
         index = len(self.entities) - 1
         aliases = _strings(where, entry.get("aliases", []))
@@ -143,8 +148,13 @@ def tag_entities(article: Article, context: EnrichContext) -> None:
     for known, start, end in matcher.find(original, folded):
         entity = merged.get(known.id)
         if entity is None:
-            entity = Entity(id=known.id, name=known.name, type=known.type,
-                            country=known.country, kind=known.kind)
+            entity = Entity(
+                id=known.id,
+                name=known.name,
+                type=known.type,
+                country=known.country,
+                kind=known.kind,
+            )
             merged[known.id] = entity
         entity.mentions += 1
         if start >= body_start and len(entity.offsets) < MAX_OFFSETS:

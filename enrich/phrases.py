@@ -91,14 +91,22 @@ class PhraseMatcher(Generic[T]):
         for variant in spelling_variants(phrase.strip()):
             self._add(variant, payload, case_sensitive, capitalised)
 
-    def add_folded(self, key: str, surface: str, payload: T, *, case_sensitive: bool = False,
-                   capitalised: bool = False) -> None:
+    def add_folded(
+        self,
+        key: str,
+        surface: str,
+        payload: T,
+        *,
+        case_sensitive: bool = False,
+        capitalised: bool = False,
+    ) -> None:
         """Like `add` for a phrase already folded by the caller (`key == fold(surface)`)."""
         if self._automaton is not None:
             raise RuntimeError("PhraseMatcher is frozen")
         variants = spelling_variants(surface)
         self._entries.setdefault(key, []).append(
-            _Entry(payload, surface, case_sensitive, capitalised))
+            _Entry(payload, surface, case_sensitive, capitalised)
+        )
         for variant in variants[1:]:
             self._add(variant, payload, case_sensitive, capitalised)
 
@@ -123,8 +131,9 @@ class PhraseMatcher(Generic[T]):
             # entry needs the original text, the payloads outright
             unchecked = not any(e.case_sensitive or e.capitalised for e in entries)
             blocked = any(e.payload is None for e in entries)
-            ready = ((None,) if blocked else tuple(e.payload for e in entries)) if unchecked \
-                else None
+            ready = (
+                ((None,) if blocked else tuple(e.payload for e in entries)) if unchecked else None
+            )
             automaton.add_word(key, (len(key), _word(key[0]), _word(key[-1]), entries, ready))
         if len(self._entries):
             automaton.make_automaton()

@@ -52,8 +52,16 @@ MAX_OFFSETS = 10
 TITLE_CASE_SHARE = 0.6
 
 _REGION_KINDS = frozenset(
-    {"country", "state", "district", "territory", "province", "autonomous_region", "sar",
-     "municipality"}
+    {
+        "country",
+        "state",
+        "district",
+        "territory",
+        "province",
+        "autonomous_region",
+        "sar",
+        "municipality",
+    }
 )
 _US_STATE_KINDS = frozenset({"state", "district", "territory"})
 # the word right before a name, on the same line (a title or a dateline starts afresh)
@@ -114,8 +122,11 @@ class Gazetteer:
         self.data = data
         self.rules = rules
         self.matcher = matcher
-        self._state_names = {p.region_code: p.name for p in data.places
-                             if p.kind in _US_STATE_KINDS and p.region_code}
+        self._state_names = {
+            p.region_code: p.name
+            for p in data.places
+            if p.kind in _US_STATE_KINDS and p.region_code
+        }
 
     @classmethod
     def load(cls) -> Gazetteer:
@@ -124,22 +135,30 @@ class Gazetteer:
         started = time.perf_counter()
         data = build_gazetteer_data()
         rules, matcher = _build_rules(data)
-        log.info("gazetteer: %d places, %d names in %.2fs", len(data.places), len(rules),
-                 time.perf_counter() - started)
+        log.info(
+            "gazetteer: %d places, %d names in %.2fs",
+            len(data.places),
+            len(rules),
+            time.perf_counter() - started,
+        )
         return cls(data, rules, matcher)
 
-    def find(self, original: str, folded: str, *, body_start: int = 0,
-             title_case: bool = False) -> list[tuple[Place | Entity, int, int]]:
+    def find(
+        self, original: str, folded: str, *, body_start: int = 0, title_case: bool = False
+    ) -> list[tuple[Place | Entity, int, int]]:
         """Resolved place mentions of `original` as (place, start, end), in text order.
 
         `folded` is fold(original); `body_start` is where the body begins (title before it);
         `title_case` says the title is in headline case. A US town the gazetteer lacks
         ("Shanghai, West Virginia") comes back as an Entity with a `place:` id.
         """
-        mentions = [_Mention(h.start, h.end, self.rules[h.payloads[0]])
-                    for h in self.matcher.find(original, folded)]
-        mentions = [m for m in mentions
-                    if not self._person_name(m, original, body_start, title_case)]
+        mentions = [
+            _Mention(h.start, h.end, self.rules[h.payloads[0]])
+            for h in self.matcher.find(original, folded)
+        ]
+        mentions = [
+            m for m in mentions if not self._person_name(m, original, body_start, title_case)
+        ]
         mentions = self._resolve_explicit(mentions, original, folded)
         self._resolve_defaults(mentions, folded)
         self._resolve_from_document(mentions, folded)
@@ -147,8 +166,9 @@ class Gazetteer:
         for m in mentions:
             if m.town is not None:
                 name, code = m.town
-                out.append((self._town_entity(name, code, self._state_names.get(code)),
-                            m.start, m.end))
+                out.append(
+                    (self._town_entity(name, code, self._state_names.get(code)), m.start, m.end)
+                )
             for idx in m.places:
                 out.append((self.places[idx], m.start, m.end))
         return out
@@ -182,19 +202,30 @@ class Gazetteer:
             idx = self.data.abbreviations.get(m.group(1).strip())
             if idx is not None:
                 code = self.places[idx].region_code or "US"
-                out.append(_Mention(m.start(1), m.start(1) + len(m.group(1).strip()), None,
-                                    (idx,), codes=frozenset({code})))
+                out.append(
+                    _Mention(
+                        m.start(1),
+                        m.start(1) + len(m.group(1).strip()),
+                        None,
+                        (idx,),
+                        codes=frozenset({code}),
+                    )
+                )
         return out
 
-    def _resolve_explicit(self, mentions: list[_Mention], original: str,
-                          folded: str) -> list[_Mention]:
+    def _resolve_explicit(
+        self, mentions: list[_Mention], original: str, folded: str
+    ) -> list[_Mention]:
         """A region written right next to a place picks among its candidates: "Oxford,
         Mississippi", "Canton (Ohio)", "China, Maine" (through the towns table), "湖北省武汉市",
         "Rochester, a town of about 120,000 people in southern Minnesota"."""
         added: list[_Mention] = []
         taken = {(m.start, m.end) for m in mentions}
-        abbreviations = [a for a in self._abbreviations(original)
-                         if not any(s < a.end and a.start < e for s, e in taken)]
+        abbreviations = [
+            a
+            for a in self._abbreviations(original)
+            if not any(s < a.end and a.start < e for s, e in taken)
+        ]
         if abbreviations:
             mentions = sorted(mentions + abbreviations, key=lambda m: m.start)
         for j, region in enumerate(mentions):
@@ -213,8 +244,9 @@ class Gazetteer:
                 if self._town_fallback(prev, region, mentions, j, original, folded):
                     continue
             if prev is None or prev.end <= sep.start():
-                town = self._town_before(sep.start(), regions, original, folded,
-                                         prev.end if prev else 0)
+                town = self._town_before(
+                    sep.start(), regions, original, folded, prev.end if prev else 0
+                )
                 if town is not None:
                     added.append(town)
                     self._as_state(region)
@@ -222,9 +254,12 @@ class Gazetteer:
             if m.explicit or m.rule is None:
                 continue
             prev = mentions[i - 1] if i > 0 else None
-            if (prev is not None and has_cjk(folded[m.start])
-                    and folded[prev.end : m.start] in ("", "的")
-                    and self._pick(m, self._regions_of(prev), original, folded)):
+            if (
+                prev is not None
+                and has_cjk(folded[m.start])
+                and folded[prev.end : m.start] in ("", "的")
+                and self._pick(m, self._regions_of(prev), original, folded)
+            ):
                 continue
             if m.rule.default and len(m.rule.candidates) == len(m.rule.default):
                 continue  # nothing an appositive could change
@@ -238,13 +273,17 @@ class Gazetteer:
     def _pick(self, m: _Mention, regions: set[str], original: str, folded: str) -> bool:
         """Resolve `m` to its largest candidate inside `regions`, or to the town of that name."""
         assert m.rule is not None
-        inside = [i for i in m.rule.candidates
-                  if self.places[i].kind != "country"
-                  and (self.places[i].region_code in regions or self.places[i].country in regions)]
+        inside = [
+            i
+            for i in m.rule.candidates
+            if self.places[i].kind != "country"
+            and (self.places[i].region_code in regions or self.places[i].country in regions)
+        ]
         if not inside:
             key = folded[m.start : m.end]
-            inside = [self.data.towns[(key, r)] for r in sorted(regions)
-                      if (key, r) in self.data.towns]
+            inside = [
+                self.data.towns[(key, r)] for r in sorted(regions) if (key, r) in self.data.towns
+            ]
         if not inside:
             return False
         best = max(inside, key=lambda i: self.places[i].population)
@@ -252,9 +291,16 @@ class Gazetteer:
         m.spread = m.rule.metonym is None and m.rule.key not in self.data.stop_names
         return True
 
-    def _town_fallback(self, m: _Mention, region: _Mention, mentions: list[_Mention], j: int,
-                       original: str, folded: str) -> bool:
-        """"Peking, Illinois": a name the gazetteer knows elsewhere, followed by a US state,
+    def _town_fallback(
+        self,
+        m: _Mention,
+        region: _Mention,
+        mentions: list[_Mention],
+        j: int,
+        original: str,
+        folded: str,
+    ) -> bool:
+        """ "Peking, Illinois": a name the gazetteer knows elsewhere, followed by a US state,
         with no place of that name in the state: a US town GeoNames' 1,000+ dump lacks.
         Not when the state starts a list ("China, Ohio and Michigan")."""
         assert m.rule is not None
@@ -263,8 +309,10 @@ class Gazetteer:
         if any(self.places[i].kind in _US_STATE_KINDS for i in m.rule.candidates):
             return False  # "California, Texas": a list of states
         nxt = mentions[j + 1] if j + 1 < len(mentions) else None
-        if nxt is not None and _LIST_GOES_ON.fullmatch(folded, region.end, nxt.start) and (
-            self._names_one_state(nxt)
+        if (
+            nxt is not None
+            and _LIST_GOES_ON.fullmatch(folded, region.end, nxt.start)
+            and (self._names_one_state(nxt))
         ):
             return False
         surface = original[m.start : m.end]
@@ -275,8 +323,9 @@ class Gazetteer:
         self._as_state(region)
         return True
 
-    def _town_before(self, comma: int, regions: set[str], original: str, folded: str,
-                     floor: int) -> _Mention | None:
+    def _town_before(
+        self, comma: int, regions: set[str], original: str, folded: str, floor: int
+    ) -> _Mention | None:
         """A small place (not in the automaton) right before ", <region>": look up the
         capitalised words before the comma in the towns table, longest first."""
         words = list(_CAPITALISED.finditer(original, max(floor, comma - 60), comma))
@@ -297,8 +346,7 @@ class Gazetteer:
                     return _Mention(start, comma, None, (idx,), explicit=True)
         return None
 
-    def _appositive_region(self, mentions: list[_Mention], i: int,
-                           folded: str) -> _Mention | None:
+    def _appositive_region(self, mentions: list[_Mention], i: int, folded: str) -> _Mention | None:
         m = mentions[i]
         for later in mentions[i + 1 :]:
             if later.start - m.end > APPOSITIVE_MAX_CHARS:
@@ -307,9 +355,12 @@ class Gazetteer:
                 continue
             between = folded[m.end : later.start]
             head = re.match(r"\s*,\s+(\w+)\b", between)
-            if (head and head.group(1) in self.data.appositive_heads
-                    and not re.search(r"[.;!?]", between)
-                    and re.search(r"\bin\s+(?:\w+\s+)?$", between)):
+            if (
+                head
+                and head.group(1) in self.data.appositive_heads
+                and not re.search(r"[.;!?]", between)
+                and re.search(r"\bin\s+(?:\w+\s+)?$", between)
+            ):
                 return later
             return None
         return None
@@ -322,7 +373,8 @@ class Gazetteer:
     def _is_us_place(self, m: _Mention) -> bool:
         return m.town is not None or any(
             self.places[i].country == "US" and self.places[i].kind not in _REGION_KINDS
-            for i in m.places)
+            for i in m.places
+        )
 
     def _as_state(self, m: _Mention) -> None:
         """A region used as context after a US place ("Spokane, Washington", "Oxford, Miss.")
@@ -359,14 +411,15 @@ class Gazetteer:
         rule = m.rule
         assert rule is not None and rule.metonym is not None
         if rule.locative_is_city:
-            city = next((i for i in rule.candidates if self.places[i].kind == "municipality"),
-                        None)
+            city = next((i for i in rule.candidates if self.places[i].kind == "municipality"), None)
             if _POSSESSIVE.match(folded, m.end):
                 return rule.metonym  # "Beijing's principle", "agree to Beijing's terms"
             prev = _PREVIOUS_WORD.search(folded, max(0, m.start - 40), m.start)
             locative = prev is not None and prev.group(1) in self.data.locative_words
-            dateline = (_LINE_START.search(folded, max(0, m.start - 40), m.start) is not None
-                        and _DATELINE_AFTER.match(folded, m.end) is not None)
+            dateline = (
+                _LINE_START.search(folded, max(0, m.start - 40), m.start) is not None
+                and _DATELINE_AFTER.match(folded, m.end) is not None
+            )
             if city is not None and (locative or dateline or _NEXT_BASED.match(folded, m.end)):
                 return city
         return rule.metonym
@@ -390,20 +443,29 @@ class Gazetteer:
         for m in mentions:
             if m.places or m.town or m.rule is None or not m.rule.doc_candidates:
                 continue
-            fits = [i for i in m.rule.doc_candidates
-                    if (self.places[i].kind in _REGION_KINDS
-                        and self.places[i].country in countries
-                        and self.places[i].kind != "country")
-                    or (self.places[i].kind not in _REGION_KINDS
-                        and self.places[i].region_code in regions)]
-            if len(fits) == 1 and (self.places[fits[0]].kind in _REGION_KINDS
-                                   or self._used_as_place(m, folded)):
+            fits = [
+                i
+                for i in m.rule.doc_candidates
+                if (
+                    self.places[i].kind in _REGION_KINDS
+                    and self.places[i].country in countries
+                    and self.places[i].kind != "country"
+                )
+                or (
+                    self.places[i].kind not in _REGION_KINDS
+                    and self.places[i].region_code in regions
+                )
+            ]
+            if len(fits) == 1 and (
+                self.places[fits[0]].kind in _REGION_KINDS or self._used_as_place(m, folded)
+            ):
                 m.places = (fits[0],)
 
     def _used_as_place(self, m: _Mention, folded: str) -> bool:
         prev = _PREVIOUS_WORD.search(folded, max(0, m.start - 40), m.start)
-        if prev is not None and (prev.group(1) in self.data.locative_words
-                                 or prev.group(1) == "of"):
+        if prev is not None and (
+            prev.group(1) in self.data.locative_words or prev.group(1) == "of"
+        ):
             return True
         return _PLACE_NOUN_AFTER.match(folded, m.end) is not None
 
@@ -412,8 +474,14 @@ class Gazetteer:
         """A US town GeoNames' 1,000+ dump lacks: stable id from its state and name, no
         coordinates (a made-up point would be worse than none)."""
         slug = re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")
-        return Entity(id=f"place:{region_code.lower()}-{slug}", name=name.title(), type="place",
-                      country="US", region=state or region_code, kind="town")
+        return Entity(
+            id=f"place:{region_code.lower()}-{slug}",
+            name=name.title(),
+            type="place",
+            country="US",
+            region=state or region_code,
+            kind="town",
+        )
 
 
 def _build_rules(data: GazetteerData) -> tuple[list[NameRule], PhraseMatcher[int]]:
@@ -440,8 +508,7 @@ def _build_rules(data: GazetteerData) -> tuple[list[NameRule], PhraseMatcher[int
             if (surface, cs) in seen:
                 continue
             seen.add((surface, cs))
-            matcher.add_folded(key, surface, len(rules) - 1, case_sensitive=cs,
-                               capitalised=not cs)
+            matcher.add_folded(key, surface, len(rules) - 1, case_sensitive=cs, capitalised=not cs)
     for phrase in data.blockers:
         matcher.add_blocker(phrase)
     return rules, matcher.freeze()
@@ -449,8 +516,9 @@ def _build_rules(data: GazetteerData) -> tuple[list[NameRule], PhraseMatcher[int
 
 def _rule_for(key: str, roles: dict[str, list[int]], data: GazetteerData) -> NameRule:
     places = data.places
-    admin = roles.get("admin", []) + [i for i in roles.get("alias", [])
-                                      if i not in roles.get("admin", [])]
+    admin = roles.get("admin", []) + [
+        i for i in roles.get("alias", []) if i not in roles.get("admin", [])
+    ]
     cities = roles.get("city", [])
     candidates = tuple(dict.fromkeys(admin + cities))
     regions = tuple(i for i in candidates if places[i].kind in _REGION_KINDS)
@@ -477,11 +545,18 @@ def _rule_for(key: str, roles: dict[str, list[int]], data: GazetteerData) -> Nam
             doc = strong  # "Georgia": the state or the country, decided by the article
     elif cities and key not in data.stop_names:
         default, doc = _city_default(key, cities, data)
-    stand_in = any(places[i].kind == "country" and places[i].country in ("CN", "US", "TW")
-                   for i in default)  # "Communist China", "Red China": never surnames
+    stand_in = any(
+        places[i].kind == "country" and places[i].country in ("CN", "US", "TW") for i in default
+    )  # "Communist China", "Red China": never surnames
     return NameRule(
-        key=key, default=default, candidates=candidates, doc_candidates=doc, regions=regions,
-        metonym=metonym, locative_is_city=locative_is_city, single_word=single_word,
+        key=key,
+        default=default,
+        candidates=candidates,
+        doc_candidates=doc,
+        regions=regions,
+        metonym=metonym,
+        locative_is_city=locative_is_city,
+        single_word=single_word,
         region_codes=frozenset(places[i].region_code or places[i].country for i in regions),
         guarded=single_word and not stand_in,
     )
@@ -491,13 +566,17 @@ def _bare_min(place: Place) -> int:
     return US_BARE_MIN_POPULATION if place.country == "US" else CN_BARE_MIN_POPULATION
 
 
-def _city_default(key: str, cities: list[int],
-                  data: GazetteerData) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def _city_default(
+    key: str, cities: list[int], data: GazetteerData
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     places = data.places
     counties = [i for i in cities if places[i].kind == "county"]
     towns = [i for i in cities if places[i].kind != "county"]
-    doc = tuple(i for i in cities if places[i].kind == "county"
-                or places[i].population >= DOC_CONTEXT_MIN_POPULATION)
+    doc = tuple(
+        i
+        for i in cities
+        if places[i].kind == "county" or places[i].population >= DOC_CONTEXT_MIN_POPULATION
+    )
     if counties and not towns:
         return (tuple(counties) if len(counties) == 1 else ()), doc
     eligible = [i for i in towns if places[i].population >= _bare_min(places[i])]
@@ -529,8 +608,9 @@ def tag_places(article: Article, context: EnrichContext) -> None:
     original = article.title + "\n" + article.text
     folded = article.match_text if len(article.match_text) == len(original) else fold(original)
     body_start = len(article.title) + 1
-    found = context.gazetteer.find(original, folded, body_start=body_start,
-                                   title_case=_is_title_case(article.title))
+    found = context.gazetteer.find(
+        original, folded, body_start=body_start, title_case=_is_title_case(article.title)
+    )
     merged: dict[str, Entity] = {}
     for place, start, end in found:
         entity = merged.get(place.id)
@@ -548,8 +628,16 @@ def tag_places(article: Article, context: EnrichContext) -> None:
 
 def _entity(place: Place | Entity) -> Entity:
     """A fresh Entity (mentions and offsets at zero) for a gazetteer place or a town."""
-    return Entity(id=place.id, name=place.name, type=place.type, country=place.country,
-                  region=place.region, lat=place.lat, lon=place.lon, kind=place.kind)
+    return Entity(
+        id=place.id,
+        name=place.name,
+        type=place.type,
+        country=place.country,
+        region=place.region,
+        lat=place.lat,
+        lon=place.lon,
+        kind=place.kind,
+    )
 
 
 def iter_hits(gazetteer: Gazetteer, text: str) -> list[Hit[int]]:

@@ -74,8 +74,9 @@ class _Actors:
         for side in ("us_local", "cn_actor"):
             for entry in data[side]:
                 if isinstance(entry, dict):
-                    matcher.add(str(entry["phrase"]), side,
-                                case_sensitive=bool(entry.get("case_sensitive")))
+                    matcher.add(
+                        str(entry["phrase"]), side, case_sensitive=bool(entry.get("case_sensitive"))
+                    )
                 else:
                     matcher.add(str(entry), side)
         return cls(matcher.freeze())
@@ -115,8 +116,12 @@ def score_relevance(article: Article, context: EnrichContext) -> None:
     original = article.title + "\n" + article.text
     folded = article.match_text if len(article.match_text) == len(original) else fold(original)
     body_start = len(article.title) + 1
-    positions: dict[str, list[int]] = {"us_local": [], "cn_specific": [], "cn_country": [],
-                                       "elsewhere": []}
+    positions: dict[str, list[int]] = {
+        "us_local": [],
+        "cn_specific": [],
+        "cn_country": [],
+        "elsewhere": [],
+    }
     names: dict[str, list[str]] = {k: [] for k in positions}
     in_title: set[str] = set()
     for e in article.entities:
@@ -132,8 +137,12 @@ def score_relevance(article: Article, context: EnrichContext) -> None:
             key = "us_local" if side == "us_local" else "cn_specific"
             positions[key].append(hit.start)
             names[key].append(original[hit.start : hit.end])
-    place_starts = [s + body_start for e in article.entities if e.type in ("place", "country")
-                    for s, _ in e.offsets]
+    place_starts = [
+        s + body_start
+        for e in article.entities
+        if e.type in ("place", "country")
+        for s, _ in e.offsets
+    ]
     events = get_classifier(context).find(original, folded, place_starts)
 
     reasons: list[str] = []
@@ -141,16 +150,20 @@ def score_relevance(article: Article, context: EnrichContext) -> None:
     us_local = bool(names["us_local"])
     cn_specific = bool(names["cn_specific"])
     cn_country = bool(names["cn_country"])
-    boilerplate = (cn_specific or cn_country) and not in_title & {"cn_specific", "cn_country"} \
-        and all(p >= body_start + BOILERPLATE_SHARE * len(article.text)
-                for p in positions["cn_specific"] + positions["cn_country"])
+    boilerplate = (
+        (cn_specific or cn_country)
+        and not in_title & {"cn_specific", "cn_country"}
+        and all(
+            p >= body_start + BOILERPLATE_SHARE * len(article.text)
+            for p in positions["cn_specific"] + positions["cn_country"]
+        )
+    )
     if us_local:
         score += WEIGHTS["us_local"]
         reasons.append(f"+{WEIGHTS['us_local']:.2f} US local actor: {_few(names['us_local'])}")
     if cn_specific:
         score += WEIGHTS["cn_specific"]
-        reasons.append(f"+{WEIGHTS['cn_specific']:.2f} Chinese actor: "
-                       f"{_few(names['cn_specific'])}")
+        reasons.append(f"+{WEIGHTS['cn_specific']:.2f} Chinese actor: {_few(names['cn_specific'])}")
     elif cn_country:
         score += WEIGHTS["cn_country"]
         reasons.append(f"+{WEIGHTS['cn_country']:.2f} China named (country only)")
@@ -159,12 +172,15 @@ def score_relevance(article: Article, context: EnrichContext) -> None:
         reasons.append(f"+{WEIGHTS['exchange']:.2f} exchange: {', '.join(article.events)}")
     cn_positions = sorted(positions["cn_specific"] + positions["cn_country"])
     us_positions = sorted(positions["us_local"])
-    tie = next((e for e in events if _near(us_positions, e.start)
-                and _near(cn_positions, e.start)), None)
+    tie = next(
+        (e for e in events if _near(us_positions, e.start) and _near(cn_positions, e.start)), None
+    )
     if tie is not None:
         score += WEIGHTS["tie"]
-        reasons.append(f"+{WEIGHTS['tie']:.2f} tied in one passage: "
-                       f"\"{original[tie.start:tie.end]}\" near both sides")
+        reasons.append(
+            f"+{WEIGHTS['tie']:.2f} tied in one passage: "
+            f'"{original[tie.start : tie.end]}" near both sides'
+        )
 
     caps: list[tuple[str, str]] = []
     if not (cn_specific or cn_country):
@@ -173,11 +189,14 @@ def score_relevance(article: Article, context: EnrichContext) -> None:
         caps.append(("china_only_in_boilerplate", "China only in closing boilerplate"))
     if not us_local:
         caps.append(("no_us_local", "no US state, county, city or local official: national news"))
-    if names["elsewhere"] and not cn_specific and (
-        len(positions["elsewhere"]) >= len(cn_positions) or "sister_city" in article.events
+    if (
+        names["elsewhere"]
+        and not cn_specific
+        and (len(positions["elsewhere"]) >= len(cn_positions) or "sister_city" in article.events)
     ):
-        caps.append(("partner_elsewhere",
-                     f"partner is elsewhere: {_few(names['elsewhere'])}, not China"))
+        caps.append(
+            ("partner_elsewhere", f"partner is elsewhere: {_few(names['elsewhere'])}, not China")
+        )
     for name, why in caps:
         if score > CAPS[name]:
             score = CAPS[name]

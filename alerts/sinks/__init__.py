@@ -65,8 +65,9 @@ def build_sink(name: str, /, environ: Mapping[str, str] | None = None, **options
     for key, value in given.items():
         if key not in cls.option_types:
             hint = cls.option_hints.get(key) or (
-                f"accepted: {', '.join(sorted(cls.option_types))}" if cls.option_types else
-                "it accepts no options"
+                f"accepted: {', '.join(sorted(cls.option_types))}"
+                if cls.option_types
+                else "it accepts no options"
             )
             raise SinkConfigError(f"sink {name!r}: unknown option {key!r} ({hint})")
         expected = cls.option_types[key]

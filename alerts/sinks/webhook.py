@@ -82,9 +82,7 @@ class WebhookSink:
             if not isinstance(header, str) or not _HEADER_NAME.match(header):
                 raise ValueError(f"option 'headers': {header!r} is not a valid header name")
             if not isinstance(env_name, str) or not env_name:
-                raise ValueError(
-                    f"option 'headers': {header!r} must name an environment variable"
-                )
+                raise ValueError(f"option 'headers': {header!r} must name an environment variable")
             value = environ.get(env_name)
             if not value:
                 raise ValueError(

@@ -91,11 +91,7 @@ def _reuse_match_text(article: Article) -> tuple[str | None, str | None]:
     """
     mt, title, text = article.match_text, article.title, article.text
     end = len(title) + 1 + len(text)
-    if (
-        len(mt) >= end
-        and mt[len(title)] == "\n"
-        and (len(mt) == end or mt[end] == "\n")
-    ):
+    if len(mt) >= end and mt[len(title)] == "\n" and (len(mt) == end or mt[end] == "\n"):
         return mt[: len(title)], mt[len(title) + 1 : end]
     return None, None
 
@@ -434,7 +430,7 @@ def _describe_hits(hits: list[Hit], doc: MatchDocument) -> str:
         return "not found"
     parts = []
     for h in hits[:3]:
-        words = doc.field_text(h.field).original[h.start:h.end]
+        words = doc.field_text(h.field).original[h.start : h.end]
         parts.append(f"{h.field}[{h.start}:{h.end}] {words!r}")
     more = f" (+{len(hits) - 3} more)" if len(hits) > 3 else ""
     return "found at " + ", ".join(parts) + more

@@ -40,7 +40,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ESCAPE = re.compile(r"\\(.)")
 _LUQUM_POS = re.compile(r"position (\d+)")
 _OPERATORS = ("AND", "OR", "NOT")
-_FRACTIONAL_SLOP = re.compile(r'(?<!\\)(~[0-9]*\.)')
+_FRACTIONAL_SLOP = re.compile(r"(?<!\\)(~[0-9]*\.)")
 
 
 class QueryError(ValueError):
@@ -121,7 +121,7 @@ def _raise_luqum_error(text: str, exc: ParseError) -> NoReturn:
     found = _LUQUM_POS.search(message)
     if isinstance(exc, IllegalCharacterError):
         pos = int(found.group(1)) if found else 0
-        raise QueryError(f"character {text[pos:pos + 1]!r} is not allowed here", pos) from None
+        raise QueryError(f"character {text[pos : pos + 1]!r} is not allowed here", pos) from None
     if found is None:  # luqum says "at the end"
         words = text.rstrip().split()
         last = words[-1] if words else ""
@@ -179,7 +179,8 @@ class _Converter:
                 if isinstance(op, lq.Prohibit | lq.Plus):
                     self.fail(
                         f"'{op.op}' inside OR is ambiguous (Lucene reads it as required/excluded "
-                        "for the whole group): write 'NOT term', or move it out of the OR", op,
+                        "for the whole group): write 'NOT term', or move it out of the OR",
+                        op,
                     )
             return Or(self._operands(node, fld), pos=node.pos or 0)
         if isinstance(node, lq.Not | lq.Prohibit):
@@ -195,7 +196,8 @@ class _Converter:
         if isinstance(node, lq.Fuzzy):
             self.fail(
                 "fuzzy matching (word~N) is not supported; for words near each other "
-                'write "word1 word2"~N', node,
+                'write "word1 word2"~N',
+                node,
             )
         if isinstance(node, lq.Regex):
             self.fail("regular expressions (/.../) are not supported", node)
@@ -251,9 +253,7 @@ class _Converter:
         prefix = raw.rstrip().endswith("*")
         body = raw.rstrip()[:-1] if prefix else raw
         if "*" in body or "?" in body:
-            self.fail(
-                f"wildcards work only as a trailing * {where} (cit*, \"sister cit*\")", node
-            )
+            self.fail(f'wildcards work only as a trailing * {where} (cit*, "sister cit*")', node)
         if prefix and (not body or not body[-1].isalnum()):
             self.fail("a trailing * must follow a letter or digit", node)
         tokens = tuple(tokenize(fold(body)))
@@ -272,13 +272,14 @@ class _Converter:
         if raw in ("and", "or", "not"):
             self.fail(
                 f"lowercase '{raw}' would be searched as a word: write {raw.upper()} for the "
-                f'operator, or "{raw}" in quotes for the word', node,
+                f'operator, or "{raw}" in quotes for the word',
+                node,
             )
 
     def _slop(self, node: lq.Proximity) -> int:
         degree = node.degree
         if degree is None or int(degree) != degree or degree < 0:
-            self.fail("proximity needs a whole number of words: \"sister city\"~3", node)
+            self.fail('proximity needs a whole number of words: "sister city"~3', node)
         return int(degree)
 
     def _check_distinct(self, tokens: tuple[str, ...], prefix: bool, node: lq.Item) -> None:
@@ -287,12 +288,11 @@ class _Converter:
         last = len(tokens) - 1
         for i, a in enumerate(tokens):
             for j, b in enumerate(tokens):
-                if i < j and (
-                    a == b or (prefix and j == last and a.startswith(b))
-                ):
+                if i < j and (a == b or (prefix and j == last and a.startswith(b))):
                     self.fail(
                         f"'{b}' would match the same word twice in a proximity clause; "
-                        "use different words (or AND)", node,
+                        "use different words (or AND)",
+                        node,
                     )
 
     # -- facets -------------------------------------------------------------------------------
@@ -359,8 +359,10 @@ class _Converter:
         if fld == "published" and isinstance(node, lq.Word):
             day = self._bound(node, fld, open_ok=False)
             return Range(fld, day, day, pos=pos, source=src)  # type: ignore[arg-type]
-        example = "relevance:>=0.5 or relevance:[0.3 TO 1]" if fld == "relevance" else (
-            "published:>=2024-01-01 or published:[2024-01-01 TO 2024-06-30]"
+        example = (
+            "relevance:>=0.5 or relevance:[0.3 TO 1]"
+            if fld == "relevance"
+            else ("published:>=2024-01-01 or published:[2024-01-01 TO 2024-06-30]")
         )
         self.fail(f"'{fld}' wants a comparison or a range, e.g. {example}", node)
 

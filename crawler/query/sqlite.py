@@ -178,8 +178,10 @@ class _SqlCompiler:
         self.params.extend(query.values)
         if query.field == "source":
             # IS (not IN): never NULL, so NOT source:x stays true for a missing source
-            return f"(articles.source IS {marks})" if len(query.values) == 1 else (
-                f"coalesce(articles.source IN ({marks}), 0)"
+            return (
+                f"(articles.source IS {marks})"
+                if len(query.values) == 1
+                else (f"coalesce(articles.source IN ({marks}), 0)")
             )
         if query.field == "language":
             # evaluate lower-cases the article's language; there is no index to lose here

@@ -20,15 +20,27 @@ from crawler.textnorm import fold
 # whole value; range fields compare numbers or dates.
 TEXT_FIELDS: tuple[str, ...] = ("title", "text")
 FACET_FIELDS: tuple[str, ...] = (
-    "source", "language", "entity", "place", "country", "region", "event",
+    "source",
+    "language",
+    "entity",
+    "place",
+    "country",
+    "region",
+    "event",
 )
 RANGE_FIELDS: tuple[str, ...] = ("relevance", "published")
 KNOWN_FIELDS: tuple[str, ...] = TEXT_FIELDS + FACET_FIELDS + RANGE_FIELDS
 
 # The exchange kinds of DOMAIN.md; the enrichment step assigns these labels.
 EVENT_LABELS: tuple[str, ...] = (
-    "sister_city", "delegation", "agreement", "investment",
-    "education", "legislation", "influence", "termination",
+    "sister_city",
+    "delegation",
+    "agreement",
+    "investment",
+    "education",
+    "legislation",
+    "influence",
+    "termination",
 )
 
 # A resolver from a folded entity name or alias to the ids of the entities it names

@@ -171,7 +171,7 @@ def test_matched_terms_point_into_original_text() -> None:
     matcher = WatchlistMatcher([wl])
     article = ARTICLES[5]  # traditional characters
     (match,) = matcher.match(article)
-    spans = [(t.field, getattr(article, t.field)[t.start:t.end]) for t in match.terms]
+    spans = [(t.field, getattr(article, t.field)[t.start : t.end]) for t in match.terms]
     assert spans == [("title", "姐妹城市"), ("text", "友好城市")]
 
 
@@ -196,8 +196,10 @@ def test_aliases_resolve_in_watchlists() -> None:
 
 def test_explain_covers_filters_presearch_and_query() -> None:
     wl = Watchlist(
-        name="hubei-ties", query='"sister city" AND region:hubei NOT event:termination',
-        min_relevance=0.5, languages=["en"],
+        name="hubei-ties",
+        query='"sister city" AND region:hubei NOT event:termination',
+        min_relevance=0.5,
+        languages=["en"],
     )
     matcher = WatchlistMatcher([wl])
     text = str(matcher.explain(wl, ARTICLES[21]))

@@ -175,8 +175,10 @@ def assert_inert_message(message: dict[str, Any], article: Article) -> None:
 
 
 def test_snippet_centres_on_a_late_match() -> None:
-    text = "Filler sentence about nothing much. " * 40 + "The sister city deal was signed. " + (
-        "More filler after the match. " * 40
+    text = (
+        "Filler sentence about nothing much. " * 40
+        + "The sister city deal was signed. "
+        + ("More filler after the match. " * 40)
     )
     article = _article(text=text)
     message = render_story(ALERT, article, WATCHLIST, [_term(text, "sister city")])
@@ -294,7 +296,7 @@ def test_mentions_are_visible_as_text() -> None:
     [
         ("https://e.example/a?x=1&y=2", "https://e.example/a?x=1&amp;y=2"),
         ("https://e.example/a|b>c<d", "https://e.example/a%7Cb%3Ec%3Cd"),
-        ("https://e.example/a b\"c", "https://e.example/a%20b%22c"),
+        ('https://e.example/a b"c', "https://e.example/a%20b%22c"),
         ("HTTPS://E.example/x", "HTTPS://E.example/x"),
         ("javascript:alert(1)", None),
         ("file:///etc/passwd", None),
@@ -497,8 +499,7 @@ def test_huge_digest_fits_slack_limits() -> None:
         name="daily", query="x", delivery=Digest(digest="0 8 * * *", max_stories=10_000)
     )
     items: list[tuple[Article, list[MatchedTerm]]] = [
-        (_story(i, (i % 97) / 97, cluster=f"c{i % 400}", lead=i < 400), [])
-        for i in range(2000)
+        (_story(i, (i % 97) / 97, cluster=f"c{i % 400}", lead=i < 400), []) for i in range(2000)
     ]
     for article, _ in items:
         article.title = "Sister city & <!channel> " * 20

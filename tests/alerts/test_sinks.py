@@ -416,7 +416,9 @@ def test_webhook_posts_json_with_headers_from_env(receiver: _Receiver) -> None:
     ],
 )
 def test_webhook_status_mapping(
-    receiver: _Receiver, answer: tuple[int, dict[str, str], bytes], permanent: bool,
+    receiver: _Receiver,
+    answer: tuple[int, dict[str, str], bytes],
+    permanent: bool,
     retry_after: float | None,
 ) -> None:
     receiver.answers.append(answer)

@@ -17,8 +17,13 @@ from enrich.relevance import score_relevance
 
 # the watchlist the labelled set assumes (DOMAIN.md's example of a watched person)
 WATCHED: list[dict[str, object]] = [
-    {"id": "zhou-zheng", "name": "Zhou Zheng", "type": "person", "aliases": ["周正"],
-     "country": "CN"},
+    {
+        "id": "zhou-zheng",
+        "name": "Zhou Zheng",
+        "type": "person",
+        "aliases": ["周正"],
+        "country": "CN",
+    },
 ]
 TAGGING_STEPS = (tag_places, tag_entities, classify_events, score_relevance)
 
@@ -36,15 +41,24 @@ def entity_matcher() -> EntityMatcher:
 @pytest.fixture()
 def context(gazetteer: Gazetteer, entity_matcher: EntityMatcher) -> EnrichContext:
     # the story index belongs to clustering, which these steps never touch
-    return EnrichContext(gazetteer=gazetteer, entities=entity_matcher,
-                         stories=None,  # type: ignore[arg-type]
-                         options=EnrichOptions(), stats=Stats())
+    return EnrichContext(
+        gazetteer=gazetteer,
+        entities=entity_matcher,
+        stories=None,  # type: ignore[arg-type]
+        options=EnrichOptions(),
+        stats=Stats(),
+    )
 
 
 def make_article(title: str, text: str, language: str = "en") -> Article:
     """An article as the steps see it after extraction and language identification."""
-    article = Article(url="https://example.org/a", canonical_url="https://example.org/a",
-                      title=title, text=text, language=language)
+    article = Article(
+        url="https://example.org/a",
+        canonical_url="https://example.org/a",
+        title=title,
+        text=text,
+        language=language,
+    )
     article.match_text = fold(title + "\n" + text)
     return article
 

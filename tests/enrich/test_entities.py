@@ -21,11 +21,19 @@ def ids(article: Article) -> set[str]:
 
 
 def test_seed_organisations_in_english_and_chinese(context: EnrichContext) -> None:
-    a = entities_of(context, "The Chinese People’s Association for Friendship with Foreign "
-                             "Countries (对外友协) met the US–China Business Council and the "
-                             "U.S. Conference of Mayors. 中共中央统战部 and 孔子学院.")
-    assert ids(a) == {"org:cpaffc", "org:uscbc", "org:us-conference-of-mayors", "org:ufwd",
-                      "org:confucius-institute"}
+    a = entities_of(
+        context,
+        "The Chinese People’s Association for Friendship with Foreign "
+        "Countries (对外友协) met the US–China Business Council and the "
+        "U.S. Conference of Mayors. 中共中央统战部 and 孔子学院.",
+    )
+    assert ids(a) == {
+        "org:cpaffc",
+        "org:uscbc",
+        "org:us-conference-of-mayors",
+        "org:ufwd",
+        "org:confucius-institute",
+    }
     cpaffc = next(e for e in a.entities if e.id == "org:cpaffc")
     assert (cpaffc.mentions, cpaffc.country, cpaffc.kind) == (2, "CN", "cn_party_state")
 
@@ -49,17 +57,35 @@ def test_offsets_into_text_and_title_mentions(context: EnrichContext) -> None:
 
 def test_watched_people_and_extra_organisations() -> None:
     matcher = EntityMatcher.load(
-        watched=[{"id": "zhou-zheng", "name": "Zhou Zheng", "type": "person",
-                  "aliases": ["周正"], "country": "CN"},
-                 {"id": "Kim Norton", "name": "Kim Norton", "type": "person", "country": "US"}],
-        extra=[{"id": "gotion", "name": "Gotion High-Tech", "country": "CN",
-                "kind": "cn_company", "aliases": ["Gotion", "国轩高科"]}],
+        watched=[
+            {
+                "id": "zhou-zheng",
+                "name": "Zhou Zheng",
+                "type": "person",
+                "aliases": ["周正"],
+                "country": "CN",
+            },
+            {"id": "Kim Norton", "name": "Kim Norton", "type": "person", "country": "US"},
+        ],
+        extra=[
+            {
+                "id": "gotion",
+                "name": "Gotion High-Tech",
+                "country": "CN",
+                "kind": "cn_company",
+                "aliases": ["Gotion", "国轩高科"],
+            }
+        ],
     )
-    found = matcher.find("Zhou Zheng met Kim Norton; 周正 and Gotion.",
-                         "zhou zheng met kim norton; 周正 and gotion.")
+    found = matcher.find(
+        "Zhou Zheng met Kim Norton; 周正 and Gotion.", "zhou zheng met kim norton; 周正 and gotion."
+    )
     assert [(e.id, s) for e, s, _ in found] == [
-        ("person:zhou-zheng", 0), ("person:kim-norton", 15), ("person:zhou-zheng", 27),
-        ("org:gotion", 34)]
+        ("person:zhou-zheng", 0),
+        ("person:kim-norton", 15),
+        ("person:zhou-zheng", 27),
+        ("org:gotion", 34),
+    ]
     assert matcher.ids_for_name("ZHOU zheng") == {"person:zhou-zheng"}
     assert matcher.ids_for_name("对外友协") == {"org:cpaffc"}
     assert matcher.ids_for_name("CPAFFC") == {"org:cpaffc"}
@@ -67,15 +93,20 @@ def test_watched_people_and_extra_organisations() -> None:
 
 
 def test_one_word_alias_must_be_capitalised() -> None:
-    matcher = EntityMatcher.load(watched=[], extra=[{"id": "hope", "name": "Hope",
-                                                     "aliases": []}])
+    matcher = EntityMatcher.load(watched=[], extra=[{"id": "hope", "name": "Hope", "aliases": []}])
     assert [e.id for e, _, _ in matcher.find("Hope", "hope")] == ["org:hope"]
     assert matcher.find("we hope so", "we hope so") == []
 
 
-@pytest.mark.parametrize("bad", [{"name": "no id"}, {"id": "x"},
-                                 {"id": "x", "name": "X", "type": "planet"},
-                                 {"id": "x", "name": "X", "aliases": "not a list"}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"name": "no id"},
+        {"id": "x"},
+        {"id": "x", "name": "X", "type": "planet"},
+        {"id": "x", "name": "X", "aliases": "not a list"},
+    ],
+)
 def test_malformed_entries_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(EntityDataError):
         EntityMatcher.load(watched=[bad], extra=[])

@@ -53,15 +53,17 @@ def test_cues(context: EnrichContext, text: str, label: str) -> None:
         ("He withdrew his candidacy.", "termination"),
     ],
 )
-def test_guards_keep_false_positives_out(context: EnrichContext, text: str,
-                                         label: str) -> None:
+def test_guards_keep_false_positives_out(context: EnrichContext, text: str, label: str) -> None:
     assert label not in events_of(context, text).events
 
 
 def test_several_labels_sorted_with_evidence(context: EnrichContext) -> None:
-    a = events_of(context, "Carmel suspended its sister-city ties with Xiangyang after a "
-                           "state bill targeted Chinese investment.",
-                  title="Carmel suspends sister city")
+    a = events_of(
+        context,
+        "Carmel suspended its sister-city ties with Xiangyang after a "
+        "state bill targeted Chinese investment.",
+        title="Carmel suspends sister city",
+    )
     assert a.events == ["investment", "legislation", "sister_city", "termination"]
     assert list(a.evidence) == a.events
     assert any("sister-city" in s for s in a.evidence["sister_city"])

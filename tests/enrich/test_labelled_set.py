@@ -32,8 +32,10 @@ def place_key(e: Entity) -> str:
 
 
 def load_cases() -> list[tuple[str, dict[str, Any]]]:
-    return [(p.stem, yaml.safe_load(p.read_text(encoding="utf-8")))
-            for p in sorted(LABELLED.glob("*.yaml"))]
+    return [
+        (p.stem, yaml.safe_load(p.read_text(encoding="utf-8")))
+        for p in sorted(LABELLED.glob("*.yaml"))
+    ]
 
 
 @dataclass
@@ -92,8 +94,10 @@ def test_labelled_set_precision_recall(tag: Callable[..., Article]) -> None:
         if band(article.relevance) == want["relevance"]:
             bands_right += 1
         else:
-            band_misses.append(f"{name}: {band(article.relevance)} ({article.relevance}) "
-                               f"!= {want['relevance']}: {article.relevance_reasons}")
+            band_misses.append(
+                f"{name}: {band(article.relevance)} ({article.relevance}) "
+                f"!= {want['relevance']}: {article.relevance_reasons}"
+            )
     accuracy = bands_right / len(CASES)
     print(f"\nlabelled set: {len(CASES)} articles")
     for k, t in tallies.items():
@@ -119,11 +123,18 @@ def _run(tag: Callable[..., Article], name: str) -> Article:
     return tag(doc["title"], doc["text"], doc.get("language", "en"))
 
 
-@pytest.mark.parametrize("name", ["china-maine-town-meeting", "taiwan-sister-city-tulsa-taichung",
-                                  "oxford-mississippi-wuhan",
-                                  "washington-state-sichuan-trade-mission",
-                                  "shanghai-west-virginia-town", "canton-ohio-chinese-glassmaker",
-                                  "rochester-minnesota-electric-buses"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "china-maine-town-meeting",
+        "taiwan-sister-city-tulsa-taichung",
+        "oxford-mississippi-wuhan",
+        "washington-state-sichuan-trade-mission",
+        "shanghai-west-virginia-town",
+        "canton-ohio-chinese-glassmaker",
+        "rochester-minnesota-electric-buses",
+    ],
+)
 def test_hard_cases_exact_places(tag: Callable[..., Article], name: str) -> None:
     article = _run(tag, name)
     assert actual(article)["places"] == set(_case(name)["expected"]["places"])
@@ -158,8 +169,9 @@ def test_oxford_is_mississippi(tag: Callable[..., Article]) -> None:
 
 def test_washington_state_and_washington_the_government(tag: Callable[..., Article]) -> None:
     article = _run(tag, "washington-state-sichuan-trade-mission")
-    state = next(e for e in article.entities if e.id.startswith("geonames:")
-                 and e.name == "Washington")
+    state = next(
+        e for e in article.entities if e.id.startswith("geonames:") and e.name == "Washington"
+    )
     us = next(e for e in article.entities if e.id == "country:US")
     assert state.kind == "state"
     assert us.mentions >= 2  # "between Washington and Beijing", "the other Washington"

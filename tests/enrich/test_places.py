@@ -24,8 +24,12 @@ def by_name(article: Article, name: str) -> Entity:
 
 
 def test_countries_and_stand_ins(context: EnrichContext) -> None:
-    a = places_of(context, "", "The PRC and the U.S. talked. The People's Republic of China, "
-                               "美国 and 中国. Chinese investors came to America.")
+    a = places_of(
+        context,
+        "",
+        "The PRC and the U.S. talked. The People's Republic of China, "
+        "美国 and 中国. Chinese investors came to America.",
+    )
     assert a.countries == ["CN", "US"]
     assert by_name(a, "China").mentions == 4  # PRC, People's Republic of China, 中国, Chinese
     assert by_name(a, "United States").mentions == 3  # U.S., 美国, America
@@ -39,8 +43,12 @@ def test_lowercase_china_and_us_are_not_places(context: EnrichContext) -> None:
 def test_us_state_and_city_carry_region_coordinates_and_ids(context: EnrichContext) -> None:
     a = places_of(context, "", "Officials from Mississippi met the mayor of Houston.")
     ms, houston = by_name(a, "Mississippi"), by_name(a, "Houston")
-    assert (ms.kind, ms.country, ms.region, ms.id) == ("state", "US", "Mississippi",
-                                                       "geonames:4436296")
+    assert (ms.kind, ms.country, ms.region, ms.id) == (
+        "state",
+        "US",
+        "Mississippi",
+        "geonames:4436296",
+    )
     assert ms.lat is not None and 31 < ms.lat < 35
     assert (houston.kind, houston.region) == ("city", "Texas")
     assert houston.id.startswith("geonames:")
@@ -74,15 +82,19 @@ def test_taiwan_is_tw(context: EnrichContext) -> None:
         ("She grew up in Oxford, Mississippi.", "Oxford", "Mississippi"),
         ("The Carmel, Indiana council met.", "Carmel", "Indiana"),
         ("Canton, Ohio approved the plant.", "Canton", "Ohio"),
-        ("Rochester, a town of about 120,000 people in southern Minnesota, voted.",
-         "Rochester", "Minnesota"),
+        (
+            "Rochester, a town of about 120,000 people in southern Minnesota, voted.",
+            "Rochester",
+            "Minnesota",
+        ),
         ("OXFORD, Miss. — The board met.", "Oxford", "Mississippi"),
         ("The mayor of Rochester, MN said so.", "Rochester", "Minnesota"),
         ("Canton (Ohio) officials", "Canton", "Ohio"),
     ],
 )
-def test_context_resolves_us_places(context: EnrichContext, text: str, name: str,
-                                    region: str) -> None:
+def test_context_resolves_us_places(
+    context: EnrichContext, text: str, name: str, region: str
+) -> None:
     a = places_of(context, "", text)
     assert by_name(a, name).region == region
     assert "CN" not in a.countries
@@ -112,8 +124,7 @@ def test_a_list_of_places_is_not_a_town(context: EnrichContext) -> None:
 
 def test_old_romanisations(context: EnrichContext) -> None:
     a = places_of(context, "", "Canton, Peking and Nanking were treaty ports.")
-    assert {e.name for e in a.entities if e.type == "place"} == {"Guangzhou", "Beijing",
-                                                                 "Nanjing"}
+    assert {e.name for e in a.entities if e.type == "place"} == {"Guangzhou", "Beijing", "Nanjing"}
 
 
 def test_washington_is_the_government_unless_the_state_is_meant(
@@ -146,9 +157,16 @@ def test_georgia_is_the_state_among_us_places(context: EnrichContext) -> None:
     assert by_name(a, "Georgia").kind == "state"
 
 
-@pytest.mark.parametrize("text", ["Mobile phones are banned.", "Independence Day parade.",
-                                  "Normal business resumed.", "Surprise visit by Liberty staff.",
-                                  "Paul Allen and Sam Houston were there."])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mobile phones are banned.",
+        "Independence Day parade.",
+        "Normal business resumed.",
+        "Surprise visit by Liberty staff.",
+        "Paul Allen and Sam Houston were there.",
+    ],
+)
 def test_common_words_and_names_are_not_places(context: EnrichContext, text: str) -> None:
     a = places_of(context, "", text)
     assert a.entities == []
@@ -193,8 +211,10 @@ def test_gazetteer_loads_within_budget() -> None:
 
 
 def test_tagging_is_fast(context: EnrichContext, tag: Callable[..., Article]) -> None:
-    text = ("Officials from Oxford, Mississippi met a delegation from Wuhan, Hubei, to discuss "
-            "a sister-city agreement and a Chinese battery factory. ") * 40  # ~5 KB
+    text = (
+        "Officials from Oxford, Mississippi met a delegation from Wuhan, Hubei, to discuss "
+        "a sister-city agreement and a Chinese battery factory. "
+    ) * 40  # ~5 KB
     article = make_article("Mayors visit China", text)
     started = time.process_time()
     for _ in range(50):

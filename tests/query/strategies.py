@@ -20,9 +20,9 @@ def text_leaves() -> st.SearchStrategy[str]:
     prefix_phrase = st.tuples(_words, st.sampled_from(PREFIXES)).map(
         lambda t: _quote(f"{t[0]} {t[1]}*")
     )
-    near = st.tuples(
-        st.lists(_words, min_size=2, max_size=3, unique=True), st.integers(0, 6)
-    ).map(lambda t: f"{_quote(' '.join(t[0]))}~{t[1]}")
+    near = st.tuples(st.lists(_words, min_size=2, max_size=3, unique=True), st.integers(0, 6)).map(
+        lambda t: f"{_quote(' '.join(t[0]))}~{t[1]}"
+    )
     base = st.one_of(word, phrase, prefix, prefix_phrase, near)
     fielded = st.tuples(st.sampled_from(["title", "text"]), base).map(lambda t: f"{t[0]}:{t[1]}")
     return st.one_of(base, fielded)

@@ -110,10 +110,10 @@ def test_prefix_phrase_and_near_prefix() -> None:
 def test_hits_point_into_the_original_text() -> None:
     doc = DOCS[5]  # traditional Chinese
     hits = find_hits(parse_query("友好城市"), doc)
-    assert [(h.field, doc.text.original[h.start:h.end]) for h in hits] == [("text", "友好城市")]
+    assert [(h.field, doc.text.original[h.start : h.end]) for h in hits] == [("text", "友好城市")]
     doc = DOCS[15]
     hits = find_hits(parse_query("cit*"), doc)
-    words = [doc.field_text(h.field).original[h.start:h.end] for h in hits]
+    words = [doc.field_text(h.field).original[h.start : h.end] for h in hits]
     assert words == ["Citizens", "city", "Citizens", "city", "citation", "cited"]
     assert {h.term for h in hits} == {"cit*"}
 
@@ -121,7 +121,7 @@ def test_hits_point_into_the_original_text() -> None:
 def test_hits_of_a_phrase_span_the_whole_phrase() -> None:
     doc = DOCS[1]
     hits = find_hits(parse_query("sister-city"), doc)
-    assert [(h.field, doc.field_text(h.field).original[h.start:h.end]) for h in hits] == [
+    assert [(h.field, doc.field_text(h.field).original[h.start : h.end]) for h in hits] == [
         ("title", "sister-city"),
         ("text", "sister-city"),
     ]
@@ -137,8 +137,11 @@ def test_hits_leave_out_negated_and_false_branches() -> None:
 def test_hits_of_proximity_are_the_words_in_the_window() -> None:
     doc = DOCS[25]  # "A city sister arrangement is sister in name only."
     hits = find_hits(parse_query('"sister city"~0'), doc)
-    assert [doc.field_text(h.field).original[h.start:h.end] for h in hits] == [
-        "City", "sister", "city", "sister",
+    assert [doc.field_text(h.field).original[h.start : h.end] for h in hits] == [
+        "City",
+        "sister",
+        "city",
+        "sister",
     ]
 
 
@@ -169,7 +172,8 @@ def test_explain_resolves_aliases() -> None:
 
 def test_entity_names_without_ids() -> None:
     art = Article(
-        url="u", canonical_url="u",
+        url="u",
+        canonical_url="u",
         entities=[Entity("org:x", "Zürich Chamber of Commerce", "org", "CH")],
     )
     doc = MatchDocument.from_article(art)
@@ -194,14 +198,36 @@ def test_match_document_sets() -> None:
     assert doc.published == datetime(2024, 5, 1, 12, tzinfo=UTC)
 
 
-_PIECES = ["sister", "city", "cities", "cit", "a", "友", "好", "城", "中国", "_", "-", " ", ", ",
-           "é", "Sister", "\n", "ethnicity", "x1", "城市"]
+_PIECES = [
+    "sister",
+    "city",
+    "cities",
+    "cit",
+    "a",
+    "友",
+    "好",
+    "城",
+    "中国",
+    "_",
+    "-",
+    " ",
+    ", ",
+    "é",
+    "Sister",
+    "\n",
+    "ethnicity",
+    "x1",
+    "城市",
+]
 
 
 @given(
     st.lists(st.sampled_from(_PIECES), max_size=25).map("".join),
-    st.lists(st.sampled_from(["sister", "city", "cit", "a", "友", "好", "城", "x1"]),
-             min_size=1, max_size=3),
+    st.lists(
+        st.sampled_from(["sister", "city", "cit", "a", "友", "好", "城", "x1"]),
+        min_size=1,
+        max_size=3,
+    ),
     st.booleans(),
 )
 @settings(max_examples=300, deadline=None)

@@ -102,26 +102,83 @@ def eval_numbers(text: str) -> set[int]:
 
 # Every operator and field; the expected sets of a few are pinned in test_evaluate.py.
 PARITY_QUERIES = [
-    "city", "cit*", "cities", '"sister city"', "sister-city", '"Sister Cities"', "sister city",
-    '"sister city"~3', '"city sister"~0', '"sister city"~20', 'title:"sister city"', "text:city",
-    "title:cit*", 'text:"sister cit*"', '"sister cit*"~2', "友好城市", "友好城市 OR 姐妹城市",
-    "title:孔子學院", "代表團", '"友好 协议"~5', "Québec", "quebec", '"SAO PAULO"', "u.s.",
-    '"50,000"', "sister AND city", "sister OR ethnicity", "city NOT sister", "city -sister",
-    "+city +sister", "NOT city", "(sister OR confucius) AND (city OR institute)",
-    "NOT (city OR china)", "source:voa", "source:VOA", "language:ZH", "NOT language:en",
-    "country:TW", "country:cn AND NOT country:US", "region:hubei", 'region:"Hong Kong"',
-    "region:Quebec", "event:sister_city", "event:termination AND event:education",
-    "event:(delegation OR agreement)", "entity:org:cpaffc", "entity:CPAFFC", "entity:对外友协",
-    'entity:"Zhou Zheng"', "entity:周正", "entity:person\\:zhou-zheng", "place:Wuhan",
-    "place:武漢", "place:canton", "place:geonames:4921868", 'place:"st. louis"',
-    "relevance:>=0.8", "relevance:>0.8", "relevance:<0.1", "relevance:<=0.1",
-    "relevance:[0.3 TO 0.6]", "relevance:{0.3 TO 0.6}", "published:[2024-01-01 TO 2024-01-31]",
-    "published:>=2024-05-01", "published:>2024-05-01", "published:<2024-01-01",
-    "published:2024-05-01", "NOT published:[* TO *]", "published:[* TO 2023-12-31]",
+    "city",
+    "cit*",
+    "cities",
+    '"sister city"',
+    "sister-city",
+    '"Sister Cities"',
+    "sister city",
+    '"sister city"~3',
+    '"city sister"~0',
+    '"sister city"~20',
+    'title:"sister city"',
+    "text:city",
+    "title:cit*",
+    'text:"sister cit*"',
+    '"sister cit*"~2',
+    "友好城市",
+    "友好城市 OR 姐妹城市",
+    "title:孔子學院",
+    "代表團",
+    '"友好 协议"~5',
+    "Québec",
+    "quebec",
+    '"SAO PAULO"',
+    "u.s.",
+    '"50,000"',
+    "sister AND city",
+    "sister OR ethnicity",
+    "city NOT sister",
+    "city -sister",
+    "+city +sister",
+    "NOT city",
+    "(sister OR confucius) AND (city OR institute)",
+    "NOT (city OR china)",
+    "source:voa",
+    "source:VOA",
+    "language:ZH",
+    "NOT language:en",
+    "country:TW",
+    "country:cn AND NOT country:US",
+    "region:hubei",
+    'region:"Hong Kong"',
+    "region:Quebec",
+    "event:sister_city",
+    "event:termination AND event:education",
+    "event:(delegation OR agreement)",
+    "entity:org:cpaffc",
+    "entity:CPAFFC",
+    "entity:对外友协",
+    'entity:"Zhou Zheng"',
+    "entity:周正",
+    "entity:person\\:zhou-zheng",
+    "place:Wuhan",
+    "place:武漢",
+    "place:canton",
+    "place:geonames:4921868",
+    'place:"st. louis"',
+    "relevance:>=0.8",
+    "relevance:>0.8",
+    "relevance:<0.1",
+    "relevance:<=0.1",
+    "relevance:[0.3 TO 0.6]",
+    "relevance:{0.3 TO 0.6}",
+    "published:[2024-01-01 TO 2024-01-31]",
+    "published:>=2024-05-01",
+    "published:>2024-05-01",
+    "published:<2024-01-01",
+    "published:2024-05-01",
+    "NOT published:[* TO *]",
+    "published:[* TO 2023-12-31]",
     '"sister city" AND country:CN AND NOT event:termination',
-    "(title:china OR country:TW) AND relevance:>=0.4", "city OR country:TW",
-    "NOT city AND NOT china", "(city NOT sister) OR (china AND event:legislation)",
-    "chinese students", "entity:org:ufwd OR 统战部", '"chinese cit*" OR "mayor deleg*"~3',
+    "(title:china OR country:TW) AND relevance:>=0.4",
+    "city OR country:TW",
+    "NOT city AND NOT china",
+    "(city NOT sister) OR (china AND event:legislation)",
+    "chinese students",
+    "entity:org:ufwd OR 统战部",
+    '"chinese cit*" OR "mayor deleg*"~3',
     "NOT (title:city AND NOT text:city)",
 ]
 
@@ -156,7 +213,8 @@ def test_rank_match_is_valid_fts5(db: sqlite3.Connection) -> None:
             continue
         rows = db.execute(
             "SELECT rowid, bm25(articles_fts, 3.0, 1.0) FROM articles_fts "
-            "WHERE articles_fts MATCH ?", [compiled.rank_match],
+            "WHERE articles_fts MATCH ?",
+            [compiled.rank_match],
         ).fetchall()
         assert all(score <= 0 for _, score in rows)
 
@@ -170,7 +228,8 @@ def test_adjacent_text_clauses_merge_into_one_match() -> None:
     compiled = compile_sqlite(parse_query('"sister city" (china OR chinese) NOT taiwan country:CN'))
     assert compiled.where.count("MATCH ?") == 1
     assert compiled.params == [
-        '(("sister city") AND (("china") OR ("chinese"))) NOT (("taiwan"))', "CN"
+        '(("sister city") AND (("china") OR ("chinese"))) NOT (("taiwan"))',
+        "CN",
     ]
 
 
@@ -223,8 +282,10 @@ def test_store_facets_agree_with_match_document() -> None:
     for art in ARTICLES:
         doc = MatchDocument.from_article(art)
         held = (
-            {("country", v) for v in doc.countries} | {("region", v) for v in doc.regions}
-            | {("event", v) for v in doc.events} | {("entity", v) for v in doc.entities}
+            {("country", v) for v in doc.countries}
+            | {("region", v) for v in doc.regions}
+            | {("event", v) for v in doc.events}
+            | {("entity", v) for v in doc.entities}
             | {("place", v) for v in doc.places}
         )
         assert store._facets(art) == held
