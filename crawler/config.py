@@ -40,8 +40,43 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ElasticsearchConfig(_Strict):
+    """An Elasticsearch cluster as the search index. Credentials come from the environment:
+    WATCHDESK_ES_API_KEY, or WATCHDESK_ES_USERNAME and WATCHDESK_ES_PASSWORD."""
+
+    url: str
+    index_prefix: str = "watchdesk"
+    verify_certs: bool = True
+    ca_certs: str | None = None
+    # ILM: roll the write index over at this size or age; delete indices older than retention
+    rollover_max_size: str = "25gb"
+    rollover_max_age: str = "30d"
+    retention: str = "3650d"
+    shards: int = 1
+    replicas: int = 1
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError("must be an http:// or https:// URL")
+        return v.rstrip("/")
+
+
 class StoreConfig(_Strict):
     path: str = "var/watchdesk.db"
+    # Search index beside the SQLite store of record; None = the embedded index.
+    elasticsearch: ElasticsearchConfig | None = None
+    # Articles older than this (by publication, else fetch time) are pruned; the alert
+    # history is kept. None keeps everything.
+    retention: str | None = None
+
+    @field_validator("retention")
+    @classmethod
+    def _retention(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_interval(v)
+        return v
 
 
 class CrawlConfig(_Strict):
@@ -68,6 +103,17 @@ class AlertsConfig(_Strict):
     jsonl_path: str = "var/alerts.jsonl"
     webhook_url: str = ""
     max_attempts: int = 50
+    # "inprocess": the compiled matcher in the crawler (default); "percolator": match on the
+    # Elasticsearch cluster against watchlists stored as percolator queries.
+    matcher: Literal["inprocess", "percolator"] = "inprocess"
+    # Where source-health events (a source failing or gone silent, and its recovery) go;
+    # None = not delivered (still shown by `watchdesk status`).
+    source_health_channel: str | None = None
+
+
+class WebConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = 8080
 
 
 class SourceConfig(_Strict):
@@ -109,6 +155,7 @@ class Config(_Strict):
     crawl: CrawlConfig = CrawlConfig()
     slack: SlackConfig = SlackConfig()
     alerts: AlertsConfig = AlertsConfig()
+    web: WebConfig = WebConfig()
     sources: list[SourceConfig] = []
     watchlists: list[Any] | str = Field(default_factory=list)
     organisations: list[dict[str, Any]] = []

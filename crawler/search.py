@@ -8,10 +8,12 @@ they show the article as written (not the folded index form).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import time
+from collections.abc import Iterable
 from typing import Any
 
 from crawler.article import Article
+from crawler.backend import FACET_FIELDS, Hit, SearchRequest, SearchResult
 from crawler.query import compile_sqlite, parse_query, positive_literals
 from crawler.store import Store, _row_to_article
 from crawler.textnorm import at_word_boundary, fold
@@ -22,42 +24,6 @@ from crawler.textnorm import at_word_boundary, fold
 TITLE_WEIGHT = 3.0
 TEXT_WEIGHT = 1.0
 SNIPPET_CHARS = 240
-
-
-@dataclass
-class Hit:
-    article: Article
-    score: float
-    snippet: str
-    highlights: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        a = self.article
-        return {
-            "id": a.id,
-            "url": a.url,
-            "title": a.title,
-            "source": a.source,
-            "published": a.published.isoformat() if a.published else None,
-            "language": a.language,
-            "score": round(self.score, 4),
-            "snippet": self.snippet,
-            "highlights": self.highlights,
-            "countries": a.countries,
-            "events": a.events,
-            "relevance": round(a.relevance, 4),
-            "cluster_id": a.cluster_id,
-            "entities": [
-                {
-                    "id": e.id,
-                    "name": e.name,
-                    "type": e.type,
-                    "country": e.country,
-                    "region": e.region,
-                }
-                for e in a.entities
-            ],
-        }
 
 
 def make_snippet(text: str, terms: list[str], width: int = SNIPPET_CHARS) -> tuple[str, list[str]]:
@@ -110,7 +76,12 @@ def search(
     aliases: Any = None,
 ) -> list[Hit]:
     """Articles matching `query`, best first (or newest first with sort="date")."""
-    parsed = parse_query(query)
+    return _search_tree(store, parse_query(query), limit, offset, sort, aliases)
+
+
+def _search_tree(
+    store: Store, parsed: Any, limit: int, offset: int, sort: str, aliases: Any = None
+) -> list[Hit]:
     sql = compile_sqlite(parsed, aliases=aliases)
     params: list[Any] = []
     if sql.rank_match:
@@ -145,3 +116,83 @@ def search(
 
 def hit_json(hit: Hit) -> str:
     return json.dumps(hit.to_dict(), ensure_ascii=False)
+
+
+class EmbeddedArchive:
+    """The default archive: the SQLite store's FTS5 index and facet table."""
+
+    name = "embedded"
+
+    def __init__(self, store: Store, aliases: Any = None) -> None:
+        self.store = store
+        self.aliases = aliases
+
+    def index_articles(self, articles: Iterable[Article]) -> int:
+        return sum(1 for a in articles if self.store.save_article(a))
+
+    def get_article(self, article_id: str) -> Article | None:
+        return self.store.get_article(article_id)
+
+    def delete_articles(self, article_ids: Iterable[str]) -> int:
+        raise NotImplementedError("deleting from the embedded store comes with retention")
+
+    def count(self) -> int:
+        return self.store.count_articles()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        started = time.perf_counter()
+        tree = request.query_tree()
+        if tree is None:
+            where, params = "1", []
+            hits = self._latest(request)
+        else:
+            sql = compile_sqlite(tree, aliases=self.aliases)
+            where, params = sql.where, sql.params
+            hits = _search_tree(
+                self.store, tree, request.limit, request.offset, request.sort, self.aliases
+            )
+        total = self.store.execute(f"SELECT count(*) FROM articles WHERE ({where})", params)[0][0]
+        result = SearchResult(hits, int(total))
+        if request.facets:
+            result.facets = self._facets(where, params, request.facet_size)
+        if request.histogram:
+            rows = self.store.execute(
+                f"SELECT substr(published, 1, 10) AS day, count(*) AS n FROM articles "
+                f"WHERE ({where}) AND published IS NOT NULL GROUP BY day ORDER BY day",
+                params,
+            )
+            result.histogram = [(r["day"], r["n"]) for r in rows]
+        result.took_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def _latest(self, request: SearchRequest) -> list[Hit]:
+        rows = self.store.execute(
+            "SELECT * FROM articles ORDER BY published DESC, seq DESC LIMIT ? OFFSET ?",
+            [request.limit, request.offset],
+        )
+        return [
+            Hit(a, 0.0, make_snippet(a.text or a.title, [])[0]) for a in map(_row_to_article, rows)
+        ]
+
+    def _facets(self, where: str, params: list[Any], size: int) -> dict[str, list[tuple[str, int]]]:
+        out: dict[str, list[tuple[str, int]]] = {}
+        for name in FACET_FIELDS:
+            if name in ("source", "language"):
+                rows = self.store.execute(
+                    f"SELECT {name} AS value, count(*) AS n FROM articles WHERE ({where}) "
+                    f"AND {name} IS NOT NULL GROUP BY {name} ORDER BY n DESC, value LIMIT ?",
+                    [*params, size],
+                )
+            else:
+                rows = self.store.execute(
+                    "SELECT value, count(*) AS n FROM article_facets WHERE field = ? AND seq IN "
+                    f"(SELECT seq FROM articles WHERE ({where})) "
+                    + ("AND value LIKE '%:%' " if name == "entity" else "")
+                    + "GROUP BY value ORDER BY n DESC, value LIMIT ?",
+                    [name, *params, size],
+                )
+            out[name] = [(r["value"], r["n"]) for r in rows]
+        return out

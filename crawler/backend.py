@@ -1,0 +1,160 @@
+"""The archive interface: what the pipeline, the CLI and the web page may ask of a search backend.
+
+Two implementations sit behind it: the embedded one over the SQLite store (the default, and
+always the store of record) and Elasticsearch for large deployments. Code outside the backends
+knows only `Archive`, `SearchRequest` and `SearchResult`; `open_archive` picks the backend from
+the config, as ElastAlert's alerters are picked by name.
+
+Filters (`--source`, `--country`, ...) are not a second query language: `SearchRequest.query_tree`
+ANDs them into the parsed query as field clauses, so both backends and the in-process matcher
+see one tree and agree on what matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from crawler.article import Article
+from crawler.query import And, Or, Query, parse_query
+
+# Facet fields every backend counts, in the order pages and the CLI show them.
+FACET_FIELDS: tuple[str, ...] = ("source", "language", "event", "country", "region", "entity")
+Sort = Literal["relevance", "date"]
+
+
+@dataclass
+class SearchRequest:
+    """One search: a query in the watchdesk language plus filters, sort and page.
+
+    Every filter list is OR within itself and AND with the query and the other filters
+    (`countries=["CN", "TW"]` means country:CN OR country:TW).
+    """
+
+    query: str = ""
+    since: date | datetime | None = None
+    until: date | datetime | None = None
+    sources: Sequence[str] = ()
+    languages: Sequence[str] = ()
+    countries: Sequence[str] = ()
+    regions: Sequence[str] = ()
+    events: Sequence[str] = ()
+    entities: Sequence[str] = ()
+    min_relevance: float | None = None
+    sort: Sort = "relevance"
+    limit: int = 20
+    offset: int = 0
+    facets: bool = False
+    facet_size: int = 10
+    histogram: bool = False
+
+    def query_tree(self) -> Query | None:
+        """The query with every filter ANDed in, or None for "everything".
+
+        Filters go through the same parser as the query, so their values are normalised
+        exactly as a `field:value` clause typed by the user would be.
+        """
+        parts: list[Query] = []
+        if self.query.strip():
+            parts.append(parse_query(self.query))
+        for name, values in (
+            ("source", self.sources),
+            ("language", self.languages),
+            ("country", self.countries),
+            ("region", self.regions),
+            ("event", self.events),
+            ("entity", self.entities),
+        ):
+            clauses = [parse_query(f"{name}:{_quoted(v)}") for v in values if v]
+            if len(clauses) == 1:
+                parts.append(clauses[0])
+            elif clauses:
+                parts.append(Or(tuple(clauses)))
+        if self.since or self.until:
+            low = _day(self.since) if self.since else "*"
+            high = _day(self.until) if self.until else "*"
+            parts.append(parse_query(f"published:[{low} TO {high}]"))
+        if self.min_relevance is not None:
+            parts.append(parse_query(f"relevance:>={float(self.min_relevance)}"))
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+@dataclass
+class Hit:
+    """One article found, with its score and a snippet.
+
+    `snippet` is plain text in which matched spans are wrapped in `[[` and `]]` (no HTML: the
+    text is untrusted; each front end renders the markers its own way, escaping the rest).
+    """
+
+    article: Article
+    score: float
+    snippet: str
+    highlights: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.article.to_dict()
+        data.pop("text", None)
+        data.pop("html", None)
+        data.update(score=round(self.score, 4), snippet=self.snippet, highlights=self.highlights)
+        return data
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    total: int
+    # field -> [(value, count)], most frequent first; only when the request asked for facets
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # (day, count) over the whole result set, oldest first; only when asked for
+    histogram: list[tuple[str, int]] = field(default_factory=list)
+    took_ms: float = 0.0
+
+
+@runtime_checkable
+class Archive(Protocol):
+    """A searchable archive of enriched articles."""
+
+    name: str
+
+    def index_articles(self, articles: Iterable[Article]) -> int:
+        """Store or replace articles by id (idempotent); returns how many were written."""
+        ...
+
+    def get_article(self, article_id: str) -> Article | None: ...
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Raises `crawler.query.QueryError` for a malformed query."""
+        ...
+
+    def delete_articles(self, article_ids: Iterable[str]) -> int: ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def _day(value: date | datetime) -> str:
+    return value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def open_archive(loaded: Any, store: Any = None) -> Archive:
+    """The archive the config asks for: Elasticsearch when `store.elasticsearch` is set, else
+    the embedded index over the SQLite store (opened here unless `store` is given)."""
+    es = loaded.config.store.elasticsearch
+    if es is not None:
+        from crawler.elastic import ElasticsearchArchive
+
+        return ElasticsearchArchive.from_config(es)
+    from crawler.search import EmbeddedArchive
+    from crawler.store import Store
+
+    return EmbeddedArchive(store if store is not None else Store(loaded.store_path))

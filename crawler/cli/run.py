@@ -1,0 +1,45 @@
+"""The `run` command: the monitor, once or as a service."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import typer
+
+from crawler.cli import _load, app, err
+
+
+@app.command()
+def run(
+    once: Annotated[
+        bool, typer.Option("--once", help="Poll every source once, deliver, exit.")
+    ] = False,
+) -> None:
+    """Run the monitor: every source on its schedule until Ctrl-C (or once with --once)."""
+    from crawler.monitor import Monitor, install_stop_signals, run_in_reactor
+
+    loaded = _load()
+    monitor = Monitor(loaded)
+
+    async def main() -> Any:
+        if once:
+            return await monitor.run_cycle()
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        await monitor.serve(stop)
+        return None
+
+    try:
+        report = run_in_reactor(main)
+    finally:
+        monitor.close()
+    if once and report is not None:
+        s = report.stats
+        err.print(
+            f"cycle done: {report.sources} sources, {s.get('feed/ok', 0)} polled ok, "
+            f"{s.get('feed/not_modified', 0)} not modified, {s.get('feed/error', 0)} failed; "
+            f"{s.get('article/stored', 0)} new articles; {report.delivery.delivered} alerts sent, "
+            f"{report.delivery.retrying} retrying, {report.delivery.failed} failed "
+            f"({report.duration:.1f}s)"
+        )

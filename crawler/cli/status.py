@@ -1,0 +1,65 @@
+"""The `status` command: source health."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from crawler.cli import _load, app, out
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Source health: last attempt, last success, last error, failures, items in 24 h."""
+    from crawler.store import Store
+
+    loaded = _load()
+    configured = {s.name: s for s in loaded.config.sources}
+    with Store(loaded.store_path) as store:
+        rows = {r["name"]: r for r in store.source_health()}
+        counts = store.alert_counts()
+        articles = store.count_articles()
+    report = []
+    for name, src in configured.items():
+        r = rows.get(name, {})
+        report.append(
+            {
+                "source": name,
+                "kind": src.kind,
+                "url": src.url,
+                "enabled": src.enabled,
+                "last_attempt": r.get("last_attempt"),
+                "last_success": r.get("last_success"),
+                "last_error": r.get("last_error"),
+                "consecutive_failures": r.get("consecutive_failures", 0),
+                "items_24h": r.get("items_24h", 0),
+                "new_24h": r.get("new_24h", 0),
+            }
+        )
+    if as_json:
+        print(
+            json.dumps(
+                {"articles": articles, "alerts": counts, "sources": report}, ensure_ascii=False
+            )
+        )
+        return
+    out.print(f"articles: {articles}   alerts: {counts or '{}'}")
+    table = Table()
+    for col in ("source", "last success", "failures", "items 24h", "new 24h", "last error"):
+        table.add_column(col, overflow="fold")
+    for r in sorted(report, key=lambda r: (-int(r["consecutive_failures"] or 0), r["source"])):
+        style = "red" if r["consecutive_failures"] else None
+        table.add_row(
+            escape(r["source"]),
+            r["last_success"] or "never",
+            str(r["consecutive_failures"]),
+            str(r["items_24h"]),
+            str(r["new_24h"]),
+            escape(r["last_error"] or ""),
+            style=style,
+        )
+    out.print(table)
