@@ -18,6 +18,7 @@ from crawler.stats import Stats
 if TYPE_CHECKING:
     from enrich.clustering import StoryIndex
     from enrich.entities import EntityMatcher
+    from enrich.events import EventClassifier
     from enrich.places import Gazetteer
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class EnrichContext:
     gazetteer: Gazetteer
     entities: EntityMatcher
     stories: StoryIndex
+    events: EventClassifier | None = None
     options: EnrichOptions = field(default_factory=EnrichOptions)
     stats: Stats = field(default_factory=Stats)
 
@@ -71,11 +73,20 @@ STEPS: list[Step] = []
 
 
 def enrich(article: Article, context: EnrichContext, steps: list[Step] | None = None) -> Article:
-    """Run every step over the article, in order; returns the same (mutated) article."""
+    """Run every step over the article, in order; returns the same (mutated) article.
+
+    A step that raises is logged and counted (`enrich/error/<step>`) and the chain goes on:
+    an article with one tag missing is still worth storing and alerting on, a lost one is not.
+    """
     if not STEPS:
         STEPS.extend(_steps())
     for step in steps if steps is not None else STEPS:
-        step(article, context)
+        try:
+            step(article, context)
+        except Exception:
+            name = getattr(step, "__name__", repr(step))
+            context.stats.inc(f"enrich/error/{name}")
+            log.exception("enrichment step failed step=%s url=%r", name, article.url)
     return article
 
 
@@ -89,6 +100,7 @@ def build_context(
     """Load the shared resources (gazetteer, organisation list, story index)."""
     from enrich.clustering import StoryIndex
     from enrich.entities import EntityMatcher
+    from enrich.events import EventClassifier
     from enrich.places import Gazetteer
 
     return EnrichContext(
@@ -97,6 +109,7 @@ def build_context(
             watched=watched_entities or [], extra=extra_organisations or []
         ),
         stories=StoryIndex(),
+        events=EventClassifier.load(),
         options=options or EnrichOptions(),
         stats=stats or Stats(),
     )
