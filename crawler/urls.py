@@ -130,7 +130,7 @@ def _resolve(host: str) -> tuple[str, ...]:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError, OSError):
         return ()
-    return tuple(sorted({info[4][0] for info in infos}))
+    return tuple(sorted({str(info[4][0]) for info in infos}))
 
 
 def refusal_reason(url: str, source_url: str, *, allow_private: bool = False) -> str | None:
