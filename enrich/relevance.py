@@ -169,7 +169,8 @@ def score_relevance(article: Article, context: EnrichContext) -> None:
         reasons.append(f"+{WEIGHTS['cn_country']:.2f} China named (country only)")
     if article.events:
         score += WEIGHTS["exchange"]
-        reasons.append(f"+{WEIGHTS['exchange']:.2f} exchange: {', '.join(article.events)}")
+        kinds = ", ".join(label.replace("_", " ") for label in article.events)
+        reasons.append(f"+{WEIGHTS['exchange']:.2f} exchange: {kinds}")
     cn_positions = sorted(positions["cn_specific"] + positions["cn_country"])
     us_positions = sorted(positions["us_local"])
     tie = next(
