@@ -73,23 +73,121 @@ _FACET_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def compile_elasticsearch(query: Query, aliases: AliasResolver | None = None) -> dict[str, Any]:
-    """The Query DSL object (the value of a search request's "query" key)."""
-    return _compile(resolve_aliases(query, aliases))
+# Facet name (backend.FACET_FIELDS) -> the keyword field its terms aggregation counts. The
+# entity facet counts ids only (the embedded store keeps only `kind:id` values in that facet).
+ES_FACET_FIELDS: dict[str, str] = {
+    "source": "source",
+    "language": "language",
+    "event": "events",
+    "country": "countries",
+    "region": "regions",
+    "entity": "entity_ids",
+}
+
+# Highlight markers: the same plain-text `[[` `]]` the embedded snippets use (no HTML, the
+# text is untrusted); front ends render them.
+HIGHLIGHT_PRE = "[["
+HIGHLIGHT_POST = "]]"
+
+# Title clauses weigh three times text clauses, as crawler/search.py's BM25 column weights.
+TITLE_BOOST = 3.0
 
 
-def _compile(query: Query) -> dict[str, Any]:
+def compile_elasticsearch(
+    query: Query, aliases: AliasResolver | None = None, *, title_boost: float | None = None
+) -> dict[str, Any]:
+    """The Query DSL object (the value of a search request's "query" key).
+
+    `title_boost` weighs title clauses for ranking; it never changes what matches.
+    """
+    return _compile(resolve_aliases(query, aliases), title_boost)
+
+
+def compile_search(
+    query: Query | None,
+    *,
+    aliases: AliasResolver | None = None,
+    sort: str = "relevance",
+    offset: int = 0,
+    limit: int = 20,
+    facets: bool = False,
+    facet_size: int = 10,
+    histogram: bool = False,
+    highlight: bool = True,
+) -> dict[str, Any]:
+    """A whole search request body: query, sort, page, highlights and aggregations.
+
+    Mirrors the embedded search (crawler/search.py): relevance ties and "everything" (no
+    query) go newest first; date sort is newest first; facets count the whole result set,
+    most frequent first then by value; the histogram counts UTC days that have articles.
+    Hits are collapsed on `id`, so a copy left in an older index after a rollover is shown
+    once.
+    """
+    newest = {"published": {"order": "desc", "missing": "_last"}}
+    tie = [newest, {"fetched": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
+    body: dict[str, Any] = {
+        "query": (
+            {"match_all": {}}
+            if query is None
+            else compile_elasticsearch(query, aliases, title_boost=TITLE_BOOST)
+        ),
+        "from": offset,
+        "size": limit,
+        "track_total_hits": True,
+        "sort": (["_score", *tie] if sort == "relevance" and query is not None else tie),
+        "collapse": {"field": "id"},
+        "_source": {"includes": ["article", "seq"]},
+    }
+    if sort == "date" and query is not None:
+        body["track_scores"] = True  # hits sorted by date still report their relevance
+    if highlight and query is not None:
+        # number_of_fragments 0: the whole field comes back marked, so every mark maps back
+        # to exact offsets in the original text (the indexed text is its folded form).
+        body["highlight"] = {
+            "pre_tags": [HIGHLIGHT_PRE],
+            "post_tags": [HIGHLIGHT_POST],
+            "require_field_match": True,
+            "fields": {"title": {"number_of_fragments": 0}, "text": {"number_of_fragments": 0}},
+        }
+    aggs: dict[str, Any] = {}
+    if facets:
+        for name, field in ES_FACET_FIELDS.items():
+            aggs[f"facet_{name}"] = {
+                "terms": {
+                    "field": field,
+                    "size": facet_size,
+                    "order": [{"_count": "desc"}, {"_key": "asc"}],
+                }
+            }
+    if histogram:
+        aggs["histogram"] = {
+            "date_histogram": {
+                "field": "published",
+                "calendar_interval": "day",
+                "format": "yyyy-MM-dd",
+                "min_doc_count": 1,
+                "time_zone": "UTC",
+            }
+        }
+    if aggs:
+        body["aggs"] = aggs
+    return body
+
+
+def _compile(query: Query, title_boost: float | None) -> dict[str, Any]:
     if isinstance(query, And):
         must: list[dict[str, Any]] = []
         filters: list[dict[str, Any]] = []
         must_not: list[dict[str, Any]] = []
         for child in query.children:
             if isinstance(child, Not):
-                must_not.append(_compile(child.child))
+                must_not.append(_compile(child.child, title_boost))
             elif isinstance(child, Facet | Range):
-                filters.append(_compile(child))  # yes/no clauses: filter context, no scoring
+                filters.append(
+                    _compile(child, title_boost)
+                )  # yes/no clauses: filter context, no scoring
             else:
-                must.append(_compile(child))
+                must.append(_compile(child, title_boost))
         body: dict[str, Any] = {}
         if must:
             body["must"] = must
@@ -99,11 +197,11 @@ def _compile(query: Query) -> dict[str, Any]:
             body["must_not"] = must_not
         return {"bool": body}
     if isinstance(query, Or):
-        return _should([_compile(c) for c in query.children])
+        return _should([_compile(c, title_boost) for c in query.children])
     if isinstance(query, Not):
-        return {"bool": {"must_not": [_compile(query.child)]}}
+        return {"bool": {"must_not": [_compile(query.child, title_boost)]}}
     if isinstance(query, Text):
-        clauses = [_text(query, f) for f in query.fields]
+        clauses = [_text(query, f, title_boost if f == "title" else None) for f in query.fields]
         return clauses[0] if len(clauses) == 1 else _should(clauses)
     if isinstance(query, Facet):
         return _facet(query)
@@ -114,13 +212,14 @@ def _should(clauses: list[dict[str, Any]]) -> dict[str, Any]:
     return {"bool": {"should": clauses, "minimum_should_match": 1}}
 
 
-def _text(leaf: Text, field: str) -> dict[str, Any]:
+def _text(leaf: Text, field: str, boost: float | None = None) -> dict[str, Any]:
     tokens = leaf.tokens
+    extra: dict[str, Any] = {} if boost is None else {"boost": boost}
     if leaf.slop is None and not leaf.prefix:
         # the search analyzer splits the spaced tokens back into exactly these tokens
-        return {"match_phrase": {field: {"query": " ".join(tokens)}}}
+        return {"match_phrase": {field: {"query": " ".join(tokens), **extra}}}
     if leaf.slop is None and len(tokens) == 1:
-        return {"prefix": {field: {"value": tokens[0]}}}
+        return {"prefix": {field: {"value": tokens[0], **extra}}}
     # Phrases ending in a prefix and proximity use span queries: match_phrase_prefix stops
     # at max_expansions (50) and would silently miss words; span_near's slop is the number of
     # other tokens inside the window, the meaning `evaluate` gives to "a b"~n.
@@ -132,6 +231,7 @@ def _text(leaf: Text, field: str) -> dict[str, Any]:
             "clauses": clauses,
             "slop": 0 if leaf.slop is None else leaf.slop,
             "in_order": leaf.slop is None,
+            **extra,
         }
     }
 
@@ -166,4 +266,13 @@ def _range(leaf: Range) -> dict[str, Any]:
     return {"range": {leaf.field: bounds}}
 
 
-__all__ = ["ES_FIELDS", "ES_TEXT_ANALYSIS", "compile_elasticsearch"]
+__all__ = [
+    "ES_FACET_FIELDS",
+    "ES_FIELDS",
+    "ES_TEXT_ANALYSIS",
+    "HIGHLIGHT_POST",
+    "HIGHLIGHT_PRE",
+    "TITLE_BOOST",
+    "compile_elasticsearch",
+    "compile_search",
+]

@@ -1,0 +1,179 @@
+"""The `index` commands: install the Elasticsearch templates, copy the store into the index.
+
+Thin layers over `crawler.elastic`: `setup` (ElasticsearchArchive.setup), `migrate`
+(ArchiveSync.sync with a progress bar; resumable through the store's watermark) and `status`.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from crawler.cli import _load, app, err, out
+from crawler.config import ElasticsearchConfig, LoadedConfig
+
+if TYPE_CHECKING:
+    from crawler.elastic import ElasticsearchArchive
+
+index_app = typer.Typer(
+    help="Elasticsearch: install index templates, migrate the store.", no_args_is_help=True
+)
+app.add_typer(index_app, name="index")
+
+
+class Target(StrEnum):
+    elasticsearch = "elasticsearch"
+
+
+def _es_config(loaded: LoadedConfig) -> ElasticsearchConfig:
+    cfg = loaded.config.store.elasticsearch
+    if cfg is None:
+        err.print(
+            f"error: {escape(str(loaded.path))}: store.elasticsearch is not set "
+            "(add `store: {elasticsearch: {url: ...}}`)"
+        )
+        raise typer.Exit(2)
+    return cfg
+
+
+def _archive(cfg: ElasticsearchConfig) -> ElasticsearchArchive:
+    from crawler.elastic import ElasticsearchArchive, ElasticsearchSetupError
+
+    try:
+        return ElasticsearchArchive.from_config(cfg)
+    except ElasticsearchSetupError as exc:
+        err.print(f"error: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
+def _unreachable(cfg: ElasticsearchConfig, exc: Exception) -> typer.Exit:
+    from crawler.elastic import redact_url
+
+    err.print(
+        f"error: elasticsearch at {escape(redact_url(cfg.url))}: "
+        f"{type(exc).__name__}: {escape(str(exc)[:300])}"
+    )
+    return typer.Exit(1)
+
+
+def _setup(loaded: LoadedConfig, cfg: ElasticsearchConfig, quiet: bool = False) -> None:
+    from elasticsearch import ApiError, TransportError
+
+    archive = _archive(cfg)
+    try:
+        changes = archive.setup()
+        if loaded.config.alerts.matcher == "percolator":
+            from crawler.elastic.percolator import PercolatorMatcher
+            from enrich.chain import build_context
+
+            # entity names in queries resolve to ids as in the in-process matcher
+            context = build_context(
+                watched_entities=[e.model_dump() for e in loaded.watchlists.entities],
+                extra_organisations=loaded.config.organisations,
+            )
+            matcher = PercolatorMatcher(
+                archive.client, cfg, loaded.watchlists.watchlists, context.entities.ids_for_name
+            )
+            counts = matcher.sync_watchlists()
+            out.print(
+                f"percolator: {counts['stored']} watchlists stored, {counts['removed']} removed"
+            )
+    except (ApiError, TransportError) as exc:
+        raise _unreachable(cfg, exc) from None
+    finally:
+        archive.close()
+    changed = [c for c in changes if c.action != "unchanged"]
+    for change in changes if not quiet else changed:
+        out.print(escape(str(change)))
+    out.print(f"{len(changed)} changed, {len(changes) - len(changed)} unchanged")
+
+
+@index_app.command("setup")
+def setup_command() -> None:
+    """Install the ILM policy, index templates, first index and aliases (idempotent)."""
+    loaded = _load()
+    _setup(loaded, _es_config(loaded))
+
+
+@index_app.command("migrate")
+def migrate_command(
+    to: Annotated[Target, typer.Option("--to", help="Where to copy the store.")],
+    batch: Annotated[int, typer.Option("--batch", min=1, max=5000)] = 500,
+) -> None:
+    """Copy the embedded store into Elasticsearch; run it again to resume or catch up."""
+    from crawler.elastic import ArchiveSync
+    from crawler.store import Store
+
+    loaded = _load()
+    cfg = _es_config(loaded)
+    _setup(loaded, cfg, quiet=True)
+    archive = _archive(cfg)
+    with Store(loaded.store_path) as store:
+        sync = ArchiveSync(store, archive, batch=batch)
+        todo = sync.state.backlog()
+        columns = (
+            TextColumn("indexing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=err, transient=False) as progress:
+            task = progress.add_task("indexing", total=todo)
+            report = sync.sync(progress=lambda n: progress.advance(task, n))
+        archive.close()
+    out.print(
+        f"indexed {report.indexed} articles (retried {report.retried}), "
+        f"rejected {len(report.rejected)}, left to index {report.backlog}, "
+        f"watermark seq {report.watermark}"
+    )
+    for failure in report.rejected[:20]:
+        out.print(f"  rejected {failure.article_id}: {failure.status} {escape(failure.reason)}")
+    if report.error:
+        err.print(f"error: {escape(report.error)}; run the migration again to resume")
+    if not report.ok or report.backlog:
+        raise typer.Exit(1)
+
+
+@index_app.command("status")
+def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """What is left to index: watermark, backlog and held (rejected) articles."""
+    from crawler.elastic import SyncState
+    from crawler.elastic.sync import sync_target
+    from crawler.store import Store
+
+    loaded = _load()
+    cfg = _es_config(loaded)
+    archive = _archive(cfg)  # builds no connection until a request is made
+    with Store(loaded.store_path) as store:
+        state = SyncState(store, sync_target(archive))
+        held = state.pending(limit=50)
+        report = {
+            "target": state.target,
+            "watermark": state.watermark(),
+            "backlog": state.backlog(),
+            "held": [
+                {
+                    "seq": p.seq,
+                    "id": p.article_id,
+                    "status": p.status,
+                    "reason": p.reason,
+                    "attempts": p.attempts,
+                }
+                for p in held
+            ],
+        }
+    archive.close()
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+        return
+    out.print(
+        f"{escape(state.target)}: watermark seq {report['watermark']}, "
+        f"{report['backlog']} articles not indexed yet"
+    )
+    for p in held:
+        out.print(f"  held {p.article_id} (seq {p.seq}, {p.attempts}x): {escape(p.reason)}")

@@ -1,0 +1,302 @@
+"""`ElasticsearchArchive`: the archive interface over an Elasticsearch cluster.
+
+Writes go through the write alias (rolled over by ILM) with `helpers.streaming_bulk`, each
+document keyed by the article id; reads go through the read alias that every article index
+joins. `setup` installs the ILM policy, templates and aliases idempotently.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from elasticsearch import Elasticsearch, NotFoundError, helpers
+
+from crawler.article import Article
+from crawler.backend import SearchRequest, SearchResult
+from crawler.config import ElasticsearchConfig
+from crawler.elastic.client import connect, redact_url
+from crawler.elastic.document import article_document, article_from_source
+from crawler.elastic.results import result_from_response
+from crawler.elastic.templates import IndexNames, Resources, render_resources
+from crawler.query import AliasResolver, positive_literals
+from crawler.query.elasticsearch import compile_search
+
+log = logging.getLogger(__name__)
+
+# Documents per bulk request: Elastic's sizing advice is 5-15 MB per request; watchdesk
+# documents are ~5-20 KB (text twice: folded for the index, as written for display).
+BULK_CHUNK = 500
+# Retries of documents rejected with 429 (the cluster's write queue is full), waiting 2 s, 4 s,
+# 8 s, 16 s: about half a minute of back-pressure before they are reported as failed.
+BULK_RETRIES = 4
+BULK_BACKOFF = 2.0
+
+
+@dataclass
+class BulkFailure:
+    """One document Elasticsearch did not take, with its reason."""
+
+    article_id: str
+    status: int
+    reason: str
+
+
+@dataclass
+class BulkReport:
+    indexed: list[str] = field(default_factory=list)
+    failed: list[BulkFailure] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One thing `setup` looked at: what it is, its name, and what was done."""
+
+    kind: str  # "ilm policy", "component template", "index template", "index", "mapping"
+    name: str
+    action: str  # "created", "updated", "unchanged"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}: {self.action}"
+
+
+def _failure(item: dict[str, Any]) -> BulkFailure:
+    op = next(iter(item.values()))
+    error = op.get("error") or op.get("exception") or "unknown error"
+    if isinstance(error, dict):
+        reason = f"{error.get('type', 'error')}: {error.get('reason', '')}".strip()
+    else:
+        reason = str(error)
+    return BulkFailure(str(op.get("_id", "")), int(op.get("status") or 0), reason[:500])
+
+
+class ElasticsearchArchive:
+    """The archive on an Elasticsearch cluster (see module docstring)."""
+
+    name = "elasticsearch"
+
+    def __init__(
+        self,
+        client: Elasticsearch,
+        cfg: ElasticsearchConfig,
+        aliases: AliasResolver | None = None,
+        *,
+        bulk_retries: int = BULK_RETRIES,
+        bulk_backoff: float = BULK_BACKOFF,
+    ) -> None:
+        self.client = client
+        self.cfg = cfg
+        self.names = IndexNames(cfg.index_prefix)
+        self.aliases = aliases
+        self.bulk_retries = bulk_retries
+        self.bulk_backoff = bulk_backoff
+
+    @classmethod
+    def from_config(
+        cls, cfg: ElasticsearchConfig, aliases: AliasResolver | None = None, **client_options: Any
+    ) -> ElasticsearchArchive:
+        """An archive for the configured cluster; credentials from the environment."""
+        return cls(connect(cfg, **client_options), cfg, aliases)
+
+    def __repr__(self) -> str:
+        return f"ElasticsearchArchive({redact_url(self.cfg.url)!r}, {self.cfg.index_prefix!r})"
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def bulk_index(self, items: Iterable[tuple[Article, int | None]]) -> BulkReport:
+        """Index (article, store seq) pairs through the write alias; per-document outcomes.
+
+        Documents rejected with 429 are retried with backoff; other rejections are reported,
+        not raised. A cluster that cannot be reached raises (elasticsearch.ConnectionError,
+        TransportError), so that callers keep their place and try again later.
+        """
+        actions = (
+            {
+                "_op_type": "index",
+                "_index": self.names.write_alias,
+                "_id": article.id,
+                "_source": article_document(article, seq),
+            }
+            for article, seq in items
+        )
+        report = BulkReport()
+        for ok, item in helpers.streaming_bulk(
+            self.client,
+            actions,
+            chunk_size=BULK_CHUNK,
+            max_retries=self.bulk_retries,
+            initial_backoff=self.bulk_backoff,
+            raise_on_error=False,
+            raise_on_exception=True,
+            # never let a missing alias auto-create a stray index named like it
+            require_alias=True,
+        ):
+            if ok:
+                report.indexed.append(str(next(iter(item.values())).get("_id", "")))
+            else:
+                report.failed.append(_failure(item))
+        if report.failed:
+            # one line per bulk, not per document: the report carries every reason
+            first = report.failed[0]
+            log.warning(
+                "elasticsearch rejected=%d indexed=%d first_id=%s status=%d reason=%s",
+                len(report.failed),
+                len(report.indexed),
+                first.article_id,
+                first.status,
+                first.reason,
+            )
+        return report
+
+    def index_articles(self, articles: Iterable[Article]) -> int:
+        return len(self.bulk_index((a, None) for a in articles).indexed)
+
+    def delete_articles(self, article_ids: Iterable[str]) -> int:
+        ids = list(article_ids)
+        if not ids:
+            return 0
+        resp = self.client.delete_by_query(
+            index=self.names.read_alias, query={"ids": {"values": ids}}, refresh=True
+        )
+        return int(resp.get("deleted", 0))
+
+    def refresh(self) -> None:
+        """Make everything indexed so far searchable now (tests and migrations)."""
+        self.client.indices.refresh(index=self.names.read_alias)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get_article(self, article_id: str) -> Article | None:
+        # a GET by id cannot go through an alias over several indices: search by id instead
+        resp = self.client.search(
+            index=self.names.read_alias,
+            query={"ids": {"values": [article_id]}},
+            size=1,
+            source_includes=["article"],
+        )
+        hits = resp["hits"]["hits"]
+        return article_from_source(hits[0]["_source"]) if hits else None
+
+    def count(self) -> int:
+        return int(self.client.count(index=self.names.read_alias)["count"])
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        started = time.perf_counter()
+        tree = request.query_tree()
+        body = compile_search(
+            tree,
+            aliases=self.aliases,
+            sort=request.sort,
+            offset=request.offset,
+            limit=request.limit,
+            facets=request.facets,
+            facet_size=request.facet_size,
+            histogram=request.histogram,
+        )
+        resp = self.client.search(index=self.names.read_alias, body=body)
+        result = result_from_response(resp.body, positive_literals(tree) if tree else [])
+        result.took_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- installation ------------------------------------------------------------------------
+
+    def setup(self, *, with_ilm: bool = True) -> list[Change]:
+        """Install the ILM policy, templates, first index and aliases; report what changed.
+
+        `with_ilm=False` skips the policy, for clusters without ILM (Elastic serverless,
+        API emulators); rollover and retention are then the operator's business.
+
+        Idempotent: a resource whose content hash (in its `_meta`) matches is left alone.
+        A changed mapping is also applied to the current write index and the percolator
+        index (additive changes only; a conflicting one raises with Elasticsearch's reason).
+        Analysis changes reach only indices created after the next rollover.
+        """
+        res = render_resources(self.cfg)
+        names = res.names
+        es = self.client
+        changes: list[Change] = []
+
+        def record(
+            kind: str, name: str, existing: dict[str, Any] | None, body: dict[str, Any]
+        ) -> str:
+            want = body["_meta"]["watchdesk_hash"]
+            if existing is None:
+                action = "created"
+            elif (existing.get("_meta") or {}).get("watchdesk_hash") == want:
+                action = "unchanged"
+            else:
+                action = "updated"
+            changes.append(Change(kind, name, action))
+            return action
+
+        if with_ilm:
+            try:
+                policies = es.ilm.get_lifecycle(name=names.ilm_policy)
+                current = policies[names.ilm_policy]["policy"]
+            except NotFoundError:
+                current = None
+            if record("ilm policy", names.ilm_policy, current, res.ilm_policy) != "unchanged":
+                es.ilm.put_lifecycle(name=names.ilm_policy, policy=res.ilm_policy)
+
+        mappings_changed = False
+        for name, body in (
+            (names.analysis_component, res.analysis_component),
+            (names.mappings_component, res.mappings_component),
+        ):
+            try:
+                found = es.cluster.get_component_template(name=name)["component_templates"]
+                existing = found[0]["component_template"] if found else None
+            except NotFoundError:
+                existing = None
+            action = record("component template", name, existing, body)
+            if action != "unchanged":
+                es.cluster.put_component_template(name=name, body=body)
+                mappings_changed |= action == "updated" and name == names.mappings_component
+
+        for name, body in (
+            (names.articles_template, res.articles_template),
+            (names.watchlists_template, res.watchlists_template),
+        ):
+            try:
+                found = es.indices.get_index_template(name=name)["index_templates"]
+                existing = found[0]["index_template"] if found else None
+            except NotFoundError:
+                existing = None
+            if record("index template", name, existing, body) != "unchanged":
+                es.indices.put_index_template(name=name, body=body)
+
+        changes += self._bootstrap(res, mappings_changed)
+        return changes
+
+    def _bootstrap(self, res: Resources, mappings_changed: bool) -> list[Change]:
+        names = res.names
+        es = self.client
+        changes: list[Change] = []
+        if es.indices.exists_alias(name=names.write_alias):
+            changes.append(Change("write alias", names.write_alias, "unchanged"))
+        else:
+            # the index template adds the read alias; the write alias is set here, once
+            es.indices.create(
+                index=names.first_index, aliases={names.write_alias: {"is_write_index": True}}
+            )
+            changes.append(Change("index", f"{names.first_index} (+ aliases)", "created"))
+        if es.indices.exists(index=names.watchlists_index):
+            changes.append(Change("index", names.watchlists_index, "unchanged"))
+        else:
+            es.indices.create(index=names.watchlists_index)
+            changes.append(Change("index", names.watchlists_index, "created"))
+        if mappings_changed:
+            mappings = res.mappings_component["template"]["mappings"]
+            for index in (names.write_alias, names.watchlists_index):
+                es.indices.put_mapping(index=index, properties=mappings["properties"])
+                changes.append(Change("mapping", index, "updated"))
+        return changes
+
+
+__all__ = ["BulkFailure", "BulkReport", "Change", "ElasticsearchArchive"]
