@@ -387,10 +387,16 @@ def _matched_words(article: Article, terms: Sequence[MatchedTerm]) -> list[str]:
     """The matched words as they appear in the article (title first), then any terms whose
     offsets did not fit the text; case-insensitively unique."""
     candidates: list[str] = []
+    placed: set[tuple[str, int, int]] = set()
     for field in ("title", "text"):
         source = article.title if field == "title" else article.text
-        candidates.extend(source[s:e] for s, e in _valid_spans(source, terms, field))
-    candidates.extend(t.term for t in terms)
+        spans = _valid_spans(source, terms, field)
+        placed.update((field, s, e) for s, e in spans)
+        candidates.extend(source[s:e] for s, e in spans)
+    # A term is listed as written in the query only when none of its spans fit the article
+    # (e.g. offsets from an older version of the text): listing both would repeat it.
+    shown_terms = {t.term for t in terms if (t.field, t.start, t.end) in placed}
+    candidates.extend(t.term for t in terms if t.term not in shown_terms)
     seen: dict[str, str] = {}
     for word in map(_clean, candidates):
         if word and word.lower() not in seen:

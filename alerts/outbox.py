@@ -9,11 +9,14 @@ alerts arrive in the order their stories were found once the sink is back.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from alerts.alert import Alert, MatchedTerm, Sink
+from alerts.digest import digest_due
+from alerts.digest import period_label as digest_period
 from alerts.message import render_copy, render_digest, render_story
 from alerts.watchlist import Watchlist, WatchlistSet
 from crawler.stats import Stats
@@ -65,14 +68,32 @@ class Outbox:
         self.stats = stats or Stats()
         self.clock = clock
         self.max_attempts = max_attempts
+        # Set by a rate limit: no request at all before then (Slack's Retry-After applies to
+        # the method, not to the one message), so later alerts do not hit the limit again.
+        self.paused_until: datetime | None = None
+        # Set when the process is stopping: the send in progress completes and is recorded,
+        # the rest stay pending for the next start (graceful shutdown, issue #9).
+        self.stopping = threading.Event()
+        self._last_retry_after: float | None = None
+        self._digest_failures: dict[str, tuple[int, datetime]] = {}  # name -> (failures, retry at)
 
     def _watchlist(self, name: str) -> Watchlist | None:
         return self.watchlists.by_name(name)
 
     def deliver_due(self, limit: int = 200) -> DeliveryReport:
-        """Send every due alert, oldest first; stop at the first transient failure."""
+        """Send every due alert, oldest first; stop at the first transient failure.
+
+        Within a channel, an alert never overtakes an older one that is waiting for a retry
+        (`Store.due_alerts`); after a rate limit nothing is sent before its Retry-After.
+        """
         report = DeliveryReport()
-        for alert in self.store.due_alerts(self.clock(), limit):
+        now = self.clock()
+        if self.paused_until is not None and now < self.paused_until:
+            return report
+        self.paused_until = None
+        for alert in self.store.due_alerts(now, limit):
+            if self.stopping.is_set():
+                break
             outcome = self._deliver_one(alert)
             if outcome == "delivered":
                 report.delivered += 1
@@ -106,14 +127,21 @@ class Outbox:
                 return "waiting"
             alert.thread_ts = story.delivered_ts
             self.store.set_thread(alert.id, story.delivered_ts)
-            message = render_copy(alert, article, watchlist)
-        else:
-            message = render_story(alert, article, watchlist, _terms(alert))
+        try:
+            if alert.kind == "copy":
+                message = render_copy(alert, article, watchlist)
+            else:
+                message = render_story(alert, article, watchlist, _terms(alert))
+        except Exception as exc:  # a bug meeting odd data must not block the queue behind it
+            log.exception("alert render failed watchlist=%s id=%s", alert.watchlist, alert.id)
+            self.store.mark_failed(alert.id, f"render failed: {type(exc).__name__}")
+            self.stats.inc("alert/failed/render")
+            return "failed"
         if not alert.channel:
             alert.channel = watchlist.channel
         result = self.sink.deliver(alert, message)
         if result.ok:
-            self.store.mark_delivered(alert.id, result.message_id)
+            self.store.mark_delivered(alert.id, result.message_id, self.clock())
             self.stats.inc(f"alert/sent/{self.sink.name}")
             return "delivered"
         if result.permanent or alert.attempts + 1 >= self.max_attempts:
@@ -124,7 +152,10 @@ class Outbox:
             )
             return "failed"
         delay = backoff_seconds(alert.attempts, result.retry_after)
-        self.store.mark_retry(alert.id, result.error, self.clock() + timedelta(seconds=delay))
+        retry_at = self.clock() + timedelta(seconds=delay)
+        if result.retry_after is not None:
+            self.paused_until = retry_at
+        self.store.mark_retry(alert.id, result.error, retry_at)
         self.stats.inc(f"alert/retry/{self.sink.name}")
         log.info(
             "alert retry watchlist=%s id=%s in=%.0fs error=%s",
@@ -134,6 +165,31 @@ class Outbox:
             result.error,
         )
         return result.error or "retry"
+
+    def send_due_digests(self) -> list[str]:
+        """Post the digest of every digest watchlist whose scheduled time has come (by the
+        outbox clock); returns the names sent. Safe to call often: see `alerts.digest`."""
+        sent: list[str] = []
+        now = self.clock()
+        if self.paused_until is not None and now < self.paused_until:
+            return sent
+        for watchlist in self.watchlists.watchlists:
+            failures, retry_at = self._digest_failures.get(watchlist.name, (0, now))
+            if now < retry_at:
+                continue  # backing off after a failed post
+            fire = digest_due(self.store, watchlist, now)
+            if fire is None:
+                continue
+            if self.send_digest(watchlist, digest_period(watchlist, fire)):
+                sent.append(watchlist.name)
+                self._digest_failures.pop(watchlist.name, None)
+            else:
+                wait = backoff_seconds(failures, self._last_retry_after)
+                self._digest_failures[watchlist.name] = (
+                    failures + 1,
+                    now + timedelta(seconds=wait),
+                )
+        return sent
 
     def send_digest(self, watchlist: Watchlist, period_label: str = "") -> bool:
         """Post one digest of the watchlist's held matches; False when there was nothing to send
@@ -151,12 +207,20 @@ class Outbox:
             watchlist=watchlist.name, article_id="", channel=watchlist.channel, kind="digest"
         )
         result = self.sink.deliver(digest_alert, message)
+        self._last_retry_after = result.retry_after
         if not result.ok:
+            if result.retry_after is not None:
+                self.paused_until = self.clock() + timedelta(
+                    seconds=backoff_seconds(0, result.retry_after)
+                )
             self.stats.inc(f"digest/failed/{self.sink.name}")
             log.warning("digest failed watchlist=%s error=%s", watchlist.name, result.error)
             return False
         self.store.release_digest(
-            watchlist.name, [i.id for i in items if i.id is not None], result.message_id
+            watchlist.name,
+            [i.id for i in items if i.id is not None],
+            result.message_id,
+            self.clock(),
         )
         self.stats.inc(f"digest/sent/{self.sink.name}")
         return True

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from alerts.mrkdwn import strip_control
 from crawler.cli import _load, alerts_app, out
 
 
@@ -59,8 +60,8 @@ def alerts_list(
             a.kind,
             a.status,
             str(a.attempts),
-            escape(art.title if art else "?"),
-            escape(a.last_error),
+            escape(strip_control(art.title if art else "?")),
+            escape(strip_control(a.last_error)),
         )
     out.print(table)
 

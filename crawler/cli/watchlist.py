@@ -1,12 +1,29 @@
-"""The `watchlist` commands: validate, backtest and explain watchlists."""
+"""The `watchlist` commands: validate, backtest (`test`) and explain watchlists.
+
+`test` and `explain` are thin layers over `alerts.backtest`; a draft rule is given with
+`--query` (alone, or with a NAME whose filters it borrows).
+"""
 
 from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, timedelta
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.markup import escape
 
-from crawler.cli import err, out, state, watchlist_app
-from crawler.config import ConfigError, config_path, load_config
+from alerts.mrkdwn import strip_control
+from crawler.cli import _load, err, out, state, watchlist_app
+from crawler.config import ConfigError, LoadedConfig, config_path, load_config
+
+if TYPE_CHECKING:
+    from alerts.watchlist import Watchlist
+    from crawler.query import AliasResolver, QueryError
+
+_SPAN = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 
 
 @watchlist_app.command("validate")
@@ -25,3 +42,188 @@ def watchlist_validate() -> None:
         raise typer.Exit(1) from None
     n = len(loaded.watchlists.watchlists)
     out.print(f"ok: {n} watchlist(s), {len(loaded.watchlists.entities)} watched entit(ies)")
+
+
+@watchlist_app.command("test")
+def watchlist_test(
+    name: Annotated[
+        str | None,
+        typer.Argument(help="A configured watchlist (optional with --query: borrows its filters)."),
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option("--query", help="A draft query to try instead of the saved one.")
+    ] = None,
+    since: Annotated[
+        str, typer.Option("--since", help="How far back: 30d, 12h, 2w, or 'all'.")
+    ] = "30d",
+    by: Annotated[
+        str, typer.Option("--by", help="Date to count by: fetched (when it alerts) or published.")
+    ] = "fetched",
+    limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="Articles listed.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """Run a watchlist over the stored archive: what it would have alerted, and counts per day."""
+    from alerts.backtest import backtest
+    from crawler.query import QueryError
+    from crawler.store import Store
+
+    if by not in ("fetched", "published"):
+        _usage("--by must be 'fetched' or 'published'")
+    window = _parse_since(since)
+    loaded = _load()
+    target = _target(loaded, name, query)
+    with Store(loaded.store_path) as store:
+        try:
+            result = backtest(
+                store,
+                target,
+                since=window,
+                aliases=_aliases(loaded),
+                limit=limit,
+                date_field=by,  # type: ignore[arg-type]  # checked above
+                draft=query is not None,
+            )
+        except QueryError as exc:
+            _bad_query(query or "", exc)
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    wl = result.watchlist
+    title = "draft query" if result.draft else f"watchlist {wl.name!r}"
+    start = result.start.date().isoformat() if result.start else "the first article"
+    out.print(f"[bold]{escape(title)}[/bold]: {escape(wl.query)}")
+    if wl.muted:
+        out.print("[yellow]muted: live alerting sends nothing; shown as if unmuted[/yellow]")
+    out.print(
+        f"{start} → {result.end.date().isoformat()} (by {by} date): "
+        f"{result.matches} matching article(s), {result.stories} alert(s), "
+        f"{result.copies} threaded cop(ies), {result.candidates} candidate(s) checked"
+    )
+    peak = max((d.matches for d in result.days), default=0)
+    for day in result.days:
+        bar = "█" * round(20 * day.matches / peak) if peak else ""
+        out.print(f"  {day.day.isoformat()}  {day.matches:4d} {day.stories:4d}  {bar}")
+    if not result.hits:
+        err.print("no matching articles in the window")
+        return
+    out.print(f"\n[bold]newest {len(result.hits)} of {result.matches}[/bold]")
+    for hit in result.hits:
+        first = "DIGEST" if wl.is_digest else "ALERT"  # a digest lists the story instead
+        kind = {"story": first, "copy": "reply", "repeat": "-"}[hit.kind]
+        when = hit.fetched if by == "fetched" else (hit.published or hit.fetched)
+        stamp = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if when else "-"
+        out.print(f"{stamp}  {kind:6}  [bold]{_safe(hit.title)}[/bold]  ({_safe(hit.source)})")
+        out.print(f"    {_safe(hit.url)}")
+        out.print(f"    terms: {_safe(', '.join(hit.matched_words)) or '-'}")
+        out.print(f"    {_bold_markers(hit.snippet)}")
+
+
+@watchlist_app.command("explain")
+def watchlist_explain(
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="NAME URL_OR_ID",
+            help="A watchlist and an article id or URL (only the article with --query).",
+        ),
+    ],
+    query: Annotated[
+        str | None, typer.Option("--query", help="A draft query to explain instead.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """Why an article did or did not match: filters, clause by clause, terms found, relevance."""
+    from alerts.backtest import ArticleNotFound, explain_article
+    from crawler.query import QueryError
+    from crawler.store import Store
+
+    if len(args) == 2:
+        name, url_or_id = args
+    elif len(args) == 1 and query is not None:
+        name, url_or_id = None, args[0]
+    else:
+        _usage("give NAME and URL_OR_ID (or --query '...' and URL_OR_ID)")
+    loaded = _load()
+    target = _target(loaded, name, query)
+    with Store(loaded.store_path) as store:
+        try:
+            why = explain_article(
+                store, target, url_or_id, _aliases(loaded), draft=query is not None
+            )
+        except QueryError as exc:
+            _bad_query(query or "", exc)
+        except ArticleNotFound as exc:
+            err.print(f"error: {escape(str(exc))}")
+            raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps(why.to_dict(), ensure_ascii=False))
+        return
+    for line in why.lines():
+        out.print(_safe(line))
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _usage(message: str) -> NoReturn:
+    err.print(f"error: {escape(message)}")
+    raise typer.Exit(2)
+
+
+def _parse_since(text: str) -> timedelta | None:
+    if text.strip().lower() == "all":
+        return None
+    m = _SPAN.match(text)
+    if not m or int(m.group(1)) == 0:
+        _usage(f"--since {text!r}: expected a span such as 30d, 12h, 2w, or 'all'")
+    return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+
+
+def _target(loaded: LoadedConfig, name: str | None, query: str | None) -> Watchlist | str:
+    """The configured watchlist, a draft query, or a draft with a watchlist's filters."""
+    from alerts.backtest import draft_watchlist
+    from crawler.query import QueryError
+
+    base = None
+    if name is not None:
+        base = loaded.watchlists.by_name(name)
+        if base is None:
+            names = ", ".join(w.name for w in loaded.watchlists.watchlists) or "(none configured)"
+            _usage(f"no watchlist named {name!r}; the watchlists are: {names}")
+    if query is None:
+        if base is None:
+            _usage("give a watchlist NAME or --query '...'")
+        return base
+    try:
+        return draft_watchlist(query, base) if base is not None else draft_watchlist(query)
+    except QueryError as exc:
+        _bad_query(query, exc)
+
+
+def _bad_query(query: str, exc: QueryError) -> NoReturn:
+    err.print(f"error: bad query: {escape(exc.message)} (at position {exc.position})")
+    err.print(f"  {escape(query)}\n  {' ' * exc.position}^")
+    raise typer.Exit(2)
+
+
+def _aliases(loaded: LoadedConfig) -> AliasResolver:
+    """Entity names → ids, as the live matcher resolves them (organisations + watched)."""
+    from enrich.entities import EntityMatcher
+
+    watched = [e.model_dump() for e in loaded.watchlists.entities]
+    matcher = EntityMatcher.load(watched=watched, extra=loaded.config.organisations)
+    return matcher.ids_for_name
+
+
+def _safe(text: str) -> str:
+    """Untrusted text for the terminal: no control sequences (an ESC in a crawled title could
+    recolour or rewrite the screen), no Rich markup."""
+    return escape(strip_control(text))
+
+
+def _bold_markers(snippet: str) -> str:
+    """Rich markup for a `[[match]]`-marked plain snippet; everything else escaped."""
+    parts = re.split(r"\[\[|\]\]", snippet)
+    return "".join(
+        f"[bold yellow]{_safe(p)}[/]" if i % 2 else _safe(p) for i, p in enumerate(parts)
+    )

@@ -1,0 +1,526 @@
+"""Backtests and explanations for editors: what a watchlist would have alerted, and why (not).
+
+`backtest` runs a watchlist (or a draft query) over the stored archive: the SQL compiler
+preselects candidates with the store's indexes, and the live `WatchlistMatcher` confirms each
+one, so the answer is what live alerting would have done (same filters, same terms). Stories
+are told apart from syndicated copies the way the outbox does it (one alert per story per
+watchlist; a later copy from another source is a threaded reply, at most once per source).
+`explain_article` says why one stored article did or did not match.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from alerts.alert import MatchedTerm
+from alerts.matcher import MatchExplanation, WatchlistMatcher
+from alerts.watchlist import Watchlist
+from crawler.article import Article
+from crawler.query import AliasResolver, Explanation, MatchDocument, compile_sqlite, parse_query
+from crawler.store import Store, _row_to_article, iso, utcnow
+
+DateField = Literal["fetched", "published"]
+AlertKind = Literal["story", "copy", "repeat"]
+
+# The name given to a draft query (`watchdesk watchlist test --query ...`): a valid slug that
+# no configured watchlist can collide with in the one-watchlist matcher built here.
+DRAFT_NAME = "draft"
+# Default number of articles listed (counts always cover every match): a page of results an
+# editor reads in the terminal; the web page asks for its own.
+DEFAULT_LIMIT = 50
+# Articles loaded from the store per query while confirming candidates; 500 keeps the IN list
+# under SQLite's default 999-variable limit with room to spare.
+_BATCH = 500
+SNIPPET_CHARS = 240  # as `watchdesk search` (crawler/search.py SNIPPET_CHARS)
+
+
+@dataclass(slots=True)
+class BacktestHit:
+    """One article the watchlist would have matched.
+
+    `kind`: "story" (the first match of its story: a new alert), "copy" (a later copy from
+    another source: a threaded "also reported by" reply), "repeat" (another copy from a source
+    already in the thread: no message at all).
+    """
+
+    article_id: str
+    url: str
+    title: str
+    source: str
+    language: str | None
+    published: datetime | None
+    fetched: datetime | None
+    day: date
+    relevance: float
+    cluster_id: str
+    kind: AlertKind
+    terms: list[MatchedTerm]
+    snippet: str  # text around the first matched term, matches between `[[` and `]]`
+
+    @property
+    def matched_words(self) -> list[str]:
+        """The distinct query terms found, in order of first appearance."""
+        return list(dict.fromkeys(t.term for t in self.terms))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.article_id,
+            "url": self.url,
+            "title": self.title,
+            "source": self.source,
+            "language": self.language,
+            "published": self.published.isoformat() if self.published else None,
+            "fetched": self.fetched.isoformat() if self.fetched else None,
+            "day": self.day.isoformat(),
+            "relevance": self.relevance,
+            "cluster_id": self.cluster_id,
+            "kind": self.kind,
+            "terms": self.matched_words,
+            "highlights": [[t.term, t.field, t.start, t.end] for t in self.terms],
+            "snippet": self.snippet,
+        }
+
+
+@dataclass(slots=True)
+class DayCount:
+    day: date
+    matches: int = 0
+    stories: int = 0  # alerts (or digest entries) that would have been sent
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"day": self.day.isoformat(), "matches": self.matches, "stories": self.stories}
+
+
+@dataclass(slots=True)
+class Backtest:
+    """The result of a backtest: newest hits first (at most `limit`), every day of the window
+    with its counts (zeros included), and totals over the whole window."""
+
+    watchlist: Watchlist
+    draft: bool
+    start: datetime | None
+    end: datetime
+    date_field: DateField
+    hits: list[BacktestHit] = field(default_factory=list)
+    days: list[DayCount] = field(default_factory=list)
+    matches: int = 0  # every matching article in the window
+    stories: int = 0  # distinct stories: the alerts live alerting would have sent
+    copies: int = 0  # threaded "also reported by" replies
+    candidates: int = 0  # articles the SQL preselection passed to the matcher
+    truncated: bool = False  # more matches than `hits` lists
+
+    def to_dict(self) -> dict[str, Any]:
+        wl = self.watchlist
+        return {
+            "watchlist": wl.name,
+            "draft": self.draft,
+            "query": wl.query,
+            "languages": wl.languages,
+            "sources": wl.sources,
+            "min_relevance": wl.min_relevance,
+            "muted": wl.muted,
+            "digest": wl.is_digest,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat(),
+            "date_field": self.date_field,
+            "matches": self.matches,
+            "stories": self.stories,
+            "copies": self.copies,
+            "candidates": self.candidates,
+            "truncated": self.truncated,
+            "days": [d.to_dict() for d in self.days],
+            "hits": [h.to_dict() for h in self.hits],
+        }
+
+
+def draft_watchlist(query: str, base: Watchlist | None = None) -> Watchlist:
+    """A watchlist for a draft query: `base`'s filters and channel (when tuning an existing
+    rule) with the new query. Raises QueryError (with its position) for a malformed query."""
+    parse_query(query)  # the QueryError with a position, before pydantic wraps it
+    if base is None:
+        return Watchlist(name=DRAFT_NAME, query=query)
+    return base.model_copy(update={"query": query})
+
+
+def _target(target: Watchlist | str, draft: bool) -> tuple[Watchlist, bool]:
+    if isinstance(target, Watchlist):
+        return target, draft
+    return draft_watchlist(target), True
+
+
+def backtest(
+    store: Store,
+    target: Watchlist | str,
+    *,
+    since: timedelta | None = timedelta(days=30),
+    until: datetime | None = None,
+    aliases: AliasResolver | None = None,
+    limit: int = DEFAULT_LIMIT,
+    date_field: DateField = "fetched",
+    now: datetime | None = None,
+    preselect: bool = True,
+    draft: bool = False,
+) -> Backtest:
+    """Run a watchlist (or a draft query string) over the archive.
+
+    The window is [`until` - `since`, `until`) (`until` defaults to now; `since=None` means
+    from the first article), on the article's `date_field`: "fetched" (when live alerting
+    would have fired, the default) or "published" (falling back to fetched when unknown).
+    A muted watchlist is backtested as if unmuted (the result says it is muted). Filters
+    (languages, sources, min_relevance) apply exactly as in live matching. `preselect=False`
+    confirms every article in the window instead of the SQL candidates (for tests and for
+    the tokeniser gaps listed in crawler/query/sqlite.py). `draft` marks a Watchlist target
+    as an unsaved rule (a query string always is one).
+
+    Raises QueryError for a malformed draft query.
+    """
+    watchlist, draft = _target(target, draft)
+    end = _utc(until) if until is not None else _utc(now or utcnow())
+    start = end - since if since is not None else None
+    live = watchlist.model_copy(update={"muted": False})
+    matcher = WatchlistMatcher([live], aliases=aliases)
+    result = Backtest(watchlist, draft, start, end, date_field)
+
+    seqs = _candidate_seqs(store, live, aliases, start, end, date_field, preselect)
+    result.candidates = len(seqs)
+    # In the order live alerting saw them (fetched), to tell stories from copies.
+    threads: dict[str, set[str]] = {}
+    # The newest `limit` by `date_field` (ties: later fetched first); snippets only for those.
+    newest: list[tuple[datetime, int, Article, str, AlertKind, list[MatchedTerm]]] = []
+    per_day: dict[date, DayCount] = {}
+    for order, article in enumerate(_load(store, seqs)):
+        doc = MatchDocument.from_article(article)
+        found = matcher.match_document(doc)
+        if not found:
+            continue
+        cluster = article.cluster_id or article.id
+        sources = threads.get(cluster)
+        if sources is None:
+            kind: AlertKind = "story"
+            threads[cluster] = {article.source}
+        elif article.source in sources:
+            kind = "repeat"
+        else:
+            kind = "copy"
+            sources.add(article.source)
+        when = _when(article, date_field)
+        day = when.astimezone(UTC).date()
+        count = per_day.setdefault(day, DayCount(day))
+        count.matches += 1
+        result.matches += 1
+        if kind == "story":
+            count.stories += 1
+            result.stories += 1
+        elif kind == "copy":
+            result.copies += 1
+        entry = (when, order, article, cluster, kind, found[0].terms)
+        if len(newest) < limit:
+            heapq.heappush(newest, entry)  # type: ignore[misc]  # (when, order) never tie
+        elif limit and (when, order) > newest[0][:2]:
+            heapq.heapreplace(newest, entry)  # type: ignore[misc]
+    result.truncated = result.matches > len(newest)
+    result.hits = [
+        _hit(article, when.astimezone(UTC).date(), cluster, kind, terms)
+        for when, _, article, cluster, kind, terms in sorted(newest, key=lambda e: e[:2])[::-1]
+    ]
+    first = start.date() if start is not None else min(per_day, default=end.date())
+    result.days = _every_day(first, _last_day(end), per_day)
+    return result
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _last_day(end: datetime) -> date:
+    """The last day inside [start, end): the day before `end` when it falls on midnight."""
+    return (end - timedelta(microseconds=1)).date()
+
+
+def _every_day(first: date, last: date, counts: dict[date, DayCount]) -> list[DayCount]:
+    out = []
+    day = first
+    while day <= last:
+        out.append(counts.get(day) or DayCount(day))
+        day += timedelta(days=1)
+    return out
+
+
+def _when(article: Article, date_field: DateField) -> datetime:
+    when = article.published if date_field == "published" else None
+    when = when or article.fetched or utcnow()
+    return _utc(when)
+
+
+def _date_sql(date_field: DateField) -> str:
+    if date_field == "published":
+        return "coalesce(articles.published, articles.fetched)"
+    return "articles.fetched"
+
+
+def _candidate_seqs(
+    store: Store,
+    watchlist: Watchlist,
+    aliases: AliasResolver | None,
+    start: datetime | None,
+    end: datetime,
+    date_field: DateField,
+    preselect: bool,
+) -> list[int]:
+    """Seqs of the articles in the window that may match, in the order they were fetched.
+
+    The filters are repeated in SQL only to narrow the candidates: the matcher still decides.
+    """
+    conds: list[str] = []
+    params: list[Any] = []
+    column = _date_sql(date_field)
+    if start is not None:
+        conds.append(f"{column} >= ?")
+        params.append(iso(start))
+    conds.append(f"{column} < ?")
+    params.append(iso(end))
+    if preselect:
+        compiled = compile_sqlite(parse_query(watchlist.query), aliases)
+        conds.append(compiled.where)
+        params.extend(compiled.params)
+        if watchlist.sources:
+            conds.append(f"articles.source IN ({', '.join('?' for _ in watchlist.sources)})")
+            params.extend(watchlist.sources)
+        if watchlist.languages:
+            marks = ", ".join("?" for _ in watchlist.languages)
+            conds.append(f"lower(articles.language) IN ({marks})")
+            params.extend(lang.lower() for lang in watchlist.languages)
+        if watchlist.min_relevance:
+            conds.append("articles.relevance >= ?")
+            params.append(watchlist.min_relevance)
+    rows = store.execute(
+        f"SELECT seq FROM articles WHERE {' AND '.join(conds)} ORDER BY articles.fetched, seq",
+        params,
+    )
+    return [int(r[0]) for r in rows]
+
+
+def _load(store: Store, seqs: list[int]) -> Iterator[Article]:
+    for i in range(0, len(seqs), _BATCH):
+        chunk = seqs[i : i + _BATCH]
+        marks = ", ".join("?" for _ in chunk)
+        rows = store.execute(f"SELECT * FROM articles WHERE seq IN ({marks})", chunk)
+        by_seq = {int(r["seq"]): r for r in rows}
+        for seq in chunk:
+            row = by_seq.get(seq)
+            if row is not None:  # deleted meanwhile (retention)
+                yield _row_to_article(row)
+
+
+def _hit(
+    article: Article, day: date, cluster: str, kind: AlertKind, terms: list[MatchedTerm]
+) -> BacktestHit:
+    return BacktestHit(
+        article_id=article.id,
+        url=article.url,
+        title=article.title,
+        source=article.source,
+        language=article.language,
+        published=article.published,
+        fetched=article.fetched,
+        day=day,
+        relevance=article.relevance,
+        cluster_id=cluster,
+        kind=kind,
+        terms=terms,
+        snippet=marked_snippet(article, terms),
+    )
+
+
+def marked_snippet(article: Article, terms: list[MatchedTerm], width: int = SNIPPET_CHARS) -> str:
+    """A window of the text around the first matched term in it, matches between `[[` `]]`.
+
+    Plain text (the article is untrusted): callers escape it for their output. Falls back to
+    the start of the text when only the title matched.
+    """
+    text = article.text
+    spans = sorted(
+        {(t.start, t.end) for t in terms if t.field == "text" and 0 <= t.start < t.end <= len(text)}
+    )
+    if not spans:
+        cut = text[:width].strip()
+        return " ".join(cut.split()) + ("…" if len(text) > width else "")
+    lo = max(0, spans[0][0] - width // 3)
+    hi = min(len(text), lo + width)
+    parts: list[str] = []
+    pos = lo
+    for s, e in spans:
+        if s < pos or e > hi:
+            continue  # overlapping or outside the window
+        parts += [text[pos:s], "[[", text[s:e], "]]"]
+        pos = e
+    parts.append(text[pos:hi])
+    snippet = " ".join("".join(parts).split())
+    return ("…" if lo > 0 else "") + snippet + ("…" if hi < len(text) else "")
+
+
+# -- explanations --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ArticleExplanation:
+    """Why a watchlist did or did not match one stored article.
+
+    `filters`: each of the watchlist's own conditions (muted, languages, sources,
+    min_relevance) with its verdict; `presearch`: whether the fast presearch made it a
+    candidate; `query`: the evaluation tree (which clause failed, which terms were found
+    where); `alerts`: what the outbox holds for this article and watchlist, if anything.
+    """
+
+    watchlist: Watchlist
+    draft: bool
+    article: Article
+    matched: bool
+    query_matched: bool
+    filters: list[tuple[bool, str]]
+    presearch: str
+    query: Explanation
+    terms: list[MatchedTerm]
+    alerts: list[dict[str, Any]]
+
+    def failed_filters(self) -> list[str]:
+        return [text for ok, text in self.filters if not ok]
+
+    def to_dict(self) -> dict[str, Any]:
+        art = self.article
+        return {
+            "watchlist": self.watchlist.name,
+            "draft": self.draft,
+            "query": self.watchlist.query,
+            "article": {
+                "id": art.id,
+                "url": art.url,
+                "title": art.title,
+                "source": art.source,
+                "language": art.language,
+                "published": art.published.isoformat() if art.published else None,
+                "fetched": art.fetched.isoformat() if art.fetched else None,
+                "cluster_id": art.cluster_id,
+            },
+            "matched": self.matched,
+            "query_matched": self.query_matched,
+            "filters": [{"ok": ok, "check": text} for ok, text in self.filters],
+            "presearch": self.presearch,
+            "relevance": art.relevance,
+            "relevance_reasons": list(art.relevance_reasons),
+            "tree": explanation_dict(self.query, art),
+            "terms": [[t.term, t.field, t.start, t.end] for t in self.terms],
+            "alerts": self.alerts,
+        }
+
+    def lines(self) -> list[str]:
+        """Plain text for the terminal (callers escape it for their markup)."""
+        art = self.article
+        verdict = "MATCH" if self.matched else "no match"
+        out = [f"watchlist {self.watchlist.name!r}: {verdict}", f"article: {art.title}"]
+        out.append(f"  {art.url} ({art.source}, {art.language or 'language unknown'})")
+        out.append("filters:")
+        out += [f"  {'✓' if ok else '✗'} {text}" for ok, text in self.filters]
+        out.append(f"presearch: {self.presearch}")
+        out.append("query:")
+        out += ["  " + line for line in self.query.lines()]
+        out.append(f"relevance: {art.relevance:.2f}")
+        out += [f"  - {reason}" for reason in art.relevance_reasons]
+        for alert in self.alerts:
+            out.append(f"outbox: {alert['kind']} alert {alert['status']} (#{alert['id']})")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def explanation_dict(node: Explanation, article: Article) -> dict[str, Any]:
+    """The evaluation tree as JSON-ready dicts, each hit with the words found."""
+    fields = {"title": article.title, "text": article.text}
+    return {
+        "value": node.value,
+        "kind": node.kind,
+        "label": node.label,
+        "detail": node.detail,
+        "hits": [
+            {
+                "term": h.term,
+                "field": h.field,
+                "start": h.start,
+                "end": h.end,
+                "words": fields.get(h.field, "")[h.start : h.end],
+            }
+            for h in node.hits
+        ],
+        "children": [explanation_dict(c, article) for c in node.children],
+    }
+
+
+class ArticleNotFound(LookupError):
+    """No stored article has this id or URL."""
+
+
+def explain_article(
+    store: Store,
+    target: Watchlist | str,
+    url_or_id: str,
+    aliases: AliasResolver | None = None,
+    *,
+    draft: bool = False,
+) -> ArticleExplanation:
+    """Why `target` (a watchlist, or a draft query string) did or did not match the article.
+
+    Raises ArticleNotFound when no stored article has that id or URL, QueryError for a
+    malformed draft query. `draft` marks a Watchlist target as an unsaved rule (its outbox
+    history is then not looked up).
+    """
+    watchlist, draft = _target(target, draft)
+    article = store.find_article(url_or_id)
+    if article is None:
+        raise ArticleNotFound(f"no stored article with id or URL {url_or_id!r}")
+    matcher = WatchlistMatcher([watchlist], aliases=aliases)
+    why: MatchExplanation = matcher.explain(watchlist, article)
+    assert why.query is not None
+    found = matcher.match(article)
+    terms = found[0].terms if found else [_term(h) for h in why.query.matched_hits()]
+    rows = store.execute(
+        "SELECT id, kind, status, delivered_ts, last_error FROM alerts "
+        "WHERE watchlist = ? AND article_id = ? ORDER BY id",
+        (watchlist.name, article.id),
+    )
+    alerts = [dict(r) for r in rows] if not draft else []
+    return ArticleExplanation(
+        watchlist=watchlist,
+        draft=draft,
+        article=article,
+        matched=why.matched,
+        query_matched=why.query.value,
+        filters=why.filters,
+        presearch=why.presearch,
+        query=why.query,
+        terms=terms,
+        alerts=alerts,
+    )
+
+
+def _term(hit: Any) -> MatchedTerm:
+    return MatchedTerm(hit.term, hit.field, hit.start, hit.end)
+
+
+__all__ = [
+    "DRAFT_NAME",
+    "ArticleExplanation",
+    "ArticleNotFound",
+    "Backtest",
+    "BacktestHit",
+    "DayCount",
+    "backtest",
+    "draft_watchlist",
+    "explain_article",
+    "explanation_dict",
+    "marked_snippet",
+]
