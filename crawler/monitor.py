@@ -14,19 +14,26 @@ import logging
 import os
 import random
 import signal
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alerts.alert import Sink
 from alerts.outbox import DeliveryReport, Outbox
-from crawler.config import LoadedConfig, SourceConfig
+from alerts.source_health import SourceHealthNotifier
+from crawler.config import CrawlConfig, LoadedConfig, SourceConfig
 from crawler.pipeline import Processor
+from crawler.schedule import next_interval
 from crawler.stats import Stats
-from crawler.store import Store
+from crawler.store import PollRecord, Store
 from enrich.chain import EnrichContext, build_context
+
+if TYPE_CHECKING:
+    from crawler.retention import PruneReport
+    from spiders.base import SourceSpider
 
 log = logging.getLogger("watchdesk")
 
@@ -37,6 +44,12 @@ STORY_INDEX_WARM = 20_000
 # cycle's own delivery attempt fails, unless backing off.
 OUTBOX_EVERY_SECONDS = 10
 BACKOFF_CAP = timedelta(hours=6)
+# Silence is checked for every source this often (failures are checked after each poll); a
+# source counts as silent after hours, so five minutes late is on time.
+HEALTH_EVERY_SECONDS = 300
+# How long a stopping monitor waits for the alert being sent: above the Slack sink's 10 s
+# request timeout would break the "stops within 10 s" promise, so a little under it.
+SEND_WAIT_SECONDS = 8.0
 
 
 def build_sink(loaded: LoadedConfig) -> Sink:
@@ -96,9 +109,25 @@ class Monitor:
         )
         self._runner: Any = None
         self.in_flight: set[str] = set()
+        self.health = build_health_notifier(loaded, self.store, self.sink, self.stats)
+        self._scheduler: Any = None
+        self._intervals: dict[str, timedelta] = {}
+        # One sender at a time: every poll job and the outbox job deliver from executor threads,
+        # and two threads reading the same pending alert would post it twice (found by
+        # tests/reliability/test_crash.py). `close` takes it too, so a send in progress is
+        # recorded before the store closes, instead of being sent again after a restart.
+        self._send_lock = threading.Lock()
 
-    def close(self) -> None:
-        self.store.close()
+    def close(self, wait: float = SEND_WAIT_SECONDS) -> None:
+        """Close the store, after the send in progress (if any) is recorded, waiting at most
+        `wait` seconds for it."""
+        self.outbox.stopping.set()
+        got = self._send_lock.acquire(timeout=wait)
+        try:
+            self.store.close()
+        finally:
+            if got:
+                self._send_lock.release()
 
     @property
     def sources(self) -> list[SourceConfig]:
@@ -106,48 +135,48 @@ class Monitor:
 
     def _crawler_runner(self) -> Any:
         if self._runner is None:
-            from scrapy.crawler import AsyncCrawlerRunner
-
-            from spiders.settings import build_settings
-
-            level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
-            scrapy_level = "ERROR" if level not in ("DEBUG",) else "INFO"
-            self._runner = AsyncCrawlerRunner(build_settings(self.config.crawl, scrapy_level))
+            self._runner = make_runner(self.config.crawl)
         return self._runner
 
-    async def poll(self, sources: list[SourceConfig]) -> None:
-        """Poll the given sources once, storing and matching everything new they link to."""
-        from spiders.feed import FeedSpider
+    async def poll(self, sources: list[SourceConfig]) -> list[PollRecord]:
+        """Poll the given sources once, storing and matching everything new they link to.
 
-        feeds = [s for s in sources if s.kind == "feed"]
-        for other in sources:
-            if other.kind != "feed":
-                log.warning(
-                    "source=%s kind=%s is not supported yet; skipped", other.name, other.kind
-                )
-        if not feeds:
-            return
-        runner = self._crawler_runner()
-        crawler = runner.create_crawler(FeedSpider)
-        await runner.crawl(
-            crawler,
-            sources=feeds,
+        One crawl per kind of source, run side by side; returns one PollRecord per source.
+        """
+        spiders = await crawl_sources(
+            self._crawler_runner(),
+            self.config.crawl,
+            sources,
             store=self.store,
             processor=self.processor,
             stats=self.stats,
-            allow_private=self.config.crawl.allow_private_addresses,
-            max_entries=self.config.crawl.max_entries_per_feed,
             in_flight=self.in_flight,
         )
+        polls = [p for spider in spiders for p in spider.polls]
+        if self.health is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.check_health, sources)
+        return polls
+
+    def check_health(self, sources: list[SourceConfig] | None = None) -> int:
+        """Announce sources that started failing, went silent or recovered; never raises."""
+        if self.health is None:
+            return 0
+        try:
+            return self.health.check(self.sources if sources is None else sources)
+        except Exception:
+            log.exception("source-health check crashed")
+            return 0
 
     def deliver(self) -> DeliveryReport:
-        return self.outbox.deliver_due()
+        with self._send_lock:
+            return self.outbox.deliver_due()
 
     async def run_cycle(self) -> CycleReport:
         """Poll every enabled source once, then deliver due alerts."""
         started = time.monotonic()
         await self.poll(self.sources)
         delivery = await asyncio.get_running_loop().run_in_executor(None, self.deliver)
+        await self._prune_job()
         report = CycleReport(
             len(self.sources), time.monotonic() - started, delivery, self.stats.snapshot()
         )
@@ -168,21 +197,29 @@ class Monitor:
         from apscheduler.triggers.cron import CronTrigger
 
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone="UTC")
+        self._scheduler = scheduler
         for source in self.sources:
-            seconds = source.interval.total_seconds()
+            interval = self.interval_for(source)
+            self._intervals[source.name] = interval
             scheduler.add_job(
                 self._poll_job,
-                "interval",
+                source_trigger(source, interval),
                 args=[source],
-                seconds=seconds,
                 id=f"source:{source.name}",
-                # 10 % of the interval (at most a minute) spreads 500 feeds over time instead
-                # of firing them in the same second.
-                jitter=min(60, max(1, int(seconds * 0.1))),
                 max_instances=1,
                 coalesce=True,
-                misfire_grace_time=int(seconds),
-                next_run_time=_soon(),
+                misfire_grace_time=max(1, int(interval.total_seconds())),
+                # cron sources wait for their time; the others start within two seconds
+                next_run_time=None if source.cron else _soon(),
+            )
+        if self.health is not None:
+            scheduler.add_job(
+                self._health_job,
+                "interval",
+                seconds=HEALTH_EVERY_SECONDS,
+                id="source-health",
+                max_instances=1,
+                coalesce=True,
             )
         scheduler.add_job(
             self._deliver_job,
@@ -203,6 +240,17 @@ class Monitor:
                     max_instances=1,
                     coalesce=True,
                 )
+        if self.config.store.retention:
+            # once a day is plenty for a period counted in days; the first run soon after start
+            scheduler.add_job(
+                self._prune_job,
+                "interval",
+                hours=24,
+                id="retention",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=_soon(),
+            )
         scheduler.start()
         log.info(
             "watchdesk running sources=%d watchlists=%d store=%s",
@@ -232,7 +280,53 @@ class Monitor:
             await self.poll([source])
         except Exception:
             log.exception("poll crashed source=%s", source.name)
+        if source.is_adaptive:
+            self._adapt(source)
         await self._deliver_job()
+
+    def interval_for(self, source: SourceConfig) -> timedelta:
+        """The source's current polling interval (adaptive ones read their poll history)."""
+        if not source.is_adaptive:
+            return source.interval
+        state = self.store.source_state(source.name, source.url)
+        return next_interval(source, self.store.recent_polls(source.name), state.ttl_minutes)
+
+    def _adapt(self, source: SourceConfig) -> None:
+        interval = self.interval_for(source)
+        before = self._intervals.get(source.name)
+        if self._scheduler is None or before == interval:
+            return
+        self._intervals[source.name] = interval
+        log.info(
+            "adaptive polling source=%s every=%ds (was %ds)",
+            source.name,
+            interval.total_seconds(),
+            before.total_seconds() if before else 0,
+        )
+        self._scheduler.reschedule_job(
+            f"source:{source.name}", trigger=source_trigger(source, interval)
+        )
+
+    async def _health_job(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.check_health, None)
+
+    def prune(self) -> PruneReport | None:
+        """Apply `store.retention` (see crawler.retention); None when it is not set."""
+        from crawler.retention import prune, retention_cutoff
+
+        cutoff = retention_cutoff(self.config.store.retention)
+        return prune(self.store, cutoff) if cutoff is not None else None
+
+    async def _prune_job(self) -> None:
+        if not self.config.store.retention:
+            return
+        try:
+            report = await asyncio.get_running_loop().run_in_executor(None, self.prune)
+        except Exception:  # a failed prune is retried tomorrow; it must not stop the monitor
+            log.exception("retention prune failed")
+            return
+        if report is not None:
+            self.stats.inc("retention/pruned", report.articles)
 
     async def _deliver_job(self) -> None:
         try:
@@ -243,7 +337,107 @@ class Monitor:
     async def _digest_job(self, name: str) -> None:
         wl = self.loaded.watchlists.by_name(name)
         if wl is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.outbox.send_digest, wl)
+            await asyncio.get_running_loop().run_in_executor(None, self._send_digest, wl)
+
+    def _send_digest(self, watchlist: Any) -> bool:
+        with self._send_lock:
+            return self.outbox.send_digest(watchlist)
+
+
+def source_trigger(source: SourceConfig, interval: timedelta) -> Any:
+    """The APScheduler trigger of a source: its cron line in its time zone, or an interval.
+
+    Jitter of 10 % of the interval (at most a minute) spreads 500 sources over time instead
+    of firing them in the same second.
+    """
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    jitter = min(60, max(1, int(interval.total_seconds() * 0.1)))
+    if source.cron:
+        trigger = CronTrigger.from_crontab(source.cron, timezone=source.timezone)
+        trigger.jitter = jitter
+        return trigger
+    return IntervalTrigger(seconds=interval.total_seconds(), jitter=jitter, timezone="UTC")
+
+
+def build_health_notifier(
+    loaded: LoadedConfig, store: Store, sink: Sink, stats: Stats
+) -> SourceHealthNotifier | None:
+    """The source-health announcer when `alerts.source_health_channel` is set, else None."""
+    channel = loaded.config.alerts.source_health_channel
+    if not channel:
+        return None
+    return SourceHealthNotifier(store, sink, channel, stats)
+
+
+def make_runner(crawl: CrawlConfig) -> Any:
+    """A Scrapy runner for crawl after crawl in this process (on the asyncio reactor)."""
+    from scrapy.crawler import AsyncCrawlerRunner
+
+    from spiders.settings import REACTOR
+
+    # Only what every crawl shares: the runner's settings are merged into each crawl's own
+    # (built per poll by crawl_sources, with the sources' politeness overrides).
+    return AsyncCrawlerRunner({"TWISTED_REACTOR": REACTOR, "LOG_LEVEL": _scrapy_log_level()})
+
+
+def _scrapy_log_level() -> str:
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    return "ERROR" if level not in ("DEBUG",) else "INFO"
+
+
+def spider_classes() -> dict[str, type[SourceSpider]]:
+    """The spider of each source kind."""
+    from spiders.feed import FeedSpider
+    from spiders.listing import ListingSpider
+    from spiders.sitemap import SitemapSpider
+
+    return {"feed": FeedSpider, "sitemap": SitemapSpider, "listing": ListingSpider}
+
+
+async def crawl_sources(
+    runner: Any,
+    crawl: CrawlConfig,
+    sources: list[SourceConfig],
+    *,
+    store: Store,
+    processor: Processor | None,
+    stats: Stats,
+    in_flight: set[str] | None = None,
+    dry_run: bool = False,
+) -> list[SourceSpider]:
+    """Crawl `sources` once, one Scrapy crawl per kind, side by side; returns the spiders
+    (their `polls` and, in a dry run, their `tallies` with what each source would yield)."""
+    from scrapy.crawler import Crawler
+
+    from spiders.settings import build_settings
+
+    classes = spider_classes()
+    crawlers = []
+    jobs = []
+    for kind, cls in classes.items():
+        group = [s for s in sources if s.kind == kind]
+        if not group:
+            continue
+        # per-crawl settings: the sources' own politeness overrides become download slots
+        crawler = Crawler(cls, build_settings(crawl, _scrapy_log_level(), group))
+        crawlers.append(crawler)
+        jobs.append(
+            runner.crawl(
+                crawler,
+                sources=group,
+                store=store,
+                processor=processor,
+                stats=stats,
+                allow_private=crawl.allow_private_addresses,
+                max_entries=crawl.max_entries_per_feed,
+                in_flight=in_flight,
+                dry_run=dry_run,
+            )
+        )
+    await asyncio.gather(*jobs)
+    return [c.spider for c in crawlers if c.spider is not None]
 
 
 def source_backoff(interval: timedelta, failures: int) -> timedelta:

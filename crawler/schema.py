@@ -106,6 +106,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX alerts_status ON alerts(status, id);
     CREATE INDEX alerts_story ON alerts(watchlist, cluster_id, kind);
     """,
+    # 2: a feed's own polling hint (RSS ttl / sy:updatePeriod, minutes) for adaptive polling,
+    # and the source-health state last announced to the desk (ok, failing, silent), so a
+    # transition is announced once, across restarts
+    """
+    ALTER TABLE sources ADD COLUMN ttl_minutes INTEGER;
+    ALTER TABLE sources ADD COLUMN health TEXT NOT NULL DEFAULT 'ok';
+    ALTER TABLE sources ADD COLUMN health_since TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

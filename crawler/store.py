@@ -63,6 +63,9 @@ class SourceState:
     last_status: int | None = None
     consecutive_failures: int = 0
     bozo_reported: str | None = None
+    ttl_minutes: int | None = None  # the feed's own polling hint, from its last good poll
+    health: str = "ok"  # last announced source health: ok, failing, silent
+    health_since: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -80,6 +83,17 @@ class PollRecord:
     last_modified: str | None = None
     moved_to: str | None = None
     bozo: str | None = None
+    ttl_minutes: int | None = None
+
+
+@dataclass(slots=True)
+class PollSummary:
+    """One row of a source's poll history (what adaptive polling and health checks read)."""
+
+    at: datetime
+    status: str
+    items: int
+    new: int
 
 
 def _facets(article: Article) -> set[tuple[str, str]]:
@@ -281,10 +295,13 @@ class Store:
                     return  # "also reported by" at most once per source
                 kind = "copy"
         elif c.execute(
-            "SELECT 1 FROM alerts WHERE watchlist = ? AND cluster_id = ? LIMIT 1",
-            (match.watchlist, cluster),
+            """SELECT 1 FROM alerts WHERE watchlist = ? AND cluster_id = ?
+               AND (status != 'held' OR source = ?) LIMIT 1""",
+            (match.watchlist, cluster, article.source),
         ).fetchone():
-            return  # a digest lists each story once
+            # A digest lists each story once: a copy joins its story while both are held
+            # (shown as "+N copies", at most one per source), never a later digest.
+            return
         terms = [[t.term, t.field, t.start, t.end] for t in match.terms]
         c.execute(
             """INSERT OR IGNORE INTO alerts (watchlist, article_id, cluster_id, source, kind,
@@ -346,6 +363,31 @@ class Store:
     def count_articles(self) -> int:
         return int(self.execute("SELECT count(*) FROM articles")[0][0])
 
+    def delete_articles(self, article_ids: Sequence[str]) -> list[int]:
+        """Delete articles with their facets and FTS5 entries; returns the seqs deleted.
+
+        The alerts they raised stay (the outbox is a record of what was sent).
+        """
+        deleted: list[int] = []
+        with self._tx() as c:
+            for article_id in article_ids:
+                row = c.execute(
+                    "SELECT seq, title, text FROM articles WHERE id = ?", (article_id,)
+                ).fetchone()
+                if row is None:
+                    continue
+                seq = row["seq"]
+                # a contentless FTS5 table deletes by being handed the values it indexed
+                c.execute(
+                    "INSERT INTO articles_fts (articles_fts, rowid, title, text) "
+                    "VALUES ('delete', ?, ?, ?)",
+                    (seq, index_text(row["title"]), index_text(row["text"])),
+                )
+                c.execute("DELETE FROM article_facets WHERE seq = ?", (seq,))
+                c.execute("DELETE FROM articles WHERE seq = ?", (seq,))
+                deleted.append(seq)
+        return deleted
+
     # -- sources -----------------------------------------------------------------------------
 
     def source_state(self, name: str, url: str) -> SourceState:
@@ -366,6 +408,9 @@ class Store:
             last_status=r["last_status"],
             consecutive_failures=r["consecutive_failures"],
             bozo_reported=r["bozo_reported"],
+            ttl_minutes=r["ttl_minutes"],
+            health=r["health"],
+            health_since=parse_iso(r["health_since"]),
         )
         if state.url != url:
             # the config now points somewhere else: old validators and redirects do not apply
@@ -387,6 +432,7 @@ class Store:
                         consecutive_failures = 0, last_error = NULL,
                         etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),
                         moved_to = COALESCE(?, moved_to),
+                        ttl_minutes = COALESCE(?, ttl_minutes),
                         last_new = CASE WHEN ? > 0 THEN ? ELSE last_new END
                        WHERE name = ?""",
                     (
@@ -396,6 +442,7 @@ class Store:
                         poll.etag,
                         poll.last_modified,
                         poll.moved_to,
+                        poll.ttl_minutes,
                         poll.new,
                         when,
                         poll.source,
@@ -426,6 +473,37 @@ class Store:
                 ),
             )
 
+    def recent_polls(
+        self, source: str, limit: int = 20, since: datetime | None = None
+    ) -> list[PollSummary]:
+        """A source's last `limit` polls (newer than `since` when given), oldest first."""
+        rows = self.execute(
+            """SELECT at, status, items, new FROM polls WHERE source = ? AND at >= ?
+               ORDER BY id DESC LIMIT ?""",
+            (source, iso(since) or "", limit),
+        )
+        return [
+            PollSummary(parse_iso(r["at"]) or utcnow(), r["status"], r["items"], r["new"])
+            for r in reversed(rows)
+        ]
+
+    def set_source_health(self, name: str, health: str, at: datetime | None = None) -> None:
+        """Remember the health last announced for a source (ok, failing, silent)."""
+        with self._tx() as c:
+            c.execute(
+                "UPDATE sources SET health = ?, health_since = ? WHERE name = ?",
+                (health, iso(at or utcnow()), name),
+            )
+
+    def save_validators(self, name: str, etag: str | None, last_modified: str | None) -> None:
+        """Record a feed's ETag / Last-Modified once the articles of its poll are stored."""
+        with self._tx() as c:
+            c.execute(
+                """UPDATE sources SET etag = COALESCE(?, etag),
+                    last_modified = COALESCE(?, last_modified) WHERE name = ?""",
+                (etag, last_modified, name),
+            )
+
     def source_health(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """Per source: last attempt/success/error, consecutive failures, items found/new in 24 h."""
         since = iso((now or utcnow()) - timedelta(hours=24))
@@ -443,12 +521,24 @@ class Store:
     # -- outbox ------------------------------------------------------------------------------
 
     def due_alerts(self, now: datetime | None = None, limit: int = 100) -> list[Alert]:
-        """Pending alerts whose next attempt is due, oldest first (delivery order = story order)."""
+        """Pending alerts whose next attempt is due, oldest first (delivery order = story order).
+
+        Per channel, only the alerts before the first one still waiting for a retry: a later
+        alert must not overtake one that is backing off (after an outage, a channel's alerts
+        arrive in the order their stories were found).
+        """
+        when = iso(now or utcnow())
+        # One pass for each channel's first waiting alert, then a join: a NOT EXISTS per row
+        # measured 0.67 s with 10,000 pending alerts behind a waiting one, this 0.02 s.
         rows = self.execute(
-            """SELECT * FROM alerts WHERE status = 'pending'
-               AND (next_attempt IS NULL OR next_attempt <= ?)
-               ORDER BY id LIMIT ?""",
-            (iso(now or utcnow()), limit),
+            """WITH waiting AS (
+                   SELECT channel, min(id) AS first FROM alerts
+                   WHERE status = 'pending' AND next_attempt > ? GROUP BY channel)
+               SELECT a.* FROM alerts a LEFT JOIN waiting w ON w.channel = a.channel
+               WHERE a.status = 'pending' AND (a.next_attempt IS NULL OR a.next_attempt <= ?)
+               AND (w.first IS NULL OR a.id < w.first)
+               ORDER BY a.id LIMIT ?""",
+            (when, when, limit),
         )
         return [_row_to_alert(r) for r in rows]
 
@@ -459,12 +549,12 @@ class Store:
         )
         return _row_to_alert(rows[0]) if rows else None
 
-    def mark_delivered(self, alert_id: int, message_id: str) -> None:
+    def mark_delivered(self, alert_id: int, message_id: str, now: datetime | None = None) -> None:
         with self._tx() as c:
             c.execute(
                 """UPDATE alerts SET status = 'delivered', delivered_ts = ?, delivered_at = ?,
                     attempts = attempts + 1, last_error = '' WHERE id = ?""",
-                (message_id, iso(utcnow()), alert_id),
+                (message_id, iso(now or utcnow()), alert_id),
             )
 
     def mark_retry(self, alert_id: int, error: str, next_attempt: datetime) -> None:
@@ -510,13 +600,20 @@ class Store:
         )
         return [_row_to_alert(r) for r in rows]
 
-    def release_digest(self, watchlist: str, item_ids: Sequence[int], message_id: str) -> None:
-        """Mark digest items delivered together under one message."""
+    def release_digest(
+        self,
+        watchlist: str,
+        item_ids: Sequence[int],
+        message_id: str,
+        now: datetime | None = None,
+    ) -> None:
+        """Mark digest items delivered together under one message (at `now`, the digest time)."""
+        when = iso(now or utcnow())
         with self._tx() as c:
             c.executemany(
-                """UPDATE alerts SET status = 'delivered', delivered_ts = ?, delivered_at = ?
-                   WHERE id = ? AND watchlist = ?""",
-                [(message_id, iso(utcnow()), i, watchlist) for i in item_ids],
+                """UPDATE alerts SET status = 'delivered', delivered_ts = ?, delivered_at = ?,
+                   attempts = attempts + 1 WHERE id = ? AND watchlist = ? AND status = 'held'""",
+                [(message_id, when, i, watchlist) for i in item_ids],
             )
 
     def alert_counts(self) -> dict[str, int]:

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import html
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
@@ -127,6 +128,13 @@ class Route:
     etag: bool = False  # answer If-None-Match with 304
     gzip: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (a slow site)
+    # the first `fail_first` requests get `fail_status` (with Retry-After when set), then the
+    # route answers normally: a rate-limited or briefly broken site
+    fail_first: int = 0
+    fail_status: int = 429
+    retry_after: str | None = None
+    served: int = 0
 
 
 class FixtureSite:
@@ -179,6 +187,60 @@ def build_demo_site(site: FixtureSite, base: str) -> list[FixtureArticle]:
     return articles
 
 
+def news_sitemap(urls: list[tuple[str, datetime | None, str]]) -> str:
+    """A Google News sitemap: (loc, publication date, title) per URL."""
+    e = html.escape
+    items = []
+    for loc, when, title in urls:
+        news = ""
+        if when is not None:
+            news = f"""<news:news><news:publication><news:name>Heartland Ledger</news:name>
+<news:language>en</news:language></news:publication>
+<news:publication_date>{when.isoformat()}</news:publication_date>
+<news:title>{e(title)}</news:title></news:news>"""
+        items.append(f"<url><loc>{e(loc)}</loc>{news}</url>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">\n'
+        + "\n".join(items)
+        + "\n</urlset>"
+    )
+
+
+def sitemap_index(children: list[tuple[str, datetime | None]]) -> str:
+    """A sitemap index: (loc, lastmod) per child sitemap."""
+    e = html.escape
+    items = "\n".join(
+        f"<sitemap><loc>{e(loc)}</loc>"
+        + (f"<lastmod>{when.isoformat()}</lastmod>" if when else "")
+        + "</sitemap>"
+        for loc, when in children
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"{items}\n</sitemapindex>"
+    )
+
+
+def listing_page(links: list[tuple[str, str]], next_href: str | None = None) -> str:
+    """An official press page without a feed: article links in `ul.news`, navigation links
+    around them (which the link selector must not pick), and a `a.next` pager link."""
+    e = html.escape
+    items = "\n".join(
+        f'<li><h3><a href="{e(href)}">{e(text)}</a></h3><span class="date">2024</span></li>'
+        for href, text in links
+    )
+    pager = f'<a class="next" href="{e(next_href)}">Next page</a>' if next_href else ""
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>Press releases</title>
+</head><body><nav><a href="/">Home</a> <a href="/about">About</a></nav>
+<main><h1>Press releases</h1><ul class="news">
+{items}
+</ul><div class="pager">{pager}</div></main>
+<footer><a href="/contact">Contact</a></footer></body></html>"""
+
+
 class _Handler(BaseHTTPRequestHandler):
     site: FixtureSite
     protocol_version = "HTTP/1.1"
@@ -188,13 +250,28 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         path = self.path.split("?", 1)[0]
+        failing = False
         with self.site.lock:
             self.site.requests.append(
-                {"path": path, "full_path": self.path, "headers": dict(self.headers.items())}
+                {
+                    "path": path,
+                    "full_path": self.path,
+                    "headers": dict(self.headers.items()),
+                    "at": time.monotonic(),
+                }
             )
-        route = self.site.routes.get(path)
+            route = self.site.routes.get(path)
+            if route is not None:
+                route.served += 1
+                failing = route.served <= route.fail_first
         if route is None:
             self._send(404, b"not found", "text/plain")
+            return
+        if route.delay:
+            time.sleep(route.delay)
+        if failing:
+            extra = {"Retry-After": route.retry_after} if route.retry_after else {}
+            self._send(route.fail_status, b"try again later", "text/plain", extra)
             return
         headers = dict(route.headers)
         if route.etag:
@@ -227,6 +304,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client that gave up (a timeout test) resets the connection; that is expected
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FixtureServer:
     """`with FixtureServer() as server:` serves `server.site` on 127.0.0.1:<ephemeral port>."""
 
@@ -235,7 +321,7 @@ class FixtureServer:
     ) -> None:
         self.site = site or FixtureSite()
         handler = type("Handler", (_Handler,), {"site": self.site})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd = _QuietServer((host, port), handler)
         self.httpd.daemon_threads = True
         self.base_url = f"http://{host}:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

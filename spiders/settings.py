@@ -1,10 +1,12 @@
-"""Scrapy settings built from watchdesk's config: politeness, limits and the item pipeline."""
+"""Scrapy settings built from watchdesk's config: politeness, limits and the components."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
-from crawler.config import CrawlConfig
+from crawler.config import DEFAULT_USER_AGENT, CrawlConfig, SourceConfig
 
 # The asyncio reactor lets Scrapy share one event loop with APScheduler in the long-running
 # process (see crawler/monitor.py for why crawls run in-process).
@@ -12,15 +14,50 @@ REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 # For `scrapy shell` / `scrapy list` through scrapy.cfg.
 BOT_NAME = "watchdesk"
-SPIDER_MODULES = ["spiders.feed"]
+SPIDER_MODULES = ["spiders.feed", "spiders.sitemap", "spiders.listing"]
 TWISTED_REACTOR = REACTOR
 
 
-def build_settings(crawl: CrawlConfig, log_level: str = "WARNING") -> dict[str, Any]:
-    """Scrapy settings for one crawl cycle."""
+def user_agent(crawl: CrawlConfig) -> str:
+    """The configured User-Agent, carrying `crawl.contact_url` so site owners can reach us."""
+    if not crawl.contact_url or crawl.contact_url in crawl.user_agent:
+        return crawl.user_agent
+    if crawl.user_agent == DEFAULT_USER_AGENT:
+        return f"watchdesk/0.1 (+{crawl.contact_url}; media monitoring)"
+    return f"{crawl.user_agent} (+{crawl.contact_url})"
+
+
+def download_slots(crawl: CrawlConfig, sources: Iterable[SourceConfig]) -> dict[str, Any]:
+    """Per-host politeness from the sources' overrides (Scrapy's DOWNLOAD_SLOTS, keyed by host).
+
+    Two sources on one host with different wishes get the more careful of each: the longer
+    delay and the lower concurrency.
+    """
+    slots: dict[str, dict[str, Any]] = {}
+    for source in sources:
+        if source.delay is None and source.concurrent_per_domain is None:
+            continue
+        host = (urlsplit(source.url).hostname or "").lower()
+        # no jitter: a source's `delay` is a minimum the site asked for, not an average
+        slot = slots.setdefault(
+            host, {"delay": crawl.delay, "concurrency": crawl.concurrent_per_domain, "jitter": 0.0}
+        )
+        if source.delay is not None:
+            slot["delay"] = max(slot["delay"], source.delay)
+        if source.concurrent_per_domain is not None:
+            slot["concurrency"] = min(slot["concurrency"], source.concurrent_per_domain)
+    return slots
+
+
+def build_settings(
+    crawl: CrawlConfig, log_level: str = "WARNING", sources: Iterable[SourceConfig] = ()
+) -> dict[str, Any]:
+    """Scrapy settings for one crawl over `sources`."""
     return {
         "BOT_NAME": "watchdesk",
-        "USER_AGENT": crawl.user_agent,
+        "USER_AGENT": user_agent(crawl),
+        # Obeyed for every source; a source opts out only with `obey_robots: false`
+        # (request meta `dont_obey_robotstxt`, set in spiders/base.py).
         "ROBOTSTXT_OBEY": crawl.obey_robots,
         "ROBOTSTXT_USER_AGENT": "watchdesk",
         "DOWNLOAD_TIMEOUT": crawl.timeout,
@@ -29,6 +66,7 @@ def build_settings(crawl: CrawlConfig, log_level: str = "WARNING") -> dict[str, 
         "CONCURRENT_REQUESTS": crawl.concurrent_requests,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_per_domain,
         "DOWNLOAD_DELAY": crawl.delay,
+        "DOWNLOAD_SLOTS": download_slots(crawl, sources),
         "AUTOTHROTTLE_ENABLED": True,
         # AutoThrottle starts at DOWNLOAD_DELAY; 5 s is Scrapy's own default start delay and
         # would make a cycle over loopback fixtures crawl; the throttle still backs off slow sites.
@@ -37,7 +75,18 @@ def build_settings(crawl: CrawlConfig, log_level: str = "WARNING") -> dict[str, 
         "AUTOTHROTTLE_TARGET_CONCURRENCY": float(crawl.concurrent_per_domain),
         "RETRY_ENABLED": True,
         "RETRY_TIMES": 2,
-        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
+        # HTTP answers are retried by spiders.retry (which honours Retry-After); Scrapy's own
+        # RetryMiddleware keeps retrying connection errors and timeouts.
+        "RETRY_HTTP_CODES": [],
+        "WATCHDESK_RETRY_BASE_DELAY": 1.0,
+        # A poll waits at most a minute for one server's Retry-After; longer, and the source's
+        # backoff between polls is the better tool.
+        "WATCHDESK_RETRY_MAX_DELAY": 60.0,
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "spiders.robots.SharedRobotsTxtMiddleware": 100,
+            "spiders.retry.RetryAfterMiddleware": 560,
+        },
         "REDIRECT_MAX_TIMES": 10,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
@@ -45,6 +94,10 @@ def build_settings(crawl: CrawlConfig, log_level: str = "WARNING") -> dict[str, 
         "LOG_ENABLED": True,
         "TWISTED_REACTOR": REACTOR,
         "ITEM_PIPELINES": {"spiders.pipelines.ArticlePipeline": 300},
-        "EXTENSIONS": {"scrapy.extensions.memusage.MemoryUsage": None},
+        "EXTENSIONS": {
+            "scrapy.extensions.memusage.MemoryUsage": None,
+            "scrapy.extensions.throttle.AutoThrottle": None,
+            "spiders.throttle.SourceAutoThrottle": 0,
+        },
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
     }

@@ -105,4 +105,4 @@ def main() -> None:
 
 
 # Command modules register themselves on `app` when imported.
-from crawler.cli import alerts, extract, run, search, status, watchlist  # noqa: E402, F401
+from crawler.cli import alerts, extract, index, run, search, serve, sources, status, watchlist  # noqa: E402, F401

@@ -15,12 +15,14 @@ from crawler.cli import _load, app, out
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Source health: last attempt, last success, last error, failures, items in 24 h."""
+    from alerts.source_health import source_healths
     from crawler.store import Store
 
     loaded = _load()
     configured = {s.name: s for s in loaded.config.sources}
     with Store(loaded.store_path) as store:
         rows = {r["name"]: r for r in store.source_health()}
+        healths = source_healths(store, configured.values())
         counts = store.alert_counts()
         articles = store.count_articles()
     report = []
@@ -38,6 +40,9 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 "consecutive_failures": r.get("consecutive_failures", 0),
                 "items_24h": r.get("items_24h", 0),
                 "new_24h": r.get("new_24h", 0),
+                # failing, or answering with nothing new for longer than its rhythm
+                "health": healths[name][0],
+                "health_reason": healths[name][1],
             }
         )
     if as_json:
@@ -49,17 +54,17 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     out.print(f"articles: {articles}   alerts: {counts or '{}'}")
     table = Table()
-    for col in ("source", "last success", "failures", "items 24h", "new 24h", "last error"):
+    for col in ("source", "health", "last success", "failures", "new 24h", "problem"):
         table.add_column(col, overflow="fold")
     for r in sorted(report, key=lambda r: (-int(r["consecutive_failures"] or 0), r["source"])):
-        style = "red" if r["consecutive_failures"] else None
+        style = {"failing": "red", "silent": "yellow"}.get(r["health"])
         table.add_row(
             escape(r["source"]),
+            r["health"],
             r["last_success"] or "never",
             str(r["consecutive_failures"]),
-            str(r["items_24h"]),
-            str(r["new_24h"]),
-            escape(r["last_error"] or ""),
+            f"{r['new_24h']}/{r['items_24h']}",
+            escape(r["health_reason"] or r["last_error"] or ""),
             style=style,
         )
     out.print(table)

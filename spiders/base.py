@@ -1,0 +1,441 @@
+"""What every source spider shares: one poll per source, link vetting, article fetching.
+
+A kind of source (feed, sitemap, listing) only says how to read its own documents into
+`FeedEntry` links (`parse_source`) and which further documents of the source to fetch (a child
+sitemap, the next listing page). This base class does the rest: conditional GET of the source's
+entry URL, the address policy and `allow`/`deny` patterns on discovered links, dedupe by
+canonical URL against the store and the process-wide in-flight set, the article fetch into a
+`Page`, summary-only pages for articles that refuse us, and exactly one `PollRecord` per source
+and poll, however many documents the poll took.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urljoin
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
+
+from crawler.article import FeedEntry, Page, article_id
+from crawler.config import SourceConfig
+from crawler.stats import Stats
+from crawler.store import PollRecord, SourceState, Store
+from crawler.urls import canonicalize_url, refusal_reason
+
+if TYPE_CHECKING:
+    from crawler.pipeline import Processor
+
+log = logging.getLogger("watchdesk.poll")
+
+_PERMANENT_REDIRECTS = {301, 308}
+# Article bodies watchdesk parses; anything else (PDF, images, JSON) is not read as a page.
+_PAGE_TYPES = re.compile(r"^\s*(text/html|application/xhtml\+xml|text/xml|application/xml)\b", re.I)
+
+
+def describe_failure(failure: Failure) -> tuple[str, int | None]:
+    """A short reason for a failed request, and the HTTP status when there was one."""
+    exc = failure.value
+    response = getattr(exc, "response", None)
+    if response is not None:
+        return f"HTTP {response.status}", response.status
+    name = type(exc).__name__
+    text = str(exc).strip()
+    if "robots.txt" in text.lower():
+        return "forbidden by robots.txt", None
+    return (f"{name}: {text}" if text else name)[:300], None
+
+
+def log_poll(poll: PollRecord, kind: str = "feed") -> None:
+    """One structured line per poll: key=value pairs, quiet (DEBUG) when nothing happened."""
+    level = logging.WARNING if poll.status == "error" else logging.INFO
+    if poll.status == "not_modified" or (poll.status == "ok" and not poll.new):
+        level = logging.DEBUG
+    log.log(
+        level,
+        "poll source=%s kind=%s status=%s http=%s items=%d new=%d duration=%.2fs%s",
+        poll.source,
+        kind,
+        poll.status,
+        poll.http_status or "-",
+        poll.items,
+        poll.new,
+        poll.duration,
+        f" error={poll.error!r}" if poll.error else "",
+        extra={"poll": poll},
+    )
+
+
+def header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def content_type(response: Response) -> str:
+    return header(response, b"Content-Type") or ""
+
+
+class SourceProblem(Exception):
+    """The source answered, but not with what it should (HTML where a feed should be, ...)."""
+
+
+@dataclass(slots=True)
+class Discovery:
+    """A link a source would yield, and what watchdesk would do with it (`sources check`)."""
+
+    url: str
+    outcome: str  # new, stored, duplicate, refused:<reason>, filtered
+    title: str = ""
+    published: datetime | None = None
+
+
+@dataclass
+class _Tally:
+    """One poll of one source while it is under way (several documents for a sitemap index
+    or a paginated listing); becomes one PollRecord when its last document is in."""
+
+    started: float
+    pending: int = 0
+    responses: int = 0  # documents answered 200 (parsed)
+    not_modified: int = 0
+    http_status: int | None = None
+    error: str | None = None
+    error_status: int | None = None
+    items: int = 0
+    new: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None
+    bozo: str | None = None
+    ttl_minutes: int | None = None
+    done: bool = False
+    discoveries: list[Discovery] = field(default_factory=list)
+    queued: set[str] = field(default_factory=set)  # ids of the articles requested this poll
+
+
+class SourceSpider(scrapy.Spider):
+    """Polls a set of sources of one kind once. Subclasses implement `parse_source`.
+
+    Arguments: sources, store, processor, stats, allow_private, max_entries, in_flight, and
+    dry_run (fetch the sources but store nothing and fetch no article: `sources check`).
+    """
+
+    kind: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        sources: Iterable[SourceConfig],
+        store: Store,
+        processor: Processor | None,
+        stats: Stats,
+        allow_private: bool = False,
+        max_entries: int = 200,
+        in_flight: set[str] | None = None,
+        dry_run: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.sources = list(sources)
+        self.store = store
+        self.processor = processor
+        self.wd_stats = stats
+        self.allow_private = allow_private
+        self.max_entries = max_entries
+        self.dry_run = dry_run
+        # Shared by every crawl of the process: two sources polled at the same moment can
+        # link the same article, and it must be fetched once. Entries are released when this
+        # spider closes, by which time each article is stored (or will be retried next poll).
+        self.in_flight = in_flight if in_flight is not None else set()
+        self.queued: set[str] = set()
+        self.tallies: dict[str, _Tally] = {}
+        self.states: dict[str, SourceState] = {}
+        self.polls: list[PollRecord] = []
+
+    def closed(self, reason: str) -> None:
+        self.in_flight.difference_update(self.queued)
+        # a poll cut short (shutdown, a crashed callback) is still recorded
+        for source in self.sources:
+            tally = self.tallies.get(source.name)
+            if tally is not None and not tally.done:
+                tally.error = tally.error or f"poll interrupted ({reason})"
+                self._finish(source)
+        if not self.dry_run:
+            self._save_validators()
+
+    def _save_validators(self) -> None:
+        """Keep a feed's ETag/Last-Modified only once every article it led to is stored.
+
+        Saved earlier, a crash (or a 5xx on an article page) between the feed and its articles
+        would turn the next poll into a 304 and the missing stories would never be fetched
+        (found by tests/reliability/test_crash.py). Withheld, the next poll costs one full GET
+        and fetches only what is missing.
+        """
+        for source in self.sources:
+            tally = self.tallies.get(source.name)
+            if tally is None or not tally.queued or not (tally.etag or tally.last_modified):
+                continue
+            if self.store.known_ids(tally.queued) >= tally.queued:
+                self.store.save_validators(source.name, tally.etag, tally.last_modified)
+            else:
+                self.wd_stats.inc(f"{self.kind}/validators_withheld")
+
+    # -- the source's own documents ----------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        for source in self.sources:
+            self.states[source.name] = self.store.source_state(source.name, source.url)
+            self.tallies[source.name] = _Tally(started=time.monotonic())
+            state = self.states[source.name]
+            headers: dict[str, str] = {}
+            if not self.dry_run:
+                if state.etag:
+                    headers["If-None-Match"] = state.etag
+                if state.last_modified:
+                    headers["If-Modified-Since"] = state.last_modified
+            yield self.source_request(source, state.moved_to or source.url, headers=headers)
+
+    def source_request(
+        self,
+        source: SourceConfig,
+        url: str,
+        headers: dict[str, str] | None = None,
+        **meta: Any,
+    ) -> scrapy.Request:
+        """A request for one of the source's own documents (counted until it is answered)."""
+        self.tallies[source.name].pending += 1
+        return scrapy.Request(
+            url,
+            headers=headers or {},
+            callback=self._on_source_response,
+            errback=self._on_source_failure,
+            dont_filter=True,
+            meta={
+                "source": source,
+                "handle_httpstatus_list": [304],
+                "entry_document": not meta,
+                **self._politeness_meta(source),
+                **meta,
+            },
+        )
+
+    def _politeness_meta(self, source: SourceConfig) -> dict[str, Any]:
+        return {"dont_obey_robotstxt": True} if source.obey_robots is False else {}
+
+    def _on_source_response(self, response: Response) -> Iterator[Any]:
+        source: SourceConfig = response.meta["source"]
+        tally = self.tallies[source.name]
+        tally.pending -= 1
+        if tally.http_status is None:
+            tally.http_status = response.status
+        out: list[Any] = []
+        if response.status == 304:
+            tally.not_modified += 1
+        else:
+            reasons = response.meta.get("redirect_reasons") or []
+            if response.meta.get("entry_document"):
+                tally.etag = header(response, b"ETag")
+                tally.last_modified = header(response, b"Last-Modified")
+                if reasons and all(r in _PERMANENT_REDIRECTS for r in reasons):
+                    tally.moved_to = response.url
+            try:
+                out = list(self.parse_source(response, source))
+                tally.responses += 1
+            except SourceProblem as exc:
+                tally.error, tally.error_status = str(exc), response.status
+            except Exception as exc:  # one odd document must not stop the other sources
+                log.exception("source parse crashed source=%s url=%r", source.name, response.url)
+                tally.error = f"{type(exc).__name__}: {exc}"[:300]
+        if tally.pending <= 0:
+            self._finish(source)
+        yield from out
+
+    def _on_source_failure(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        source: SourceConfig = request.meta["source"]
+        tally = self.tallies[source.name]
+        tally.pending -= 1
+        reason, status = describe_failure(failure)
+        if tally.error is None:
+            tally.error, tally.error_status = reason, status
+        if not request.meta.get("entry_document"):
+            log.info(
+                "source document failed source=%s url=%r reason=%s",
+                source.name,
+                request.url,
+                reason,
+            )
+        if tally.pending <= 0:
+            self._finish(source)
+
+    def _finish(self, source: SourceConfig) -> None:
+        tally = self.tallies[source.name]
+        tally.done = True
+        duration = time.monotonic() - tally.started
+        if tally.responses:
+            status = "ok"
+        elif tally.not_modified and tally.error is None:
+            status = "not_modified"
+        else:
+            status = "error"
+        poll = PollRecord(
+            source.name,
+            status,
+            tally.error_status if status == "error" else tally.http_status,
+            items=tally.items,
+            new=tally.new,
+            duration=duration,
+            error=tally.error if status == "error" else None,
+            # with articles still to fetch, the validators wait for them (_save_validators)
+            etag=None if tally.queued else tally.etag,
+            last_modified=None if tally.queued else tally.last_modified,
+            moved_to=tally.moved_to,
+            bozo=tally.bozo,
+            ttl_minutes=tally.ttl_minutes,
+        )
+        self.polls.append(poll)
+        self.wd_stats.inc(f"{self.kind}/{poll.status}")
+        if status == "ok" and tally.error:
+            # a child sitemap or a later listing page failed: the poll still counts
+            self.wd_stats.inc(f"{self.kind}/partial")
+        if not self.dry_run:
+            self.store.record_poll(source.url, poll)
+        log_poll(poll, self.kind)
+
+    def parse_source(self, response: Response, source: SourceConfig) -> Iterable[Any]:
+        """Read one of the source's documents: return `self.follow(...)` requests for its
+        article links and `self.source_request(...)` for more of the source's documents;
+        raise SourceProblem when the document is not what the source should serve."""
+        raise NotImplementedError
+
+    # -- discovered links --------------------------------------------------------------------
+
+    def since(self, source: SourceConfig) -> datetime | None:
+        """The source's last successful poll (links dated before it were seen then)."""
+        return self.states[source.name].last_success
+
+    def wanted(self, source: SourceConfig, url: str) -> bool:
+        """The source's `allow` / `deny` patterns (regular expressions searched in the URL)."""
+        if source.allow and not any(re.search(p, url) for p in source.allow):
+            return False
+        return not any(re.search(p, url) for p in source.deny)
+
+    def follow(
+        self, source: SourceConfig, base_url: str, entries: Iterable[FeedEntry]
+    ) -> list[scrapy.Request]:
+        """Vet the links found in one document and return requests for the new articles.
+
+        Refused addresses, unwanted patterns, repeats (by canonical URL) within the poll or
+        already in flight in another crawl, and articles already stored are dropped, each
+        counted by reason; in a dry run nothing is requested and the verdicts are kept.
+        """
+        tally = self.tallies[source.name]
+        candidates: dict[str, tuple[str, FeedEntry]] = {}
+        verdicts: list[Discovery] = []
+        for entry in entries:
+            tally.items += 1
+            link = entry.link.strip()
+            if link.startswith("//"):
+                link = "https:" + link
+            elif not link.startswith(("http://", "https://")):
+                link = urljoin(base_url, link)
+            entry.link = link
+            found = Discovery(link, "new", entry.title, entry.published or entry.updated)
+            verdicts.append(found)
+            reason = refusal_reason(link, base_url, allow_private=self.allow_private)
+            if reason:
+                self.wd_stats.inc(f"link/refused/{reason}")
+                found.outcome = f"refused:{reason}"
+                log.info("refused link source=%s reason=%s url=%r", source.name, reason, link)
+                continue
+            if not self.wanted(source, link):
+                self.wd_stats.inc("link/filtered")
+                found.outcome = "filtered"
+                continue
+            aid = article_id(canonicalize_url(link))
+            if aid in candidates or aid in self.in_flight:
+                found.outcome = "duplicate"
+                continue
+            candidates[aid] = (link, entry)
+        known = self.store.known_ids(candidates)
+        self.wd_stats.inc("article/dropped/already_stored", len(known))
+        requests = []
+        for aid, (link, entry) in candidates.items():
+            if aid in known:
+                for found in verdicts:
+                    if found.url == link:
+                        found.outcome = "stored"
+                continue
+            tally.new += 1
+            if self.dry_run:
+                continue
+            self.queued.add(aid)
+            tally.queued.add(aid)
+            self.in_flight.add(aid)
+            requests.append(
+                scrapy.Request(
+                    link,
+                    callback=self.parse_article,
+                    errback=self.article_failed,
+                    meta={"source": source, "entry": entry, **self._politeness_meta(source)},
+                )
+            )
+        tally.discoveries.extend(verdicts)
+        return requests
+
+    # -- articles ----------------------------------------------------------------------------
+
+    def _page(
+        self, source: SourceConfig, entry: FeedEntry, html: str, status: int, url: str
+    ) -> Page:
+        return Page(
+            url=entry.link,
+            source=source.name,
+            html=html,
+            status=status,
+            final_url=url,
+            entry=entry,
+            language_hint=source.language,
+            source_tags=list(source.tags),
+            fetched=datetime.now(UTC),
+        )
+
+    def parse_article(self, response: Response) -> Iterable[Page]:
+        source: SourceConfig = response.meta["source"]
+        entry: FeedEntry = response.meta["entry"]
+        ctype = content_type(response)
+        if ctype and not _PAGE_TYPES.match(ctype):
+            # a PDF or an image is not parsed as a page; the entry's own text is kept
+            self.wd_stats.inc("article/not_html")
+            yield self._page(source, entry, "", response.status, response.url)
+            return
+        html = response.text if isinstance(response, TextResponse) else ""
+        if not html:
+            self.wd_stats.inc("article/page_not_text")
+        yield self._page(source, entry, html, response.status, response.url)
+
+    def article_failed(self, failure: Failure) -> Iterable[Page]:
+        request = failure.request  # type: ignore[attr-defined]
+        source: SourceConfig = request.meta["source"]
+        entry: FeedEntry = request.meta["entry"]
+        reason, status = describe_failure(failure)
+        if reason == "forbidden by robots.txt":
+            self.wd_stats.inc("article/dropped/robots")
+            return
+        if status is not None and 400 <= status < 500 and status != 429:
+            # The page refuses us for good (paywall, removed): the source's own summary is all
+            # there will be; keep it rather than lose the story. 5xx and timeouts are retried
+            # next poll instead, since the article is not stored.
+            self.wd_stats.inc("article/summary_only")
+            yield self._page(source, entry, "", status, request.url)
+            return
+        self.wd_stats.inc("article/fetch_failed")
+        log.warning(
+            "article fetch failed source=%s url=%r reason=%s", source.name, request.url, reason
+        )
