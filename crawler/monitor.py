@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from alerts.alert import Sink
 from alerts.outbox import DeliveryReport, Outbox
+from alerts.reload import WatchlistReloader
 from alerts.source_health import SourceHealthNotifier
+from alerts.watchlist import WatchlistSet
 from crawler.config import CrawlConfig, LoadedConfig, SourceConfig
 from crawler.pipeline import Processor
 from crawler.schedule import next_interval
@@ -117,6 +119,13 @@ class Monitor:
         # tests/reliability/test_crash.py). `close` takes it too, so a send in progress is
         # recorded before the store closes, instead of being sent again after a restart.
         self._send_lock = threading.Lock()
+        self.reloader = WatchlistReloader.for_config(
+            loaded, aliases_for=lambda _: self.context.entities.ids_for_name
+        )
+        self.index_sync = build_index_sync(loaded, self.store)
+        self._index_error: str | None = None
+        if self.config.alerts.matcher == "percolator":
+            self._use_percolator(loaded.watchlists)
 
     def close(self, wait: float = SEND_WAIT_SECONDS) -> None:
         """Close the store, after the send in progress (if any) is recorded, waiting at most
@@ -168,8 +177,66 @@ class Monitor:
             return 0
 
     def deliver(self) -> DeliveryReport:
+        """Pick up watchlist edits, send due alerts and digests, ship new articles to the
+        search cluster (when there is one). Runs on the outbox tick and after every poll."""
+        self.reload_watchlists()
         with self._send_lock:
-            return self.outbox.deliver_due()
+            report = self.outbox.deliver_due()
+            self.outbox.send_due_digests()
+        if self.index_sync is not None:
+            sync = self.index_sync.sync()
+            # logged when the state changes, not on every 10 s tick of a long outage
+            if sync.error != self._index_error:
+                if sync.error:
+                    log.warning("search index unreachable, articles queued: %s", sync.error)
+                else:
+                    log.info("search index reachable again")
+                self._index_error = sync.error
+        return report
+
+    def reload_watchlists(self) -> bool:
+        """Recompile the watchlists if their file changed and is valid; True if it did.
+
+        An invalid edit is logged with file:line by the reloader and the running set is kept.
+        """
+        try:
+            reload = self.reloader.check()
+        except Exception:
+            log.exception("watchlist reload crashed; keeping the running watchlists")
+            return False
+        if reload is None:
+            return False
+        new = reload.watchlists
+        if reload.entities_changed:
+            from enrich.entities import EntityMatcher
+
+            self.context.entities = EntityMatcher.load(
+                watched=[e.model_dump() for e in new.entities],
+                extra=self.config.organisations,
+            )
+        self.loaded.watchlists = new
+        self.outbox.watchlists = new
+        if self.config.alerts.matcher == "percolator":
+            self._use_percolator(new)
+        else:
+            self.processor.set_watchlists(new)
+        log.info("watchlists reloaded count=%d", len(new.watchlists))
+        return True
+
+    def _use_percolator(self, watchlists: WatchlistSet) -> None:
+        """Match on the Elasticsearch cluster: the stored percolator queries are replaced by
+        the current watchlists, and the processor asks the cluster for matches."""
+        from crawler.elastic.percolator import PercolatorMatcher
+
+        es = self.config.store.elasticsearch
+        if es is None:
+            raise ValueError("alerts.matcher: percolator needs store.elasticsearch")
+        self.processor.set_watchlists(watchlists)
+        matcher = PercolatorMatcher.from_config(
+            es, watchlists.watchlists, aliases=self.context.entities.ids_for_name
+        )
+        matcher.sync_watchlists()
+        self.processor.matcher = matcher  # type: ignore[assignment]
 
     async def run_cycle(self) -> CycleReport:
         """Poll every enabled source once, then deliver due alerts."""
@@ -194,7 +261,6 @@ class Monitor:
     async def serve(self, stop: asyncio.Event) -> None:
         """Run every source on its own schedule until `stop` is set."""
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
-        from apscheduler.triggers.cron import CronTrigger
 
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone="UTC")
         self._scheduler = scheduler
@@ -229,17 +295,9 @@ class Monitor:
             max_instances=1,
             coalesce=True,
         )
-        for wl in self.loaded.watchlists.watchlists:
-            if wl.is_digest and not wl.muted:
-                spec = wl.delivery
-                scheduler.add_job(
-                    self._digest_job,
-                    CronTrigger.from_crontab(spec.digest, timezone=spec.timezone),  # type: ignore[union-attr]
-                    args=[wl.name],
-                    id=f"digest:{wl.name}",
-                    max_instances=1,
-                    coalesce=True,
-                )
+        # Digests go out from the outbox tick (`deliver`), by the outbox clock: a cron job of
+        # its own could post the same digest as the tick from another thread, and would miss
+        # a digest whose time passed while the process was down.
         if self.config.store.retention:
             # once a day is plenty for a period counted in days; the first run soon after start
             scheduler.add_job(
@@ -334,15 +392,6 @@ class Monitor:
         except Exception:
             log.exception("delivery crashed")
 
-    async def _digest_job(self, name: str) -> None:
-        wl = self.loaded.watchlists.by_name(name)
-        if wl is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._send_digest, wl)
-
-    def _send_digest(self, watchlist: Any) -> bool:
-        with self._send_lock:
-            return self.outbox.send_digest(watchlist)
-
 
 def source_trigger(source: SourceConfig, interval: timedelta) -> Any:
     """The APScheduler trigger of a source: its cron line in its time zone, or an interval.
@@ -359,6 +408,16 @@ def source_trigger(source: SourceConfig, interval: timedelta) -> Any:
         trigger.jitter = jitter
         return trigger
     return IntervalTrigger(seconds=interval.total_seconds(), jitter=jitter, timezone="UTC")
+
+
+def build_index_sync(loaded: LoadedConfig, store: Store) -> Any:
+    """The shipper of stored articles to Elasticsearch, or None for the embedded index."""
+    es = loaded.config.store.elasticsearch
+    if es is None:
+        return None
+    from crawler.elastic import ArchiveSync, ElasticsearchArchive
+
+    return ArchiveSync(store, ElasticsearchArchive.from_config(es))
 
 
 def build_health_notifier(
