@@ -1,0 +1,416 @@
+"""What the web page and its JSON API may ask: a read-only facade over the archive and the store.
+
+Searches go through the archive interface (`crawler.backend`), so the page works the same over
+the embedded index and Elasticsearch; the outbox, source health, story copies and backtests read
+the SQLite store of record. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from alerts.alert import MatchedTerm
+from alerts.backtest import ArticleExplanation, Backtest, backtest, draft_watchlist, explain_article
+from alerts.matcher import WatchlistMatcher
+from alerts.watchlist import Watchlist
+from crawler.article import Article
+from crawler.backend import Archive, Hit, SearchRequest, SearchResult, open_archive
+from crawler.store import Store, parse_iso, utcnow
+from crawler.web.markup import Span
+from crawler.web.state import SearchState
+
+# A source that has not brought anything new for this long is "silent": feeds on this beat
+# publish daily, so two quiet days usually mean a broken feed or a changed URL.
+SILENT_AFTER = timedelta(hours=48)
+# The watchlists page shows this window (issue #7: "hits per day over the last 30 days").
+WATCHLIST_WINDOW = timedelta(days=30)
+LATEST_HITS = 5
+
+
+@dataclass
+class StoryCopy:
+    id: str
+    title: str
+    source: str
+    url: str
+    published: str | None
+
+
+@dataclass
+class ArticleAlert:
+    id: int
+    watchlist: str
+    kind: str
+    status: str
+    channel: str
+    created: str | None
+    delivered_at: str | None
+    message_id: str
+    error: str
+    same_article: bool  # False: the alert was for another copy of the same story
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class ArticleView:
+    """Everything the article page shows."""
+
+    article: Article
+    title_spans: list[Span]
+    text_spans: list[Span]
+    matches: dict[str, list[MatchedTerm]]
+    copies: list[StoryCopy]
+    alerts: list[ArticleAlert]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.article.to_dict()
+        data["watchlists"] = [
+            {"watchlist": name, "terms": [[t.term, t.field, t.start, t.end] for t in terms]}
+            for name, terms in self.matches.items()
+        ]
+        data["copies"] = [c.__dict__ for c in self.copies]
+        data["alerts"] = [a.to_dict() for a in self.alerts]
+        return data
+
+
+@dataclass
+class WatchlistView:
+    """A watchlist with what it matched over the last 30 days, by publication day."""
+
+    watchlist: Watchlist
+    days: list[tuple[str, int]]  # every day of the window, oldest first, zeros included
+    total: int
+    latest: list[Hit]
+
+    @property
+    def delivery(self) -> str:
+        wl = self.watchlist
+        if wl.is_digest:
+            d = wl.delivery
+            return f"digest {d.digest} ({d.timezone})"  # type: ignore[union-attr]
+        return "instant"
+
+    def to_dict(self) -> dict[str, Any]:
+        wl = self.watchlist
+        return {
+            "name": wl.name,
+            "description": wl.description,
+            "query": wl.query,
+            "channel": wl.channel,
+            "delivery": self.delivery,
+            "muted": wl.muted,
+            "languages": wl.languages,
+            "sources": wl.sources,
+            "min_relevance": wl.min_relevance,
+            "matches_30d": self.total,
+            "days": [{"day": d, "matches": n} for d, n in self.days],
+            "latest": [h.to_dict() for h in self.latest],
+        }
+
+
+@dataclass
+class SourceView:
+    name: str
+    kind: str
+    url: str
+    enabled: bool
+    last_attempt: str | None
+    last_success: str | None
+    last_new: str | None
+    last_error: str | None
+    consecutive_failures: int
+    items_24h: int
+    new_24h: int
+    polls_24h: int
+    state: str  # failing, silent, never polled, ok
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.__dict__.copy()
+        d.pop("extra")
+        return d
+
+
+class Desk:
+    """The read-only operations behind every page and API endpoint."""
+
+    def __init__(
+        self,
+        loaded: Any,
+        store: Store,
+        archive: Archive,
+        aliases: Callable[[str], set[str]] | None = None,
+        entity_names: dict[str, str] | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.store = store
+        self.archive = archive
+        self.aliases = aliases
+        # id -> display name of the known organisations and watched people, for facet lists
+        self.entity_names: dict[str, str] = dict(entity_names or {})
+        self.watchlists: list[Watchlist] = list(loaded.watchlists.watchlists)
+        self._matcher = WatchlistMatcher(self.watchlists, aliases=aliases)
+        # "now" for the time windows (30-day backtests, silent sources); benchmarks over a
+        # synthetic archive of past dates set it to the archive's last day.
+        self.clock: Callable[[], datetime] = utcnow
+        self._overview: tuple[tuple[Any, ...], list[WatchlistView]] | None = None
+        self._overview_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, loaded: Any) -> Desk:
+        """The desk for a loaded config: its store, its archive, its watched-entity aliases."""
+        from enrich.entities import EntityMatcher
+
+        store = Store(loaded.store_path)
+        archive = open_archive(loaded, store)
+        watched = [e.model_dump() for e in loaded.watchlists.entities]
+        entities = EntityMatcher.load(watched, list(loaded.config.organisations))
+        names = {e.id: e.name for e in entities.entities}
+        return cls(loaded, store, archive, aliases=entities.ids_for_name, entity_names=names)
+
+    def close(self) -> None:
+        self.archive.close()
+        self.store.close()
+
+    # -- search ------------------------------------------------------------------------------
+
+    def search(
+        self, state: SearchState, *, limit: int, offset: int | None = None, facets: bool = True
+    ) -> SearchResult:
+        """Raises `crawler.query.QueryError` for a malformed query."""
+        return self.archive.search(state.request(limit=limit, offset=offset, facets=facets))
+
+    # -- articles ----------------------------------------------------------------------------
+
+    def article(self, article_id: str) -> ArticleView | None:
+        article = self.archive.get_article(article_id)
+        if article is None:
+            return None
+        matches = {m.watchlist.name: m.terms for m in self._matcher.match(article)}
+        title_spans: list[Span] = []
+        text_spans: list[Span] = []
+        for name, terms in matches.items():
+            for t in terms:
+                span = Span(t.start, t.end, "term", f"watchlist {name}: {t.term}")
+                (title_spans if t.field == "title" else text_spans).append(span)
+        for ent in article.entities:
+            label = ent.name + (f" ({ent.region}, {ent.country})" if ent.region else "")
+            for start, end in ent.offsets:
+                text_spans.append(Span(start, end, f"ent ent-{ent.type}", label))
+        return ArticleView(
+            article,
+            title_spans,
+            text_spans,
+            matches,
+            self._copies(article),
+            self._alerts_for(article),
+        )
+
+    def _copies(self, article: Article) -> list[StoryCopy]:
+        if not article.cluster_id:
+            return []
+        rows = self.store.execute(
+            "SELECT id, title, source, url, published FROM articles WHERE cluster_id = ? "
+            "AND id != ? ORDER BY published, seq LIMIT 50",
+            (article.cluster_id, article.id),
+        )
+        return [StoryCopy(r["id"], r["title"], r["source"], r["url"], r["published"]) for r in rows]
+
+    def _alerts_for(self, article: Article) -> list[ArticleAlert]:
+        cluster = article.cluster_id or article.id
+        rows = self.store.execute(
+            "SELECT * FROM alerts WHERE article_id = ? OR cluster_id = ? ORDER BY id",
+            (article.id, cluster),
+        )
+        return [_alert(r, r["article_id"] == article.id) for r in rows]
+
+    # -- watchlists --------------------------------------------------------------------------
+
+    def watchlist_overview(self, now: datetime | None = None) -> list[WatchlistView]:
+        """Every watchlist with its matches per publication day over the last 30 days and its
+        latest matches.
+
+        Asked of the archive (one search per watchlist, its filters included), not replayed
+        through the matcher: the exact backtest normalises every candidate's text in Python,
+        which at 200,000 articles takes seconds per watchlist (benchmarks/web.py); the query
+        language guarantees both give the same matches. The draft box runs the exact backtest.
+        """
+        today = (now or self.clock()).astimezone(UTC).date()
+        # The answer changes only with the archive's content or the day: one overview is kept
+        # until either moves (new articles arrive once per poll cycle, minutes apart).
+        row = self.store.execute("SELECT max(seq), count(*) FROM articles")[0]
+        key = (today, row[0], row[1])
+        with self._overview_lock:
+            if self._overview is None or self._overview[0] != key:
+                self._overview = (key, self._watchlist_overview(today))
+            return self._overview[1]
+
+    def _watchlist_overview(self, today: date) -> list[WatchlistView]:
+        first = today - WATCHLIST_WINDOW + timedelta(days=1)
+        window = [(first + timedelta(days=i)).isoformat() for i in range(WATCHLIST_WINDOW.days)]
+        out = []
+        for wl in self.watchlists:
+            result = self.archive.search(
+                SearchRequest(
+                    query=wl.query,
+                    since=first,
+                    until=today,
+                    languages=wl.languages,
+                    sources=wl.sources,
+                    min_relevance=wl.min_relevance or None,
+                    sort="date",
+                    limit=LATEST_HITS,
+                    histogram=True,
+                )
+            )
+            counts = dict(result.histogram)
+            days = [(d, counts.get(d, 0)) for d in window]
+            out.append(WatchlistView(wl, days, result.total, result.hits))
+        return out
+
+    def backtest(self, query: str, days: int, base: str | None = None, limit: int = 50) -> Backtest:
+        """A draft query over the last `days` days; `base` lends an existing watchlist's
+        filters. Raises QueryError for a malformed query."""
+        wl = self.by_name(base) if base else None
+        result = backtest(
+            self.store,
+            draft_watchlist(query, wl) if wl is not None else query,
+            since=timedelta(days=days),
+            aliases=self.aliases,
+            limit=limit,
+            now=self.clock(),
+        )
+        result.draft = True  # also when it borrows an existing watchlist's filters
+        return result
+
+    def explain(self, target: str, article_id: str, *, draft: bool) -> ArticleExplanation:
+        """Why a watchlist (by name) or a draft query did or did not match one article.
+
+        Raises KeyError for an unknown watchlist, ArticleNotFound, QueryError."""
+        if draft:
+            return explain_article(self.store, target, article_id, aliases=self.aliases)
+        wl = self.by_name(target)
+        if wl is None:
+            raise KeyError(target)
+        return explain_article(self.store, wl, article_id, aliases=self.aliases)
+
+    def by_name(self, name: str) -> Watchlist | None:
+        return next((w for w in self.watchlists if w.name == name), None)
+
+    # -- sources, outbox, metrics ------------------------------------------------------------
+
+    def sources(self, now: datetime | None = None) -> list[SourceView]:
+        """The `watchdesk status` table: failing first, then silent, then never polled."""
+        now = now or self.clock()
+        health = {r["name"]: r for r in self.store.source_health(now)}
+        out = []
+        for src in self.loaded.config.sources:
+            r = health.get(src.name, {})
+            last_new = parse_iso(r.get("last_new"))
+            failures = int(r.get("consecutive_failures") or 0)
+            if failures:
+                state = "failing"
+            elif not r.get("last_attempt"):
+                state = "never polled"
+            elif last_new is None or now - _utc(last_new) > SILENT_AFTER:
+                state = "silent"
+            else:
+                state = "ok"
+            out.append(
+                SourceView(
+                    name=src.name,
+                    kind=src.kind,
+                    url=src.url,
+                    enabled=src.enabled,
+                    last_attempt=r.get("last_attempt"),
+                    last_success=r.get("last_success"),
+                    last_new=r.get("last_new"),
+                    last_error=r.get("last_error"),
+                    consecutive_failures=failures,
+                    items_24h=int(r.get("items_24h") or 0),
+                    new_24h=int(r.get("new_24h") or 0),
+                    polls_24h=int(r.get("polls_24h") or 0),
+                    state=state,
+                )
+            )
+        rank = {"failing": 0, "silent": 1, "never polled": 2, "ok": 3}
+        out.sort(key=lambda s: (rank[s.state], -s.consecutive_failures, s.name))
+        return out
+
+    def alerts(self, status: str | None, limit: int = 200) -> list[dict[str, Any]]:
+        """The outbox, newest first, each alert with its article's title."""
+        rows = self.store.execute(
+            "SELECT alerts.*, articles.title AS title, articles.url AS url FROM alerts "
+            "LEFT JOIN articles ON articles.id = alerts.article_id "
+            "WHERE (? IS NULL OR alerts.status = ?) ORDER BY alerts.id DESC LIMIT ?",
+            (status, status, limit),
+        )
+        out = []
+        for r in rows:
+            item = _alert(r, True).to_dict()
+            item.update(article_id=r["article_id"], title=r["title"], url=r["url"])
+            item["attempts"] = r["attempts"]
+            out.append(item)
+        return out
+
+    def alert_counts(self) -> dict[str, int]:
+        return self.store.alert_counts()
+
+    def metrics(self) -> dict[str, Any]:
+        """The figures `/metrics` exports, read from the store."""
+        polls = self.store.execute(
+            "SELECT source, count(*) AS polls, sum(status = 'error') AS failures FROM polls "
+            "GROUP BY source ORDER BY source"
+        )
+        last = self.store.execute(
+            "SELECT source, duration FROM polls WHERE id IN "
+            "(SELECT max(id) FROM polls GROUP BY source) ORDER BY source"
+        )
+        cycle = self._last_cycle_seconds()
+        return {
+            "articles": self.archive.count(),
+            "polls": {r["source"]: (int(r["polls"]), int(r["failures"] or 0)) for r in polls},
+            "last_poll_seconds": {r["source"]: float(r["duration"]) for r in last},
+            "alerts": self.store.alert_counts(),
+            "last_cycle_seconds": cycle,
+            "failing_sources": sum(1 for s in self.sources() if s.state == "failing"),
+        }
+
+    def _last_cycle_seconds(self) -> float | None:
+        # Only when the monitor records its cycles in the store (a `cycles` table); polls alone
+        # do not say where one cycle ends.
+        tables = self.store.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'cycles'"
+        )
+        if not tables:
+            return None
+        cols = {r[1] for r in self.store.execute("PRAGMA table_info(cycles)")}
+        if "duration" not in cols:
+            return None
+        rows = self.store.execute("SELECT duration FROM cycles ORDER BY rowid DESC LIMIT 1")
+        return float(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+def _alert(row: Any, same_article: bool) -> ArticleAlert:
+    return ArticleAlert(
+        id=int(row["id"]),
+        watchlist=row["watchlist"],
+        kind=row["kind"],
+        status=row["status"],
+        channel=row["channel"],
+        created=row["created"],
+        delivered_at=row["delivered_at"],
+        message_id=row["delivered_ts"],
+        error=row["last_error"],
+        same_article=same_article,
+    )

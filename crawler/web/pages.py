@@ -1,0 +1,243 @@
+"""The HTML pages: search (with export), article, watchlists (backtest, explain), sources, alerts.
+
+Handlers are plain `def`s: FastAPI runs them in its thread pool, where the store's blocking
+SQLite calls belong. Every page is a GET and nothing writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from alerts.backtest import ArticleNotFound
+from crawler.backend import FACET_FIELDS
+from crawler.query import QueryError
+from crawler.web.desk import Desk
+from crawler.web.markup import csv_cell
+from crawler.web.state import EXPORT_LIMIT, PAGE_SIZE, SearchState
+
+router = APIRouter(include_in_schema=False)
+
+BACKTEST_DAYS = (7, 30, 90, 365)
+ALERT_STATUSES = ("pending", "delivered", "failed", "held")
+
+
+def _desk(request: Request) -> Desk:
+    return request.app.state.desk  # type: ignore[no-any-return]
+
+
+def _render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    templates = request.app.state.templates
+    context.setdefault("nav", name.removesuffix(".html"))
+    return templates.TemplateResponse(  # type: ignore[no-any-return]
+        request, name, context, status_code=status_code
+    )
+
+
+def _state(request: Request) -> tuple[SearchState, list[str]]:
+    params = {k: request.query_params.getlist(k) for k in request.query_params}
+    return SearchState.from_params(params)
+
+
+@router.get("/", response_class=HTMLResponse)
+@router.get("/search", response_class=HTMLResponse)
+def search_page(request: Request) -> HTMLResponse:
+    state, problems = _state(request)
+    desk = _desk(request)
+    error: QueryError | None = None
+    result = None
+    try:
+        result = desk.search(state, limit=PAGE_SIZE)
+    except QueryError as exc:
+        error = exc
+    names = dict(desk.entity_names)
+    if result is not None:
+        for hit in result.hits:
+            for ent in hit.article.entities:
+                names.setdefault(ent.id, ent.name)
+    pages = 1 if result is None else max(1, -(-result.total // PAGE_SIZE))
+    return _render(
+        request,
+        "search.html",
+        status_code=400 if error else 200,
+        state=state,
+        problems=problems,
+        error=error,
+        result=result,
+        facet_fields=FACET_FIELDS,
+        entity_names=names,
+        pages=pages,
+        export_csv=state.url("/search.csv", page=1),
+        export_json=state.url("/search.json", page=1),
+    )
+
+
+def _export_hits(request: Request) -> tuple[SearchState, list[Any]] | Response:
+    state, _ = _state(request)
+    try:
+        result = _desk(request).search(state, limit=EXPORT_LIMIT, offset=0, facets=False)
+    except QueryError as exc:
+        return Response(f"bad query: {exc}\n", status_code=400, media_type="text/plain")
+    return state, result.hits
+
+
+@router.get("/search.csv")
+def export_csv(request: Request) -> Response:
+    """The current result set (up to EXPORT_LIMIT rows) as CSV, safe to open in a spreadsheet."""
+    found = _export_hits(request)
+    if isinstance(found, Response):
+        return found
+    _, hits = found
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(
+        ["id", "published", "source", "title", "url", "language", "relevance", "score"]
+        + ["events", "countries", "places", "snippet"]
+    )
+    for hit in hits:
+        a = hit.article
+        places = "; ".join(e.name for e in a.places())
+        writer.writerow(
+            [
+                csv_cell(v)
+                for v in (
+                    a.id,
+                    a.published.isoformat() if a.published else "",
+                    a.source,
+                    a.title,
+                    a.url,
+                    a.language or "",
+                    round(a.relevance, 4),
+                    round(hit.score, 4),
+                    " ".join(a.events),
+                    " ".join(a.countries),
+                    places,
+                    hit.snippet.replace("[[", "").replace("]]", ""),
+                )
+            ]
+        )
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="watchdesk-search.csv"'},
+    )
+
+
+@router.get("/search.json")
+def export_json(request: Request) -> Response:
+    """The current result set (up to EXPORT_LIMIT) as JSON Lines, one hit per line, the same
+    objects as `watchdesk search --json`."""
+    found = _export_hits(request)
+    if isinstance(found, Response):
+        return found
+    _, hits = found
+    body = "".join(json.dumps(h.to_dict(), ensure_ascii=False) + "\n" for h in hits)
+    return Response(
+        body,
+        media_type="application/x-ndjson; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="watchdesk-search.jsonl"'},
+    )
+
+
+@router.get("/articles/{article_id}", response_class=HTMLResponse)
+def article_page(request: Request, article_id: str) -> HTMLResponse:
+    view = _desk(request).article(article_id)
+    if view is None:
+        return _render(
+            request, "error.html", 404, message=f"No article with id {article_id!r}.", nav=""
+        )
+    return _render(request, "article.html", view=view, a=view.article, nav="search")
+
+
+@router.get("/watchlists", response_class=HTMLResponse)
+def watchlists_page(
+    request: Request, draft: str = "", days: int = 30, base: str = ""
+) -> HTMLResponse:
+    desk = _desk(request)
+    days = days if days in BACKTEST_DAYS else 30
+    test = None
+    error: QueryError | None = None
+    if draft.strip():
+        try:
+            test = desk.backtest(draft, days, base=base or None)
+        except QueryError as exc:
+            error = exc
+    return _render(
+        request,
+        "watchlists.html",
+        status_code=400 if error else 200,
+        overview=desk.watchlist_overview(),
+        draft=draft,
+        days=days,
+        base=base,
+        day_choices=BACKTEST_DAYS,
+        test=test,
+        error=error,
+    )
+
+
+@router.get("/watchlists/explain", response_class=HTMLResponse)
+def explain_page(
+    request: Request, article: str = "", watchlist: str = "", query: str = ""
+) -> HTMLResponse:
+    desk = _desk(request)
+    why = None
+    message = ""
+    error: QueryError | None = None
+    if article and (watchlist or query):
+        try:
+            if query.strip():
+                why = desk.explain(query, article, draft=True)
+            else:
+                why = desk.explain(watchlist, article, draft=False)
+        except QueryError as exc:
+            error = exc
+        except ArticleNotFound:
+            message = f"No stored article with id or URL {article!r}."
+        except KeyError:
+            message = f"No watchlist named {watchlist!r}."
+    status = 400 if error else (404 if message else 200)
+    return _render(
+        request,
+        "explain.html",
+        status_code=status,
+        article=article,
+        watchlist=watchlist,
+        query=query,
+        names=[w.name for w in desk.watchlists],
+        why=why,
+        message=message,
+        error=error,
+        nav="watchlists",
+    )
+
+
+@router.get("/sources", response_class=HTMLResponse)
+def sources_page(request: Request) -> HTMLResponse:
+    desk = _desk(request)
+    return _render(
+        request,
+        "sources.html",
+        sources=desk.sources(),
+        articles=desk.archive.count(),
+        counts=desk.alert_counts(),
+    )
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request, status: str = "") -> HTMLResponse:
+    desk = _desk(request)
+    chosen = status if status in ALERT_STATUSES else ""
+    return _render(
+        request,
+        "alerts.html",
+        alerts=desk.alerts(chosen or None),
+        status=chosen,
+        statuses=ALERT_STATUSES,
+        counts=desk.alert_counts(),
+    )

@@ -1,0 +1,172 @@
+"""The search page's state, held entirely in the URL so a search can be shared by its link.
+
+`SearchState.from_params` reads the query string; `url(...)` writes it back with one change
+(a facet value added or removed, another sort or page), and `request()` turns it into the
+archive's `SearchRequest`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from functools import lru_cache
+from urllib.parse import quote_plus
+
+from crawler.backend import SearchRequest
+
+PAGE_SIZE = 20
+# Deep pages cost an OFFSET scan and nobody reads them; past this, narrow the query.
+MAX_PAGE = 500
+# The export's ceiling, the same as `watchdesk search --limit`.
+EXPORT_LIMIT = 10_000
+
+# URL parameter -> SearchRequest attribute, in the order facets are shown (backend.FACET_FIELDS).
+FILTERS: dict[str, str] = {
+    "source": "sources",
+    "language": "languages",
+    "event": "events",
+    "country": "countries",
+    "region": "regions",
+    "entity": "entities",
+}
+
+
+class StateError(ValueError):
+    """A URL parameter that cannot be used; `param` names it."""
+
+    def __init__(self, param: str, message: str) -> None:
+        self.param = param
+        super().__init__(f"{param}: {message}")
+
+
+@dataclass(frozen=True)
+class SearchState:
+    q: str = ""
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    since: str = ""
+    until: str = ""
+    sort: str = "relevance"
+    page: int = 1
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Sequence[str]]) -> tuple[SearchState, list[str]]:
+        """The state from a multi-valued query string, and a message per unusable parameter.
+
+        Bad values are dropped with a message rather than failing the page, so a hand-edited
+        link still shows results.
+        """
+        problems: list[str] = []
+
+        def one(name: str) -> str:
+            values = params.get(name) or []
+            return values[-1].strip() if values else ""
+
+        filters = {
+            name: tuple(dict.fromkeys(v.strip() for v in params.get(name, []) if v.strip()))
+            for name in FILTERS
+        }
+        since, until = one("since"), one("until")
+        for name, value in (("since", since), ("until", until)):
+            if value:
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    problems.append(f"{name}: not a date like 2024-05-31: {value!r}")
+        since = "" if any(p.startswith("since") for p in problems) else since
+        until = "" if any(p.startswith("until") for p in problems) else until
+        sort = one("sort") or "relevance"
+        if sort not in ("relevance", "date"):
+            problems.append(f"sort: must be 'relevance' or 'date', not {sort!r}")
+            sort = "relevance"
+        page = 1
+        raw_page = one("page")
+        if raw_page:
+            try:
+                page = int(raw_page)
+                if not 1 <= page <= MAX_PAGE:
+                    raise ValueError
+            except ValueError:
+                problems.append(f"page: must be a number from 1 to {MAX_PAGE}")
+                page = 1
+        state = cls(
+            q=one("q"),
+            filters={k: v for k, v in filters.items() if v},
+            since=since,
+            until=until,
+            sort=sort,
+            page=page,
+        )
+        return state, problems
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.q or self.filters or self.since or self.until)
+
+    def request(
+        self, *, limit: int = PAGE_SIZE, offset: int | None = None, facets: bool = True
+    ) -> SearchRequest:
+        """The archive request for this state (the current page unless `offset` is given)."""
+        f = self.filters
+        return SearchRequest(
+            query=self.q,
+            since=date.fromisoformat(self.since) if self.since else None,
+            until=date.fromisoformat(self.until) if self.until else None,
+            sources=list(f.get("source", ())),
+            languages=list(f.get("language", ())),
+            events=list(f.get("event", ())),
+            countries=list(f.get("country", ())),
+            regions=list(f.get("region", ())),
+            entities=list(f.get("entity", ())),
+            sort="date" if self.sort == "date" else "relevance",
+            limit=limit,
+            offset=(self.page - 1) * limit if offset is None else offset,
+            facets=facets,
+            histogram=facets,
+        )
+
+    def params(self) -> list[tuple[str, str]]:
+        """The state as query-string pairs, defaults left out (short, stable links)."""
+        out: list[tuple[str, str]] = []
+        if self.q:
+            out.append(("q", self.q))
+        for name in FILTERS:
+            out.extend((name, v) for v in self.filters.get(name, ()))
+        if self.since:
+            out.append(("since", self.since))
+        if self.until:
+            out.append(("until", self.until))
+        if self.sort != "relevance":
+            out.append(("sort", self.sort))
+        if self.page != 1:
+            out.append(("page", str(self.page)))
+        return out
+
+    def url(self, path: str = "/search", **changes: object) -> str:
+        """This state's link, with `changes` applied (any field; a new filter resets the page)."""
+        state = replace(self, **changes) if changes else self  # type: ignore[arg-type]
+        query = "&".join(_pair(k, v) for k, v in state.params())
+        return f"{path}?{query}" if query else path
+
+    def has(self, name: str, value: str) -> bool:
+        return value in self.filters.get(name, ())
+
+    def toggle(self, name: str, value: str) -> str:
+        """The link that adds `value` to filter `name`, or removes it if already there."""
+        current = self.filters.get(name, ())
+        values = tuple(v for v in current if v != value) if value in current else (*current, value)
+        filters = {k: v for k, v in self.filters.items() if k != name}
+        if values:
+            filters[name] = values
+        return self.url(filters=filters, page=1)
+
+    def with_dates(self, since: str, until: str) -> str:
+        return self.url(since=since, until=until, page=1)
+
+
+@lru_cache(maxsize=4096)
+def _pair(name: str, value: str) -> str:
+    # A search page links to ~100 variants of one state (facets, histogram bars, pages) that
+    # share most parameters: encoding each pair once took URL building from ~45% of the
+    # page's render time to a few percent (benchmarks/web.py, 20,000 articles).
+    return f"{quote_plus(name)}={quote_plus(value)}"

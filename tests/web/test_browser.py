@@ -1,0 +1,135 @@
+"""The web page in a real browser: Debian's Chromium driven by Playwright, headless.
+
+Search, click a facet, open an article, backtest a draft watchlist, and check that a hostile
+headline is shown as text with no script run. Saves docs/search.png for the README.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alerts.backtest import backtest
+from crawler.store import Store
+from tests.web.archive import XSS_TITLE
+from tests.web.conftest import LiveServer
+
+CHROMIUM = "/usr/bin/chromium"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM),
+    reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install -y chromium)",
+)
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="browser tests need the playwright package (test extras)"
+)
+
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    context = browser.new_context(
+        base_url=live_server.base_url, viewport={"width": 1280, "height": 900}
+    )
+    pg = context.new_page()
+    dialogs: list[str] = []
+    requests: list[str] = []
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.on("request", lambda r: requests.append(r.url))
+    pg.seen_dialogs = dialogs  # for the no-script test
+    yield pg
+    # nothing the page loaded may come from anywhere but the server under test
+    assert all(u.startswith(live_server.base_url) for u in requests), requests
+    context.close()
+
+
+def test_search_facet_article(page: Any, live_server: LiveServer) -> None:
+    page.goto("/")
+    page.fill("input[name=q]", "sister")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/search?q=sister**")
+    total = int(page.locator(".summary strong").first.inner_text().replace(",", ""))
+    assert total > 5
+    assert page.locator(".hit").count() == min(total, 20)
+    assert page.locator(".hit mark").count() > 0
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "search.png"), full_page=False)
+
+    page.click('section[data-facet=country] a:text-is("TW")')
+    page.wait_for_url("**country=TW**")
+    narrowed = int(page.locator(".summary strong").first.inner_text().replace(",", ""))
+    assert 0 < narrowed < total
+    assert page.locator(".chip", has_text="country: TW").count() == 1
+    assert page.locator("section[data-facet=country] li.on").count() == 1
+
+    page.locator(".hit h2 a").first.click()
+    page.wait_for_url("**/articles/**")
+    assert page.locator("article.story h1").inner_text()
+    assert page.locator("text=Other copies of this story").count() == 1
+
+
+def test_hostile_headline_is_text_and_no_script_runs(page: Any, live_server: LiveServer) -> None:
+    page.goto("/search?q=mayor")
+    link = page.locator(".hit h2 a", has_text="window.__pwned")
+    assert link.count() == 1
+    assert link.inner_text() == XSS_TITLE  # shown exactly as written
+    page.goto(f"/articles/{live_server.archive.xss_id}")
+    assert page.locator("article.story h1").inner_text() == XSS_TITLE
+    assert "onerror=" in page.locator(".story .text").inner_text()
+    assert page.locator(".story img").count() == 0
+    assert page.evaluate("window.__pwned === undefined")
+    assert page.seen_dialogs == []
+
+
+def test_backtest_a_draft_watchlist_and_explain(page: Any, live_server: LiveServer) -> None:
+    page.goto("/watchlists")
+    assert page.locator("section.watchlist").count() == 2
+    page.fill("textarea[name=draft]", "mayor AND MOU")
+    page.click(".draft button[type=submit]")
+    page.wait_for_url("**draft=mayor**")
+    summary = " ".join(page.locator(".backtest-result .bt-summary").inner_text().split())
+    with Store(live_server.archive.loaded.store_path) as store:
+        expected = backtest(store, "mayor AND MOU")
+    assert expected.matches >= 1
+    assert summary.startswith(f"{expected.matches} matching article")
+    assert f"{expected.stories} alert" in summary
+    page.locator(".backtest-result a", has_text="explain").first.click()
+    page.wait_for_url("**/watchlists/explain**")
+    assert page.locator("h2.yes").inner_text().startswith("Match: draft query")
+
+    page.goto("/watchlists")
+    page.fill("textarea[name=draft]", "mayor AND (")
+    page.click(".draft button[type=submit]")
+    assert "position 10" in page.locator(".error").inner_text()
+
+
+def test_phone_width_is_readable(browser: Any, live_server: LiveServer) -> None:
+    context = browser.new_context(
+        base_url=live_server.base_url, viewport={"width": 390, "height": 844}
+    )
+    pg = context.new_page()
+    pg.goto("/search?q=sister")
+    # no horizontal scrolling of the page itself at phone width
+    assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    context.close()
