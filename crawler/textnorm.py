@@ -10,10 +10,30 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
-from opencc import OpenCC
+import opencc
 
-_T2S = OpenCC("t2s")
+
+def _t2s_table() -> dict[int, str]:
+    """OpenCC's traditional->simplified character table (its first choice per character).
+
+    Character by character on purpose: the fold must keep the text's length (offsets point
+    into the original), and a `str.translate` table is ~100x faster than OpenCC's Python
+    phrase converter, which cost ~6 ms per Chinese article. Both sides of every comparison
+    (watchlists, queries, articles, the index) go through this one table, so they agree.
+    """
+    table: dict[int, str] = {}
+    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        trad, _, simp = line.partition("\t")
+        first = simp.split(" ")[0] if simp else ""
+        if len(trad) == 1 and len(first) == 1 and first != trad:
+            table[ord(trad)] = first
+    return table
+
+
+_T2S = _t2s_table()
 
 # CJK Unified Ideographs (+ extension A) and the CJK compatibility block: what the
 # traditional->simplified fold and per-character tokenisation apply to.
@@ -52,22 +72,13 @@ def _fold_char(ch: str) -> str:
     return low
 
 
-def _to_simplified(run: str) -> str:
-    converted = _T2S.convert(run)
-    if len(converted) == len(run):
-        return converted
-    # phrase conversions that change length are rare; keep offsets exact by going char by char
-    return "".join(_T2S.convert(c)[:1] or c for c in run)
 
 
 def fold(text: str) -> str:
     """Lowercase, strip accents, traditional->simplified; `len(fold(s)) == len(s)` always."""
     if text.isascii():
         return text.lower()
-    out = "".join(_fold_char(c) for c in text)
-    if _CJK_RUN.search(out):
-        out = _CJK_RUN.sub(lambda m: _to_simplified(m.group(0)), out)
-    return out
+    return "".join(_fold_char(c) for c in text).translate(_T2S)
 
 
 def has_cjk(text: str) -> bool:
