@@ -42,7 +42,13 @@ test-slow: $(STAMP) $(CHROMIUM)
 demo: $(STAMP)
 	$(BIN)/python -m demo
 
-bench: $(STAMP)
+# The benchmarks' own extras (plots, baselines) on top of the test install.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py $(if $(FULL),--full,)
 
 lint: $(STAMP)
