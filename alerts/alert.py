@@ -42,6 +42,9 @@ class Alert:
     delivered_ts: str = ""  # Slack message ts (or another sink's message id)
     thread_ts: str = ""  # set for "copy" alerts: the ts of the story's first message
     payload: dict[str, Any] = field(default_factory=dict)  # rendered message, stored for audit
+    # When the last send started, if its outcome was never recorded (a crash, a lost answer):
+    # the message may be in the sink, so the outbox asks it (`Reconcilable`) before resending.
+    sending_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -53,6 +56,23 @@ class DeliveryResult:
     error: str = ""
     retry_after: float | None = None  # seconds; set when the sink was rate limited
     permanent: bool = False  # True when retrying cannot help (bad channel, bad token)
+    # True when the request may have reached the sink but its answer was lost (connection
+    # dropped or timed out after sending, HTTP 5xx): the outbox checks before sending again.
+    maybe_sent: bool = False
+
+
+class ReconcileError(Exception):
+    """The sink could not tell whether an earlier send of an alert arrived.
+
+    `retryable`: asking again later may work (outage, rate limit: the outbox waits and asks
+    again); otherwise (a missing scope, nothing to ask) the outbox sends the alert again.
+    """
+
+    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class Sink(Protocol):
@@ -62,4 +82,20 @@ class Sink(Protocol):
 
     def deliver(self, alert: Alert, message: dict[str, Any]) -> DeliveryResult:
         """Send one rendered message; never raises for delivery failures."""
+        ...
+
+
+class Reconcilable(Protocol):
+    """A sink that can say whether an alert already reached it (optional, beside `Sink`).
+
+    The outbox marks an alert `sending` (committed) before each send; an alert still marked
+    at its next attempt (the process was killed mid-send, or the answer was lost) is looked up
+    with `find_delivered` before it is sent again, which makes delivery exactly-once. Sinks
+    without it (webhook, terminal) get the alert again: at-least-once.
+    """
+
+    def find_delivered(self, alert: Alert) -> str | None:
+        """The message id of `alert` (matched by `alert.id`, `kind` and `watchlist`) if it was
+        delivered since about `alert.sending_at`, else None. Raises ReconcileError when the
+        sink cannot tell."""
         ...

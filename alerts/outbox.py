@@ -4,6 +4,12 @@ Alerts are written to the store with their article (one transaction); this modul
 them back, renders them, sends them and records the outcome. A failed send is retried with
 backoff (honouring the sink's Retry-After); a rate limit or an outage stops the batch, so that
 alerts arrive in the order their stories were found once the sink is back.
+
+Exactly once: each alert is marked `sending` (committed) before the sink is called, and the
+mark is cleared when the outcome is recorded. A mark found at the next attempt (the process was
+killed mid-send, or the answer was lost) means the message may already be there: the sink is
+asked first (`Reconcilable.find_delivered`) and the alert is sent again only if it is not.
+Sinks that cannot be asked (webhook, terminal) deliver at least once.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from alerts.alert import Alert, MatchedTerm, Sink
+from alerts.alert import Alert, DeliveryResult, MatchedTerm, ReconcileError, Sink
 from alerts.digest import digest_due
 from alerts.digest import period_label as digest_period
 from alerts.message import render_copy, render_digest, render_story
@@ -76,6 +82,7 @@ class Outbox:
         self.stopping = threading.Event()
         self._last_retry_after: float | None = None
         self._digest_failures: dict[str, tuple[int, datetime]] = {}  # name -> (failures, retry at)
+        self._reconcile_warned: set[str] = set()
 
     def _watchlist(self, name: str) -> Watchlist | None:
         return self.watchlists.by_name(name)
@@ -139,6 +146,20 @@ class Outbox:
             return "failed"
         if not alert.channel:
             alert.channel = watchlist.channel
+        if alert.sending_at is not None:
+            try:
+                found = self.find_delivered(alert)
+            except ReconcileError as exc:
+                if alert.attempts + 1 < self.max_attempts:
+                    failed = DeliveryResult(False, error=exc.reason, retry_after=exc.retry_after)
+                    return self._retry(alert, failed, keep_mark=True)
+                found = None  # asked for long enough: sending again beats never sending
+            if found:
+                self.store.mark_delivered(alert.id, found, self.clock())
+                self.stats.inc(f"alert/reconciled/{self.sink.name}")
+                return "delivered"
+        # Wall clock, not self.clock: the sink compares it with its own clock (Slack's ts).
+        self.store.mark_sending([alert.id], utcnow())
         result = self.sink.deliver(alert, message)
         if result.ok:
             self.store.mark_delivered(alert.id, result.message_id, self.clock())
@@ -151,11 +172,15 @@ class Outbox:
                 "alert failed watchlist=%s id=%s error=%s", alert.watchlist, alert.id, result.error
             )
             return "failed"
+        return self._retry(alert, result, keep_mark=result.maybe_sent)
+
+    def _retry(self, alert: Alert, result: DeliveryResult, keep_mark: bool) -> str:
+        assert alert.id is not None
         delay = backoff_seconds(alert.attempts, result.retry_after)
         retry_at = self.clock() + timedelta(seconds=delay)
         if result.retry_after is not None:
             self.paused_until = retry_at
-        self.store.mark_retry(alert.id, result.error, retry_at)
+        self.store.mark_retry(alert.id, result.error, retry_at, maybe_sent=keep_mark)
         self.stats.inc(f"alert/retry/{self.sink.name}")
         log.info(
             "alert retry watchlist=%s id=%s in=%.0fs error=%s",
@@ -165,6 +190,43 @@ class Outbox:
             result.error,
         )
         return result.error or "retry"
+
+    def find_delivered(self, alert: Alert) -> str | None:
+        """The message id of `alert` if its last, unrecorded send reached the sink; None when
+        it did not, or when the sink cannot tell (it is then sent again, and the log says so).
+        Raises ReconcileError when the sink should be asked again later."""
+        finder = getattr(self.sink, "find_delivered", None)
+        if finder is None:
+            log.info(
+                "alert may have been sent already watchlist=%s id=%s: sending again "
+                "(the %s sink cannot be checked: at-least-once)",
+                alert.watchlist,
+                alert.id,
+                self.sink.name,
+            )
+            return None
+        try:
+            found: str | None = finder(alert)
+        except ReconcileError as exc:
+            if exc.retryable:
+                raise
+            if exc.reason not in self._reconcile_warned:  # once per cause, not per alert
+                self._reconcile_warned.add(exc.reason)
+                log.warning(
+                    "cannot check whether alerts interrupted mid-send reached %s (%s): "
+                    "sending them again, which may post duplicates",
+                    self.sink.name,
+                    exc.reason,
+                )
+            return None
+        if found:
+            log.info(
+                "alert found already delivered watchlist=%s id=%s message=%s",
+                alert.watchlist,
+                alert.id,
+                found,
+            )
+        return found
 
     def send_due_digests(self) -> list[str]:
         """Post the digest of every digest watchlist whose scheduled time has come (by the
@@ -197,18 +259,32 @@ class Outbox:
         items = self.store.held_digest_items(watchlist.name)
         if not items:
             return False
+        in_flight = [i for i in items if i.sending_at is not None]
+        if in_flight:  # the last digest's send was interrupted: did it arrive?
+            try:
+                found = self.find_delivered(_digest_alert(watchlist, in_flight))
+            except ReconcileError as exc:
+                self._last_retry_after = exc.retry_after
+                log.warning("digest check failed watchlist=%s error=%s", watchlist.name, exc)
+                return False
+            if found:
+                ids = [i.id for i in in_flight if i.id is not None]
+                self.store.release_digest(watchlist.name, ids, found, self.clock())
+                self.stats.inc(f"digest/reconciled/{self.sink.name}")
+                return True
         stories = []
         for item in items:
             article = self.store.get_article(item.article_id)
             if article is not None:
                 stories.append((article, _terms(item)))
         message = render_digest(watchlist, stories, period_label)
-        digest_alert = Alert(
-            watchlist=watchlist.name, article_id="", channel=watchlist.channel, kind="digest"
-        )
-        result = self.sink.deliver(digest_alert, message)
+        ids = [i.id for i in items if i.id is not None]
+        self.store.mark_sending(ids, utcnow())
+        result = self.sink.deliver(_digest_alert(watchlist, items), message)
         self._last_retry_after = result.retry_after
         if not result.ok:
+            if not result.maybe_sent:
+                self.store.mark_sending(ids, None)
             if result.retry_after is not None:
                 self.paused_until = self.clock() + timedelta(
                     seconds=backoff_seconds(0, result.retry_after)
@@ -216,11 +292,19 @@ class Outbox:
             self.stats.inc(f"digest/failed/{self.sink.name}")
             log.warning("digest failed watchlist=%s error=%s", watchlist.name, result.error)
             return False
-        self.store.release_digest(
-            watchlist.name,
-            [i.id for i in items if i.id is not None],
-            result.message_id,
-            self.clock(),
-        )
+        self.store.release_digest(watchlist.name, ids, result.message_id, self.clock())
         self.stats.inc(f"digest/sent/{self.sink.name}")
         return True
+
+
+def _digest_alert(watchlist: Watchlist, items: list[Alert]) -> Alert:
+    """The alert a digest is sent as: it takes the id of its first item (an item is never sent
+    on its own), so an interrupted digest can be found again by that id."""
+    return Alert(
+        watchlist=watchlist.name,
+        article_id="",
+        channel=watchlist.channel,
+        kind="digest",
+        id=items[0].id,
+        sending_at=max((i.sending_at for i in items if i.sending_at), default=None),
+    )

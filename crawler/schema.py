@@ -114,6 +114,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sources ADD COLUMN health TEXT NOT NULL DEFAULT 'ok';
     ALTER TABLE sources ADD COLUMN health_since TEXT;
     """,
+    # 3: an alert is marked `sending` (the attempt time, committed) before the sink is called
+    # and unmarked when the outcome is recorded; a mark left by a crash or a lost answer makes
+    # the outbox ask the sink whether the message arrived before sending it again (issue #9)
+    """
+    ALTER TABLE alerts ADD COLUMN sending_at TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

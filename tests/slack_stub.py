@@ -1,10 +1,13 @@
 """A loopback Slack Web API for tests: a real HTTP server on 127.0.0.1 speaking the methods
-watchdesk uses (`chat.postMessage`, `auth.test`), recording every request, with failures on
-demand (429 + Retry-After, 5xx, dropped connections, Slack errors, slow answers, down/up).
+watchdesk uses (`chat.postMessage` with message metadata, `auth.test`, and for reading posts
+back `conversations.history`, `conversations.replies`, `conversations.list`), recording every
+request, with failures on demand (429 + Retry-After, 5xx, dropped connections, Slack errors,
+slow answers, down/up, a post accepted and then its connection dropped, missing scopes).
 
     with SlackStub() as stub:                 # or the `slack_stub` pytest fixture
         sink = SlackSink(stub.token, stub.base_url)
         stub.rate_limit(retry_after=7)        # the next request answers 429
+        stub.accept_then_drop()               # the next post is made, its answer never sent
         ...
         assert stub.messages()[0].channel == "#desk"     # or ["channel"]
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
@@ -31,13 +35,23 @@ import pytest
 
 DEFAULT_TOKEN = "xoxb-0000000000-watchdesk-stub-token"
 
+# The scope each method needs (public channels; the stub has no private ones).
+METHOD_SCOPES = {
+    "chat.postMessage": "chat:write",
+    "conversations.history": "channels:history",
+    "conversations.replies": "channels:history",
+    "conversations.list": "channels:read",
+}
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+
 
 @dataclass(frozen=True, slots=True)
 class StubRequest:
     """One request as the stub saw it, and what it answered.
 
     `status` is the HTTP status sent (0 when the connection was dropped); `error` the Slack
-    error code answered ("" for an ok answer); `ts` the ts given to a posted message.
+    error code answered ("" for an ok answer); `ts` the ts given to a posted message (also
+    when the post was accepted and its answer dropped: the message is in the channel).
     """
 
     method: str  # Slack API method, e.g. "chat.postMessage"
@@ -64,8 +78,18 @@ class StubRequest:
         return self.params.get("thread_ts")
 
     @property
+    def metadata(self) -> dict[str, Any] | None:
+        """The message metadata posted (`event_type`, `event_payload`), if any."""
+        return self.params.get("metadata")
+
+    @property
     def ok(self) -> bool:
         return self.status == 200 and not self.error
+
+    @property
+    def posted(self) -> bool:
+        """True for a chat.postMessage that made a message (answered or not)."""
+        return self.method == "chat.postMessage" and bool(self.ts) and not self.error
 
     def __getitem__(self, key: str) -> Any:
         """`request["channel"]`: indexing reads the posted API arguments, like `params`."""
@@ -74,11 +98,12 @@ class StubRequest:
 
 @dataclass(slots=True)
 class _Failure:
-    kind: str  # "status", "drop", "error", "delay"
+    kind: str  # "status", "drop", "error", "delay", "accept_drop"
     status: int = 200
     error: str = ""
     retry_after: float | None = None
     delay: float = 0.0
+    method: str | None = None  # only requests of this method; None: any
 
 
 @dataclass(slots=True)
@@ -114,19 +139,30 @@ class SlackStub:
     """The loopback Slack API. Thread-safe; start with `start()` or `with SlackStub() as s:`.
 
     `channels`, when given, is the set of channels that exist: posting elsewhere answers
-    `channel_not_found`, as Slack does. Programmed failures apply to the next requests of any
-    method, in the order they were programmed.
+    `channel_not_found`, as Slack does. Channels are named like `#desk` (or given by an id such
+    as `C0WUHAN`); the stub gives each name an id (`channel_id`), answers posts with it and
+    reads history by it, as Slack does. `scopes`, when given, are the token's scopes: a method
+    needing another (`METHOD_SCOPES`) answers `missing_scope` with `needed`. Programmed
+    failures apply to the next requests (of any method, unless `method=` is given), in the
+    order they were programmed.
     """
 
-    def __init__(self, token: str = DEFAULT_TOKEN, *, channels: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        *,
+        channels: set[str] | None = None,
+        scopes: set[str] | None = None,
+    ) -> None:
         self.token = token
         self.channels = channels
+        self.scopes = scopes
+        self._channel_ids: dict[str, str] = {}  # name as posted ("#desk") -> id
+        self._last_ts = 0  # microseconds
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._requests: list[StubRequest] = []
         self._failures: deque[_Failure] = deque()
-        self._seq = 0
-        self._epoch = int(time.time())
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -193,29 +229,46 @@ class SlackStub:
 
     # --- programmed failures -------------------------------------------------------------
 
-    def rate_limit(self, n: int = 1, *, retry_after: float = 30) -> None:
+    def rate_limit(self, n: int = 1, *, retry_after: float = 30, method: str | None = None) -> None:
         """The next `n` requests answer HTTP 429 `ratelimited` with `Retry-After`."""
-        self._program(n, _Failure("status", 429, "ratelimited", retry_after=retry_after))
+        self._program(n, _Failure("status", 429, "ratelimited", retry_after, method=method))
 
-    def server_error(self, n: int = 1, *, status: int = 500) -> None:
+    def server_error(self, n: int = 1, *, status: int = 500, method: str | None = None) -> None:
         """The next `n` requests answer with an HTTP 5xx (or any) status."""
-        self._program(n, _Failure("status", status, "internal_error"))
+        self._program(n, _Failure("status", status, "internal_error", method=method))
 
-    def drop(self, n: int = 1) -> None:
-        """The next `n` requests are read, then the connection is closed with no answer."""
-        self._program(n, _Failure("drop"))
+    def drop(self, n: int = 1, *, method: str | None = None) -> None:
+        """The next `n` requests are read, then the connection is closed with no answer (and
+        nothing done: a post makes no message)."""
+        self._program(n, _Failure("drop", method=method))
 
-    def api_error(self, error: str = "channel_not_found", n: int = 1) -> None:
+    def accept_then_drop(self, n: int = 1, *, method: str = "chat.postMessage") -> None:
+        """The next `n` posts are made (the message is in the channel, with its ts), then the
+        connection is closed with no answer: the client never learns the ts, as when it is
+        killed while Slack handles the post."""
+        self._program(n, _Failure("accept_drop", method=method))
+
+    def api_error(
+        self, error: str = "channel_not_found", n: int = 1, *, method: str | None = None
+    ) -> None:
         """The next `n` requests answer HTTP 200 `{"ok": false, "error": error}`."""
-        self._program(n, _Failure("error", error=error))
+        self._program(n, _Failure("error", error=error, method=method))
 
-    def delay(self, seconds: float, n: int = 1) -> None:
+    def delay(self, seconds: float, n: int = 1, *, method: str | None = None) -> None:
         """The next `n` requests are answered (normally) only after `seconds`."""
-        self._program(n, _Failure("delay", delay=seconds))
+        self._program(n, _Failure("delay", delay=seconds, method=method))
 
     def _program(self, n: int, failure: _Failure) -> None:
         with self._lock:
             self._failures.extend([failure] * n)
+
+    def _next_failure(self, method: str) -> _Failure | None:
+        with self._lock:
+            for failure in self._failures:
+                if failure.method in (None, method):
+                    self._failures.remove(failure)  # the first equal one: this one
+                    return failure
+        return None
 
     def reset(self) -> None:
         """Forget recorded requests and pending failures."""
@@ -231,8 +284,18 @@ class SlackStub:
             return list(self._requests)
 
     def messages(self) -> list[StubRequest]:
-        """The chat.postMessage requests answered ok (the messages "in Slack"), in order."""
-        return [r for r in self.requests() if r.method == "chat.postMessage" and r.ok]
+        """The posts that made a message (the messages "in Slack"), in order: those answered
+        ok and those accepted before their connection was dropped (`accept_then_drop`)."""
+        return [r for r in self.requests() if r.posted]
+
+    def channel_id(self, channel: str) -> str:
+        """The id the stub gives a channel name (an id is its own id)."""
+        if _CHANNEL_ID.match(channel):
+            return channel
+        with self._lock:
+            if channel not in self._channel_ids:
+                self._channel_ids[channel] = f"C{len(self._channel_ids) + 1:08d}"
+            return self._channel_ids[channel]
 
     def wait_for(self, n: int, timeout: float = 5.0) -> list[StubRequest]:
         """Block until at least `n` requests arrived; raises TimeoutError otherwise."""
@@ -251,16 +314,18 @@ class SlackStub:
         raw = handler.rfile.read(length) if length else b""
         params = _parse_params(url.query, handler.headers.get("Content-Type", ""), raw)
 
-        with self._lock:
-            failure = self._failures.popleft() if self._failures else None
+        failure = self._next_failure(method)
         if failure is not None and failure.kind == "delay":
             self._stopping.wait(failure.delay)
             failure = None
-        answer = self._answer(method, params, headers, failure)
+        accept_drop = failure is not None and failure.kind == "accept_drop"
+        answer = self._answer(method, params, headers, None if accept_drop else failure)
 
         ts = str(answer.body.get("ts", "")) if answer.body else ""
         error = str(answer.body.get("error", "")) if answer.body else ""
         status = answer.status if answer.body is not None else 0
+        if accept_drop:  # done, but the answer is never sent
+            answer, status = _Answer(0, None), 0
         record = StubRequest(method, params, headers, status, error, ts)
         with self._changed:
             self._requests.append(record)
@@ -306,6 +371,11 @@ class SlackStub:
             return _Answer(200, {"ok": False, "error": "not_authed"})
         if token != self.token:
             return _Answer(200, {"ok": False, "error": "invalid_auth"})
+        needed = METHOD_SCOPES.get(method)
+        if self.scopes is not None and needed is not None and needed not in self.scopes:
+            provided = ",".join(sorted(self.scopes))
+            body = {"ok": False, "error": "missing_scope", "needed": needed, "provided": provided}
+            return _Answer(200, body)
 
         if method == "auth.test":
             return _Answer(
@@ -332,16 +402,89 @@ class SlackStub:
             message = {"type": "message", "text": params.get("text", ""), "ts": ts}
             if params.get("thread_ts"):
                 message["thread_ts"] = params["thread_ts"]
-            return _Answer(200, {"ok": True, "channel": channel, "ts": ts, "message": message})
+            answer = {"ok": True, "channel": self.channel_id(channel), "ts": ts}
+            return _Answer(200, {**answer, "message": message})
+        if method == "conversations.list":
+            return _Answer(200, self._list_channels(params))
+        if method in ("conversations.history", "conversations.replies"):
+            return _Answer(200, self._read_history(method, params))
         return _Answer(200, {"ok": False, "error": "unknown_method"})
 
     def _next_ts(self) -> str:
-        # Slack ts: "<seconds>.<6 digits>", unique per channel and increasing; a counter
-        # after a fixed epoch gives both, with equal-length strings that sort as numbers.
+        # Slack ts: "<seconds>.<6 digits>" of the time posted, unique per channel and
+        # increasing (equal-length strings that sort as numbers).
         with self._lock:
-            self._seq += 1
-            seconds, micro = divmod(self._seq, 1_000_000)
-            return f"{self._epoch + seconds}.{micro:06d}"
+            self._last_ts = max(time.time_ns() // 1000, self._last_ts + 1)
+            seconds, micro = divmod(self._last_ts, 1_000_000)
+            return f"{seconds}.{micro:06d}"
+
+    # --- reading back ----------------------------------------------------------------------
+
+    def _known_channels(self) -> dict[str, str]:
+        """id -> name of every channel that exists or was posted to."""
+        names = set(self.channels or ()) | {r.channel for r in self.messages() if r.channel}
+        return {self.channel_id(n): n.removeprefix("#").lower() for n in sorted(names)}
+
+    def _list_channels(self, params: dict[str, Any]) -> dict[str, Any]:
+        channels = [
+            {"id": cid, "name": name, "is_channel": True, "is_private": False}
+            for cid, name in self._known_channels().items()
+        ]
+        page, cursor = _page(channels, params, default_limit=100)
+        return {"ok": True, "channels": page, "response_metadata": {"next_cursor": cursor}}
+
+    def _read_history(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history (top-level messages, newest first) or .replies (a thread,
+        oldest first), within oldest/latest; metadata only with include_all_metadata."""
+        channel = str(params.get("channel") or "")
+        if channel not in self._known_channels():
+            return {"ok": False, "error": "channel_not_found"}
+        posted = [m for m in self.messages() if self.channel_id(m.channel or "") == channel]
+        if method == "conversations.replies":
+            parent = str(params.get("ts") or "")
+            if not any(m.ts == parent for m in posted):
+                return {"ok": False, "error": "thread_not_found"}
+            posted = [m for m in posted if parent in (m.ts, m.thread_ts)]
+        else:
+            posted = [m for m in posted if not m.thread_ts or m.params.get("reply_broadcast")]
+            posted.reverse()
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or time.time() + 1)
+        inclusive = params.get("inclusive") is True
+        messages = []
+        for m in posted:
+            ts = float(m.ts)
+            if ts < oldest or ts > latest or (not inclusive and ts in (oldest, latest)):
+                continue
+            message: dict[str, Any] = {
+                "type": "message",
+                "ts": m.ts,
+                "text": m.text or "",
+                "bot_id": "B00000000",
+            }
+            if m.thread_ts:
+                message["thread_ts"] = m.thread_ts
+            if params.get("include_all_metadata") is True and m.metadata:
+                message["metadata"] = m.metadata
+            messages.append(message)
+        page, cursor = _page(messages, params, default_limit=100)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": bool(cursor),
+            "response_metadata": {"next_cursor": cursor},
+        }
+
+
+def _page(
+    items: list[dict[str, Any]], params: dict[str, Any], default_limit: int
+) -> tuple[list[dict[str, Any]], str]:
+    """One page of `items` from `cursor` (the stub's cursors are "next:<offset>")."""
+    cursor = str(params.get("cursor") or "")
+    start = int(cursor.removeprefix("next:")) if cursor.startswith("next:") else 0
+    limit = int(params.get("limit") or default_limit)
+    end = start + limit
+    return items[start:end], (f"next:{end}" if end < len(items) else "")
 
 
 def _parse_params(query: str, content_type: str, raw: bytes) -> dict[str, Any]:
@@ -362,7 +505,8 @@ def _parse_params(query: str, content_type: str, raw: bytes) -> dict[str, Any]:
         if isinstance(params.get(key), str):
             with contextlib.suppress(ValueError):  # kept as text when it is not JSON
                 params[key] = json.loads(params[key])
-    for key in ("unfurl_links", "unfurl_media", "reply_broadcast"):
+    bools = ("unfurl_links", "unfurl_media", "reply_broadcast", "inclusive", "exclude_archived")
+    for key in (*bools, "include_all_metadata"):
         if isinstance(params.get(key), str):  # form bodies carry booleans as "1"/"0"/"true"
             params[key] = params[key].lower() in ("1", "true")
     return params

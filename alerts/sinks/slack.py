@@ -3,6 +3,10 @@
 Slack's answers are turned into `DeliveryResult`s here, at the edge: the rest of watchdesk never
 sees a SlackResponse or a SlackApiError. The bot token is held by the WebClient (and privately
 here, to redact it); it is never in this object's repr, in an error string or in a log line.
+
+Every alert is posted with message metadata naming it (`watchdesk_alert`: alert id, watchlist,
+kind), so that a post whose answer was lost (the process was killed while Slack handled it) can
+be found again with conversations.history / conversations.replies instead of posted twice.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Mapping
+import socket
+from collections.abc import Callable, Iterator, Mapping
 from http.client import HTTPException
 from typing import Any, ClassVar
 from urllib.error import URLError
@@ -27,7 +32,7 @@ from slack_sdk.http_retry import (
 )
 from slack_sdk.web import SlackResponse
 
-from alerts.alert import Alert, DeliveryResult
+from alerts.alert import Alert, DeliveryResult, ReconcileError
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +71,27 @@ PERMANENT_ERRORS = frozenset(
 # Every other error is retried: an alert marked permanent is lost, while a wrongly retried one
 # only costs a few attempts before the outbox's `max_attempts` gives up on it.
 
+# Answers after which the post may or may not have been made: Slack documents internal_error as
+# "it's possible some aspect of the operation succeeded"; a 5xx says no more than that.
+MAYBE_POSTED_ERRORS = frozenset({"internal_error", "fatal_error"})
+# Errors of a read-back worth asking again later; any other one means "cannot tell" for good.
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+
+# The metadata event type every alert is posted with (https://docs.slack.dev/messaging/
+# message-metadata); `find_delivered` looks for it.
+METADATA_EVENT = "watchdesk_alert"
+# Seconds around the recorded attempt time searched for an interrupted post: clock skew between
+# this host and Slack, plus (after it) the client timeout during which the post could land.
+RECONCILE_MARGIN = 300.0
+# A read-back gives up (and the alert is posted again) after this many pages of messages:
+# 20 x 200 messages within ten minutes of one post is a channel no desk reads anyway.
+RECONCILE_PAGES = 20
+RECONCILE_PAGE_SIZE = 200
+# Conversation ids: C (public), G (private, legacy), D (direct message); names need a lookup.
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+
 # Slack tokens: xoxb- (bot), xoxp- (user), xoxa-/xoxr- (app, refresh), xoxe- (rotating).
 _TOKEN_SHAPE = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
 
@@ -97,6 +123,14 @@ class SlackSink:
     `base_url` is the Web API root (`https://slack.com/api/` by default; tests point it at
     `tests.slack_stub`). `default_channel` is used for an alert that has no channel (a
     watchlist without `channel:`). `deliver` never raises for a delivery failure.
+
+    Bot token scopes: `chat:write` to post. For exactly-once delivery across crashes,
+    `find_delivered` reads recent messages back: `channels:history` (public channels) and
+    `groups:history` (private ones), with the bot a member of the channel; a channel given by
+    name (`#desk`) rather than id (`C0123ABCD`) also needs `channels:read` / `groups:read` to
+    look its id up. Without them an interrupted post is posted again (at-least-once) and the
+    outbox logs why, once. Slack rate-limits conversations.history hard for commercially
+    distributed apps outside the Marketplace: the outbox then waits (Retry-After) and asks again.
     """
 
     name: str = "slack"
@@ -127,6 +161,7 @@ class SlackSink:
         self.base_url = base_url or WebClient.BASE_URL
         self.timeout = timeout
         self.default_channel = default_channel
+        self._channel_ids: dict[str, str] = {}  # channel name -> id, learnt from Slack
         self._client = WebClient(
             token=token,
             base_url=self.base_url,
@@ -185,16 +220,103 @@ class SlackSink:
                 # double its height and fetch the (possibly hostile) page from Slack's side.
                 unfurl_links=False,
                 unfurl_media=False,
+                metadata=_metadata(alert),
             )
         except SlackApiError as exc:
             return self._api_error(exc.response)
         except (OSError, HTTPException) as exc:  # refused, reset, dropped, timed out, DNS
-            return DeliveryResult(ok=False, error=self._redact(f"slack: {_describe(exc)}"))
+            return DeliveryResult(
+                ok=False,
+                error=self._redact(f"slack: {_describe(exc)}"),
+                maybe_sent=_maybe_sent(exc),
+            )
         except SlackClientError as exc:  # e.g. SlackRequestError for a bad base URL: config
             return DeliveryResult(
                 ok=False, error=self._redact(f"slack: {type(exc).__name__}: {exc}"), permanent=True
             )
+        if isinstance(response.get("channel"), str) and response["channel"] != channel:
+            self._channel_ids[channel] = response["channel"]
         return DeliveryResult(ok=True, message_id=str(response.get("ts") or ""))
+
+    def find_delivered(self, alert: Alert) -> str | None:
+        """The ts of the message posted for `alert` (found by its metadata) around
+        `alert.sending_at`, in its channel or, for a copy, in the story's thread; None if
+        there is none. Raises ReconcileError when Slack cannot be asked (see the class doc)."""
+        if alert.id is None or alert.sending_at is None:
+            return None  # never marked as sent, so never posted with an id to look for
+        channel = self._channel_id(alert.channel or self.default_channel)
+        since = alert.sending_at.timestamp()
+        args: dict[str, Any] = {
+            "channel": channel,
+            "oldest": f"{since - RECONCILE_MARGIN:.6f}",
+            "latest": f"{since + self.timeout + RECONCILE_MARGIN:.6f}",
+            "inclusive": True,
+            "include_all_metadata": True,
+            "limit": RECONCILE_PAGE_SIZE,
+        }
+        read = self._client.conversations_history
+        if alert.thread_ts:  # a reply is only listed in its thread
+            read, args["ts"] = self._client.conversations_replies, alert.thread_ts
+        for page in self._pages(read, args):
+            for message in page.get("messages") or []:
+                if _is_alert_message(message, alert):
+                    return str(message.get("ts") or "") or None
+        return None
+
+    def _channel_id(self, channel: str) -> str:
+        """The id conversations.history needs for a channel given by id or by name."""
+        if not channel:
+            raise ReconcileError("slack: no channel to read back", retryable=False)
+        if _CHANNEL_ID.match(channel):
+            return channel
+        if channel in self._channel_ids:
+            return self._channel_ids[channel]
+        name = channel.removeprefix("#")
+        args = {"types": "public_channel,private_channel", "exclude_archived": True, "limit": 1000}
+        for page in self._pages(self._client.conversations_list, args):
+            for conversation in page.get("channels") or []:
+                if conversation.get("name") == name and conversation.get("id"):
+                    self._channel_ids[channel] = str(conversation["id"])
+                    return self._channel_ids[channel]
+        raise ReconcileError(f"slack: channel {channel} not found by name", retryable=False)
+
+    def _pages(
+        self, method: Callable[..., SlackResponse], args: dict[str, Any]
+    ) -> Iterator[SlackResponse]:
+        """Call a paginated read method, yielding each page; errors become ReconcileError."""
+        cursor = None
+        for _ in range(RECONCILE_PAGES):
+            try:
+                page = method(**args, cursor=cursor)
+            except SlackApiError as exc:
+                raise self._reconcile_error(exc.response) from None
+            except (OSError, HTTPException) as exc:
+                reason = self._redact(f"slack: {_describe(exc)}")
+                raise ReconcileError(reason, retryable=True) from None
+            except SlackClientError as exc:
+                reason = self._redact(f"slack: {type(exc).__name__}: {exc}")
+                raise ReconcileError(reason, retryable=False) from None
+            yield page
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return
+        raise ReconcileError(
+            f"slack: more than {RECONCILE_PAGES} pages to read back", retryable=False
+        )
+
+    def _reconcile_error(self, response: SlackResponse) -> ReconcileError:
+        failed = self._api_error(response)
+        data = response.data if isinstance(response.data, dict) else {}
+        code = str(data.get("error") or "")
+        reason = failed.error
+        if data.get("needed"):  # missing_scope names the scope the token lacks
+            reason += f", needs scope {data['needed']}"
+        retryable = response.status_code >= 500 or failed.retry_after is not None
+        return ReconcileError(
+            self._redact(reason),
+            retryable=retryable or code in TRANSIENT_ERRORS,
+            retry_after=failed.retry_after,
+        )
 
     def check(self) -> DeliveryResult:
         """Call `auth.test`: ok when the token works (message_id is "team/user")."""
@@ -220,7 +342,12 @@ class SlackSink:
             if retry_after is not None:
                 error += f", retry after {retry_after:g}s"
             return DeliveryResult(ok=False, error=error, retry_after=retry_after)
-        return DeliveryResult(ok=False, error=error, permanent=code in PERMANENT_ERRORS)
+        return DeliveryResult(
+            ok=False,
+            error=error,
+            permanent=code in PERMANENT_ERRORS,
+            maybe_sent=status >= 500 or code in MAYBE_POSTED_ERRORS,
+        )
 
     def _redact(self, text: str) -> str:
         """Belt and braces: no error string may carry the token, whatever an exception said."""
@@ -239,6 +366,35 @@ def _retry_after(headers: Mapping[str, Any]) -> float | None:
                 return None
             return seconds if math.isfinite(seconds) and seconds >= 0 else None
     return None
+
+
+def _metadata(alert: Alert) -> dict[str, Any] | None:
+    """Message metadata naming the alert; None for messages the outbox does not track."""
+    if alert.id is None:
+        return None
+    payload = {"alert_id": alert.id, "watchlist": alert.watchlist, "kind": alert.kind}
+    return {"event_type": METADATA_EVENT, "event_payload": payload}
+
+
+def _is_alert_message(message: Mapping[str, Any], alert: Alert) -> bool:
+    metadata = message.get("metadata")
+    if not isinstance(metadata, Mapping) or metadata.get("event_type") != METADATA_EVENT:
+        return False
+    payload = metadata.get("event_payload")
+    if not isinstance(payload, Mapping):
+        return False
+    # str(): the id comes back as the number it was posted as, but compare leniently.
+    return (
+        str(payload.get("alert_id")) == str(alert.id)
+        and payload.get("watchlist") == alert.watchlist
+        and payload.get("kind", alert.kind) == alert.kind
+    )
+
+
+def _maybe_sent(exc: BaseException) -> bool:
+    """False when the request cannot have reached Slack (refused, unresolvable name)."""
+    reason = exc.reason if isinstance(exc, URLError) else exc
+    return not isinstance(reason, ConnectionRefusedError | socket.gaierror)
 
 
 def _describe(exc: BaseException) -> str:

@@ -3,6 +3,9 @@
 Crawled text is hostile to terminals too: an ESC in a headline could recolour, move the cursor
 or retitle the window. Everything printed goes through `strip_control` and is printed as rich
 `Text` (never parsed as rich markup), so "[bold]" or ":emoji:" in a title stay literal.
+
+At-least-once: what was printed cannot be read back, so an alert whose send was interrupted by
+a crash is printed again after the restart.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 The body is the rendered message (`text`, `blocks`, as a Slack incoming webhook expects) plus
 an `alert` object with the alert's fields. Header values (e.g. an Authorization token) come from
 environment variables named in the config and never appear in repr, errors or logs.
+
+At-least-once: a receiver cannot be asked whether an alert already arrived, so an alert whose
+send was interrupted (the process killed before the answer was recorded) is POSTed again after
+a restart. Receivers that must not see duplicates should de-duplicate on `alert.id`.
 """
 
 from __future__ import annotations

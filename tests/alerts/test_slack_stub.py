@@ -54,7 +54,7 @@ def test_post_message_records_json_body_and_headers() -> None:
             channel="#desk", text="hi", blocks=blocks, thread_ts="1.000001", unfurl_links=False
         )
         (req,) = stub.requests()
-    assert resp["ok"] and resp["channel"] == "#desk" and resp["ts"] == req.ts
+    assert resp["ok"] and resp["channel"] == stub.channel_id("#desk") and resp["ts"] == req.ts
     assert (req.method, req.channel, req.text) == ("chat.postMessage", "#desk", "hi")
     assert req.blocks == blocks
     assert req.thread_ts == "1.000001"
