@@ -95,12 +95,16 @@ class Hit:
     score: float
     snippet: str
     highlights: list[str] = field(default_factory=list)
+    # the title with the same `[[ ]]` markers ("" when the backend does not mark titles)
+    title_highlighted: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = self.article.to_dict()
         data.pop("text", None)
         data.pop("html", None)
         data.update(score=round(self.score, 4), snippet=self.snippet, highlights=self.highlights)
+        if self.title_highlighted:
+            data["title_highlighted"] = self.title_highlighted
         return data
 
 
@@ -113,6 +117,8 @@ class SearchResult:
     # (day, count) over the whole result set, oldest first; only when asked for
     histogram: list[tuple[str, int]] = field(default_factory=list)
     took_ms: float = 0.0
+    # field -> {value: display name} for facet values that are ids (entity ids -> names)
+    facet_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -146,15 +152,17 @@ def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def open_archive(loaded: Any, store: Any = None) -> Archive:
+def open_archive(loaded: Any, store: Any = None, aliases: Any = None) -> Archive:
     """The archive the config asks for: Elasticsearch when `store.elasticsearch` is set, else
-    the embedded index over the SQLite store (opened here unless `store` is given)."""
+    the embedded index over the SQLite store (opened here unless `store` is given).
+
+    `aliases` resolves entity/place names in queries to ids (`EntityMatcher.ids_for_name`)."""
     es = loaded.config.store.elasticsearch
     if es is not None:
         from crawler.elastic import ElasticsearchArchive
 
-        return ElasticsearchArchive.from_config(es)
+        return ElasticsearchArchive.from_config(es, aliases=aliases)
     from crawler.search import EmbeddedArchive
     from crawler.store import Store
 
-    return EmbeddedArchive(store if store is not None else Store(loaded.store_path))
+    return EmbeddedArchive(store if store is not None else Store(loaded.store_path), aliases)

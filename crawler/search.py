@@ -1,45 +1,89 @@
-"""Full-text search over the embedded store, in the watchdesk query language.
+"""The embedded archive: search over the SQLite store of record through its tantivy side index.
 
-The query is compiled to SQL + FTS5 by `crawler.query.sqlite`; ranking is BM25 with the title
-weighted above the text; snippets are cut from the original text around the first match, so
-they show the article as written (not the folded index form).
+`EmbeddedArchive` answers `crawler.backend.Archive`. The index (`crawler.search_index`) finds,
+ranks, counts and facets; SQLite supplies the articles of the page; snippets are cut from the
+original text around the spans the in-process matcher finds (`crawler.query.find_hits`), so a
+phrase highlights as a phrase, `cit*` highlights "cities", and Chinese highlights by character.
+
+The first version of this module ran on SQLite FTS5; it is kept as `Fts5Search`, the baseline
+benchmarks/search.py measures the index against.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from crawler.article import Article
 from crawler.backend import FACET_FIELDS, Hit, SearchRequest, SearchResult
-from crawler.query import compile_sqlite, parse_query, positive_literals
+from crawler.query import (
+    AliasResolver,
+    MatchDocument,
+    Query,
+    compile_sqlite,
+    evaluate,
+    find_hits,
+    positive_literals,
+    resolve_aliases,
+)
+from crawler.search_index import IndexPage, TantivyIndex
+from crawler.search_index_query import TITLE_WEIGHT
 from crawler.store import Store, _row_to_article
 from crawler.textnorm import at_word_boundary, fold
 
-# BM25 column weights (title, text): a term in the headline says more about what the article
-# is about than one in the body; 3:1 is the usual newsroom-search weighting (Elasticsearch
-# multi_match "title^3").
-TITLE_WEIGHT = 3.0
-TEXT_WEIGHT = 1.0
+# Characters of body text around the first match: about three lines of a terminal table and
+# what fits under a result title on the web page.
 SNIPPET_CHARS = 240
+TEXT_WEIGHT = 1.0
+
+
+def mark_spans(text: str, spans: Sequence[tuple[int, int]], width: int | None = None) -> str:
+    """`text` (or a `width` window around its first span) with spans wrapped in `[[` `]]`.
+
+    Overlapping spans are merged; newlines become spaces; an ellipsis marks a cut.
+    """
+    ordered: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if ordered and start < ordered[-1][1]:  # overlapping: one mark
+            ordered[-1] = (ordered[-1][0], max(end, ordered[-1][1]))
+        else:
+            ordered.append((start, end))
+    lo, hi = 0, len(text)
+    if width is not None:
+        first = ordered[0][0] if ordered else 0
+        lo = max(0, first - width // 3) if ordered else 0
+        hi = min(len(text), lo + width)
+        # do not start or end inside a word
+        while lo > 0 and not text[lo - 1].isspace() and lo > first - width // 2:
+            lo -= 1
+    out: list[str] = []
+    pos = lo
+    for start, end in ordered:
+        start = max(start, pos)
+        if start >= end or start >= hi:
+            continue
+        end = min(end, hi)
+        out.append(text[pos:start])
+        out.append("[[" + text[start:end] + "]]")
+        pos = end
+    out.append(text[pos:hi])
+    body = " ".join("".join(out).split())
+    return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
 
 
 def make_snippet(text: str, terms: list[str], width: int = SNIPPET_CHARS) -> tuple[str, list[str]]:
-    """A window of `text` around the first whole-word match of any term, and the terms found.
-
-    Matched spans are wrapped in `[[` `]]` markers, which the CLI renders bold and `--json`
-    keeps as plain markers (no HTML: the text is untrusted).
-    """
+    """A window of `text` around the first whole-word match of any literal term, and the terms
+    found (for backends that only know the query's words, not their positions)."""
     folded = fold(text)
     spans: list[tuple[int, int]] = []
     found: list[str] = []
     for term in terms:
         t = fold(term)
-        if not t:
-            continue
-        start = folded.find(t)
+        start = folded.find(t) if t else -1
         while start != -1:
             end = start + len(t)
             if at_word_boundary(folded, start, end):
@@ -47,152 +91,263 @@ def make_snippet(text: str, terms: list[str], width: int = SNIPPET_CHARS) -> tup
                 if term not in found:
                     found.append(term)
             start = folded.find(t, end)
-    if not spans:
-        return text[:width].strip() + ("…" if len(text) > width else ""), []
-    spans.sort()
-    first = spans[0][0]
-    lo = max(0, first - width // 3)
-    hi = min(len(text), lo + width)
-    out = []
-    pos = lo
-    for s, e in spans:
-        if s < pos or e > hi:
-            continue
-        out.append(text[pos:s])
-        out.append("[[" + text[s:e] + "]]")
-        pos = e
-    out.append(text[pos:hi])
-    snippet = "".join(out).replace("\n", " ").strip()
-    return ("…" if lo > 0 else "") + snippet + ("…" if hi < len(text) else ""), found
+    return mark_spans(text, spans, width), found
 
 
-def search(
-    store: Store,
-    query: str,
-    *,
-    limit: int = 20,
-    offset: int = 0,
-    sort: str = "relevance",
-    aliases: Any = None,
-) -> list[Hit]:
-    """Articles matching `query`, best first (or newest first with sort="date")."""
-    return _search_tree(store, parse_query(query), limit, offset, sort, aliases)
+def highlight(
+    tree: Query | None, article: Article, doc: MatchDocument | None = None
+) -> tuple[str, str, list[str]]:
+    """(snippet of the text, title, distinct matched words) with `[[ ]]` around every match.
 
-
-def _search_tree(
-    store: Store, parsed: Any, limit: int, offset: int, sort: str, aliases: Any = None
-) -> list[Hit]:
-    sql = compile_sqlite(parsed, aliases=aliases)
-    params: list[Any] = []
-    if sql.rank_match:
-        rank_join = (
-            "LEFT JOIN (SELECT rowid AS r, bm25(articles_fts, ?, ?) AS score FROM articles_fts "
-            "WHERE articles_fts MATCH ?) ranked ON ranked.r = articles.seq"
-        )
-        params += [TITLE_WEIGHT, TEXT_WEIGHT, sql.rank_match]
-        score = "COALESCE(ranked.score, 0.0)"
-    else:
-        rank_join = ""
-        score = "0.0"
-    order = (
-        "articles.published DESC, articles.seq DESC"
-        if sort == "date"
-        else f"{score}, articles.published DESC"
+    Spans come from `find_hits`, the matcher's own reading of the query: only terms that made
+    the article match are marked (none under NOT), phrases whole, prefixes to the word's end.
+    """
+    if tree is None:
+        return mark_spans(article.text or article.title, [], SNIPPET_CHARS), article.title, []
+    doc = doc or MatchDocument.from_article(article)
+    hits = find_hits(tree, doc)
+    title_spans = [(h.start, h.end) for h in hits if h.field == "title"]
+    text_spans = [(h.start, h.end) for h in hits if h.field == "text"]
+    words: dict[str, str] = {}
+    for h in hits:
+        original = (article.title if h.field == "title" else article.text)[h.start : h.end]
+        words.setdefault(fold(" ".join(original.split())), " ".join(original.split()))
+    body = article.text or article.title
+    snippet_spans = text_spans if article.text else title_spans
+    return (
+        mark_spans(body, snippet_spans, SNIPPET_CHARS),
+        mark_spans(article.title, title_spans),
+        list(words.values()),
     )
-    rows = store.execute(
-        f"SELECT articles.*, {score} AS score FROM articles {rank_join} WHERE ({sql.where}) "
-        f"ORDER BY {order} LIMIT ? OFFSET ?",
-        [*params, *sql.params, limit, offset],
-    )
-    terms = positive_literals(parsed)
-    hits = []
-    for row in rows:
-        article = _row_to_article(row)
-        snippet, found = make_snippet(article.text or article.title, terms)
-        # bm25() is negative, smaller = better; report it as a positive score
-        hits.append(Hit(article, -float(row["score"]), snippet, found))
-    return hits
 
 
 def hit_json(hit: Hit) -> str:
     return json.dumps(hit.to_dict(), ensure_ascii=False)
 
 
+def default_index_path(store: Store) -> Path | None:
+    """Where a store's side index lives: beside the database file (none for `:memory:`)."""
+    if store.path == ":memory:":
+        return None
+    db = Path(store.path)
+    return db.with_name(db.name + ".index")
+
+
 class EmbeddedArchive:
-    """The default archive: the SQLite store's FTS5 index and facet table."""
+    """The default archive: the SQLite store, searched through its tantivy side index.
+
+    Opening it repairs the index from the store; every search first indexes articles the
+    pipeline stored since (one `max(seq)` lookup when there are none).
+    """
 
     name = "embedded"
 
-    def __init__(self, store: Store, aliases: Any = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        aliases: AliasResolver | None = None,
+        index_path: str | Path | None = None,
+    ) -> None:
         self.store = store
         self.aliases = aliases
+        path = index_path if index_path is not None else default_index_path(store)
+        self.index = TantivyIndex(store, path)
+
+    # -- Archive ---------------------------------------------------------------------------
 
     def index_articles(self, articles: Iterable[Article]) -> int:
-        return sum(1 for a in articles if self.store.save_article(a))
+        written = sum(1 for a in articles if self.store.save_article(a))
+        self.index.sync()
+        return written
 
     def get_article(self, article_id: str) -> Article | None:
         return self.store.get_article(article_id)
 
     def delete_articles(self, article_ids: Iterable[str]) -> int:
-        raise NotImplementedError("deleting from the embedded store comes with retention")
+        seqs = self.store.delete_articles(list(article_ids))
+        self.index.delete(seqs)
+        return len(seqs)
 
     def count(self) -> int:
         return self.store.count_articles()
 
     def close(self) -> None:
+        self.index.close()
         self.store.close()
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Raises `crawler.query.QueryError` for a malformed query."""
+        started = time.perf_counter()
+        tree = request.query_tree()
+        if tree is not None:
+            tree = resolve_aliases(tree, self.aliases)
+        self.index.sync()
+        # "Everything" has no relevance to rank by: newest first.
+        sort = "date" if tree is None or not positive_literals(tree) else request.sort
+        page, exact = self.index.search(
+            tree,
+            sort=sort,
+            limit=request.limit,
+            offset=request.offset,
+            facet_size=request.facet_size if request.facets else None,
+            histogram=request.histogram,
+        )
+        articles = self._articles(page.seqs)
+        for seq, match_text in page.match_texts.items():
+            if seq in articles:  # MatchDocument reuses it instead of folding again
+                articles[seq].match_text = match_text
+        docs: dict[int, MatchDocument] = {}
+        if not exact:
+            assert tree is not None
+            page, docs = self._verify(tree, page, articles, request)
+        result = SearchResult(hits=[], total=page.total, facets=page.facets)
+        result.histogram = page.histogram
+        for seq, score in zip(page.seqs, page.scores, strict=True):
+            article = articles.get(seq)
+            if article is None:  # deleted from the store since the index saw it
+                continue
+            snippet, title, words = highlight(tree, article, docs.get(seq))
+            result.hits.append(Hit(article, score, snippet, words, title_highlighted=title))
+        if request.facets:
+            result.facet_labels = self._facet_labels(result.facets.get("entity", []))
+        result.took_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _articles(self, seqs: Sequence[int]) -> dict[int, Article]:
+        out: dict[int, Article] = {}
+        # 500 per statement stays under SQLite's default limit of bound parameters
+        for i in range(0, len(seqs), 500):
+            chunk = list(seqs[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self.store.execute(f"SELECT * FROM articles WHERE seq IN ({marks})", chunk):
+                out[row["seq"]] = _row_to_article(row)
+        return out
+
+    def _verify(
+        self, tree: Query, page: IndexPage, articles: dict[int, Article], request: SearchRequest
+    ) -> tuple[IndexPage, dict[int, MatchDocument]]:
+        """Check every candidate of an inexact index answer with the matcher; count and page.
+
+        The slow path of a rare query shape (proximity over three or more words): its cost
+        grows with the number of candidates the index returns.
+        """
+        kept: list[tuple[int, float]] = []
+        docs: dict[int, MatchDocument] = {}
+        facets: dict[str, Counter[str]] = {name: Counter() for name in FACET_FIELDS}
+        days: Counter[str] = Counter()
+        for seq, score in zip(page.seqs, page.scores, strict=True):
+            article = articles.get(seq)
+            if article is None:
+                continue
+            doc = MatchDocument.from_article(article)
+            if not evaluate(tree, doc):
+                continue
+            kept.append((seq, score))
+            docs[seq] = doc
+            for name in FACET_FIELDS:
+                if name == "entity":
+                    facets[name].update({e.id for e in article.entities})
+                else:
+                    facets[name].update(doc.facet(name))
+            if doc.published is not None:
+                days[doc.published.date().isoformat()] += 1
+        window = kept[request.offset : request.offset + request.limit]
+        out = IndexPage([s for s, _ in window], [sc for _, sc in window], len(kept))
+        if request.facets:
+            out.facets = {
+                name: sorted(c.items(), key=lambda p: (-p[1], p[0]))[: request.facet_size]
+                for name, c in facets.items()
+            }
+        if request.histogram:
+            out.histogram = sorted(days.items())
+        return out, docs
+
+    def _facet_labels(self, entity_counts: list[tuple[str, int]]) -> dict[str, dict[str, str]]:
+        """Display names of the entity ids in the facet counts (from one article naming each)."""
+        names: dict[str, str] = {}
+        for ent_id, _ in entity_counts:
+            rows = self.store.execute(
+                "SELECT entities FROM articles WHERE seq = (SELECT seq FROM article_facets "
+                "WHERE field = 'entity' AND value = ? LIMIT 1)",
+                (ent_id,),
+            )
+            for row in rows:
+                for ent in json.loads(row["entities"]):
+                    if ent.get("id") == ent_id:
+                        names[ent_id] = ent.get("name") or ent_id
+                        break
+        return {"entity": names} if names else {}
+
+
+class Fts5Search:
+    """The FTS5 engine of the first version: the baseline of benchmarks/search.py.
+
+    Same request, same answer set (crawler.query.compile_sqlite), ranked by FTS5's bm25();
+    facets and histogram in SQL. Not used by the product.
+    """
+
+    def __init__(self, store: Store, aliases: AliasResolver | None = None) -> None:
+        self.store = store
+        self.aliases = aliases
 
     def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
         tree = request.query_tree()
-        if tree is None:
-            where, params = "1", []
-            hits = self._latest(request)
-        else:
+        where, params, rank = "1", [], None
+        if tree is not None:
             sql = compile_sqlite(tree, aliases=self.aliases)
-            where, params = sql.where, sql.params
-            hits = _search_tree(
-                self.store, tree, request.limit, request.offset, request.sort, self.aliases
+            where, params, rank = sql.where, list(sql.params), sql.rank_match
+        join, score, rank_params = "", "0.0", []
+        if rank:
+            join = (
+                "LEFT JOIN (SELECT rowid AS r, bm25(articles_fts, ?, ?) AS score FROM "
+                "articles_fts WHERE articles_fts MATCH ?) ranked ON ranked.r = articles.seq"
             )
+            rank_params = [TITLE_WEIGHT, TEXT_WEIGHT, rank]
+            score = "COALESCE(ranked.score, 0.0)"
+        # `+` keeps the planner off the published index when text decides (the FTS5 trap)
+        order = (
+            "+articles.published DESC, articles.seq DESC"
+            if request.sort == "date" or not rank
+            else f"{score}, +articles.published DESC"
+        )
+        rows = self.store.execute(
+            f"SELECT articles.*, {score} AS score FROM articles {join} WHERE ({where}) "
+            f"ORDER BY {order} LIMIT ? OFFSET ?",
+            [*rank_params, *params, request.limit, request.offset],
+        )
         total = self.store.execute(f"SELECT count(*) FROM articles WHERE ({where})", params)[0][0]
-        result = SearchResult(hits, int(total))
+        result = SearchResult(hits=[], total=int(total))
+        for row in rows:
+            article = _row_to_article(row)
+            snippet, title, words = highlight(tree, article)
+            result.hits.append(
+                Hit(article, -float(row["score"]), snippet, words, title_highlighted=title)
+            )
         if request.facets:
             result.facets = self._facets(where, params, request.facet_size)
-        if request.histogram:
-            rows = self.store.execute(
-                f"SELECT substr(published, 1, 10) AS day, count(*) AS n FROM articles "
-                f"WHERE ({where}) AND published IS NOT NULL GROUP BY day ORDER BY day",
-                params,
-            )
-            result.histogram = [(r["day"], r["n"]) for r in rows]
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
-
-    def _latest(self, request: SearchRequest) -> list[Hit]:
-        rows = self.store.execute(
-            "SELECT * FROM articles ORDER BY published DESC, seq DESC LIMIT ? OFFSET ?",
-            [request.limit, request.offset],
-        )
-        return [
-            Hit(a, 0.0, make_snippet(a.text or a.title, [])[0]) for a in map(_row_to_article, rows)
-        ]
 
     def _facets(self, where: str, params: list[Any], size: int) -> dict[str, list[tuple[str, int]]]:
         out: dict[str, list[tuple[str, int]]] = {}
         for name in FACET_FIELDS:
             if name in ("source", "language"):
-                rows = self.store.execute(
+                sql = (
                     f"SELECT {name} AS value, count(*) AS n FROM articles WHERE ({where}) "
-                    f"AND {name} IS NOT NULL GROUP BY {name} ORDER BY n DESC, value LIMIT ?",
-                    [*params, size],
+                    f"AND {name} IS NOT NULL GROUP BY {name} ORDER BY n DESC, value LIMIT ?"
                 )
+                args = [*params, size]
             else:
-                rows = self.store.execute(
+                sql = (
                     "SELECT value, count(*) AS n FROM article_facets WHERE field = ? AND seq IN "
                     f"(SELECT seq FROM articles WHERE ({where})) "
                     + ("AND value LIKE '%:%' " if name == "entity" else "")
-                    + "GROUP BY value ORDER BY n DESC, value LIMIT ?",
-                    [name, *params, size],
+                    + "GROUP BY value ORDER BY n DESC, value LIMIT ?"
                 )
+                args = [name, *params, size]
+            rows = self.store.execute(sql, args)
             out[name] = [(r["value"], r["n"]) for r in rows]
         return out

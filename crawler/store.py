@@ -157,6 +157,7 @@ def _row_to_alert(row: sqlite3.Row) -> Alert:
         thread_ts=row["thread_ts"],
         created=parse_iso(row["created"]),
         payload={"terms": json.loads(row["terms"]), "source": row["source"]},
+        sending_at=parse_iso(row["sending_at"]),
     )
 
 
@@ -549,27 +550,41 @@ class Store:
         )
         return _row_to_alert(rows[0]) if rows else None
 
+    def mark_sending(self, alert_ids: Sequence[int], at: datetime | None) -> None:
+        """Mark alerts as being sent since `at` (committed before the sink is called), or
+        clear the mark (`at` None). A mark still set at the next attempt means the outcome of
+        the last send is unknown (see `alerts.alert.Reconcilable`)."""
+        with self._tx() as c:
+            c.executemany(
+                "UPDATE alerts SET sending_at = ? WHERE id = ?",
+                [(iso(at), i) for i in alert_ids],
+            )
+
     def mark_delivered(self, alert_id: int, message_id: str, now: datetime | None = None) -> None:
         with self._tx() as c:
             c.execute(
                 """UPDATE alerts SET status = 'delivered', delivered_ts = ?, delivered_at = ?,
-                    attempts = attempts + 1, last_error = '' WHERE id = ?""",
+                    attempts = attempts + 1, last_error = '', sending_at = NULL WHERE id = ?""",
                 (message_id, iso(now or utcnow()), alert_id),
             )
 
-    def mark_retry(self, alert_id: int, error: str, next_attempt: datetime) -> None:
+    def mark_retry(
+        self, alert_id: int, error: str, next_attempt: datetime, *, maybe_sent: bool = False
+    ) -> None:
+        """Schedule another attempt; `maybe_sent` keeps the `sending` mark (the last send may
+        have arrived), so the sink is asked before the alert is sent again."""
         with self._tx() as c:
             c.execute(
-                """UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt = ?
-                   WHERE id = ?""",
-                (error, iso(next_attempt), alert_id),
+                """UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt = ?,
+                   sending_at = CASE WHEN ? THEN sending_at END WHERE id = ?""",
+                (error, iso(next_attempt), maybe_sent, alert_id),
             )
 
     def mark_failed(self, alert_id: int, error: str) -> None:
         with self._tx() as c:
             c.execute(
-                "UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ? "
-                "WHERE id = ?",
+                "UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ?, "
+                "sending_at = NULL WHERE id = ?",
                 (error, alert_id),
             )
 
@@ -612,7 +627,8 @@ class Store:
         with self._tx() as c:
             c.executemany(
                 """UPDATE alerts SET status = 'delivered', delivered_ts = ?, delivered_at = ?,
-                   attempts = attempts + 1 WHERE id = ? AND watchlist = ? AND status = 'held'""",
+                   attempts = attempts + 1, sending_at = NULL
+                   WHERE id = ? AND watchlist = ? AND status = 'held'""",
                 [(message_id, when, i, watchlist) for i in item_ids],
             )
 

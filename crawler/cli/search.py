@@ -1,61 +1,242 @@
-"""The `search` command: full-text search of the archive for analysts."""
+"""The `search` command: analysts search, filter, facet and export the archive.
+
+A thin layer over `crawler.backend`: options become a `SearchRequest`, the archive the config
+names (`open_archive`) answers it, and the result is printed as a table, JSON Lines or CSV.
+Crawled text is untrusted: escaped for the terminal (rich markup) and for spreadsheets
+(formula injection) here.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import csv
+import json
+import re
+import sys
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from crawler.backend import FACET_FIELDS, Hit, SearchRequest, SearchResult
 from crawler.cli import _load, app, err, out
 
+_MARKED = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
+_RELATIVE = re.compile(r"^(\d+)([dwmy])$")
+_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection");
+# tab and carriage return too, since some programs strip them before looking.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CSV_COLUMNS = (
+    "id",
+    "published",
+    "source",
+    "language",
+    "title",
+    "url",
+    "score",
+    "relevance",
+    "countries",
+    "events",
+    "places",
+    "entities",
+    "snippet",
+)
 
-def _bold_markers(snippet: str) -> str:
-    return escape(snippet).replace("[[", "[bold yellow]").replace("]]", "[/]")
+
+def parse_day(value: str, option: str, today: date | None = None) -> date:
+    """`YYYY-MM-DD`, `today`, `yesterday`, or a span back from today: `30d`, `2w`, `6m`, `1y`."""
+    today = today or datetime.now(UTC).date()
+    text = value.strip().lower()
+    if text == "today":
+        return today
+    if text == "yesterday":
+        return today - timedelta(days=1)
+    match = _RELATIVE.match(text)
+    if match:
+        return today - timedelta(days=int(match.group(1)) * _DAYS[match.group(2)])
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date: use YYYY-MM-DD or a span like 30d, 2w, 6m, 1y",
+            param_hint=option,
+        ) from None
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading apostrophe defuses formulas."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _rich_snippet(snippet: str) -> Text:
+    """The snippet as styled text: `[[ ]]` spans bold, everything else literal (never parsed
+    as markup: the text is untrusted)."""
+    text = Text()
+    pos = 0
+    for match in _MARKED.finditer(snippet):
+        text.append(snippet[pos : match.start()])
+        text.append(match.group(1), style="bold yellow")
+        pos = match.end()
+    text.append(snippet[pos:])
+    return text
+
+
+def _csv_row(hit: Hit) -> list[str]:
+    a = hit.article
+    values: dict[str, Any] = {
+        "id": a.id,
+        "published": a.published.isoformat() if a.published else "",
+        "source": a.source,
+        "language": a.language or "",
+        "title": a.title,
+        "url": a.url,
+        "score": f"{hit.score:.4f}",
+        "relevance": f"{a.relevance:.3f}",
+        "countries": " ".join(a.countries),
+        "events": " ".join(a.events),
+        "places": "; ".join(e.name for e in a.entities if e.type == "place"),
+        "entities": "; ".join(e.name for e in a.entities if e.type != "place"),
+        "snippet": hit.snippet.replace("[[", "").replace("]]", ""),
+    }
+    return [csv_cell(values[c]) for c in CSV_COLUMNS]
+
+
+def _print_table(result: SearchResult, page: int, limit: int) -> None:
+    if not result.hits:
+        err.print("no articles found" if result.total == 0 else f"page {page} is past the end")
+    else:
+        table = Table(show_lines=True)
+        table.add_column("title", overflow="fold", ratio=2)
+        table.add_column("source", overflow="fold")
+        table.add_column("date", no_wrap=True)
+        table.add_column("snippet", overflow="fold", ratio=4)
+        for hit in result.hits:
+            a = hit.article
+            table.add_row(
+                _rich_snippet(hit.title_highlighted or a.title),
+                Text(a.source),
+                a.published.date().isoformat() if a.published else "-",
+                _rich_snippet(hit.snippet),
+            )
+        out.print(table)
+    pages = max(1, -(-result.total // limit))
+    out.print(f"{result.total} articles, page {page} of {pages} ({result.took_ms:.0f} ms)")
+
+
+def _print_facets(result: SearchResult) -> None:
+    labels = result.facet_labels
+    for name in FACET_FIELDS:
+        counts = result.facets.get(name, [])
+        if not counts:
+            continue
+        table = Table(title=name, title_justify="left", show_header=False, box=None)
+        table.add_column("value")
+        table.add_column("count", justify="right")
+        for value, count in counts:
+            label = labels.get(name, {}).get(value)
+            shown = f"{label} ({value})" if label and label != value else value
+            table.add_row(Text(shown), str(count))
+        out.print(table)
 
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="Query, e.g. '\"sister city\" AND country:CN'.")],
+    query: Annotated[
+        str, typer.Argument(help="Query, e.g. '\"sister city\" AND country:CN' ('' = all).")
+    ] = "",
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this day: YYYY-MM-DD or 30d, 2w, 6m.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Up to this day, included (same forms).")
+    ] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", help="Source name.")] = None,
+    country: Annotated[list[str] | None, typer.Option("--country", help="ISO code.")] = None,
+    region: Annotated[list[str] | None, typer.Option("--region", help="State/province.")] = None,
+    event: Annotated[list[str] | None, typer.Option("--event", help="Exchange kind.")] = None,
+    entity: Annotated[list[str] | None, typer.Option("--entity", help="Id or name.")] = None,
+    language: Annotated[list[str] | None, typer.Option("--language", help="e.g. en, zh.")] = None,
+    min_relevance: Annotated[
+        float | None, typer.Option("--min-relevance", min=0.0, max=1.0)
+    ] = None,
+    sort: Annotated[str, typer.Option("--sort", help="relevance or date.")] = "relevance",
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10000)] = 20,
     page: Annotated[int, typer.Option("--page", min=1)] = 1,
-    sort: Annotated[str, typer.Option("--sort", help="relevance or date")] = "relevance",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout, for export.")] = False,
+    facets: Annotated[bool, typer.Option("--facets", help="Print facet counts too.")] = False,
 ) -> None:
-    """Full-text search of the archive."""
-    from crawler.query import QueryError
-    from crawler.search import hit_json
-    from crawler.search import search as do_search
-    from crawler.store import Store
+    """Search the archive. Every filter option repeats (OR within one option, AND between)."""
+    from crawler.query import QueryError, parse_query
 
     if sort not in ("relevance", "date"):
         err.print("error: --sort must be 'relevance' or 'date'")
         raise typer.Exit(2)
-    loaded = _load()
-    with Store(loaded.store_path) as store:
+    if as_json and as_csv:
+        err.print("error: choose one of --json and --csv")
+        raise typer.Exit(2)
+    if as_csv and facets:
+        err.print("error: --facets prints a table; it does not go into --csv")
+        raise typer.Exit(2)
+    if query.strip():
         try:
-            hits = do_search(store, query, limit=limit, offset=(page - 1) * limit, sort=sort)
+            parse_query(query)
         except QueryError as exc:
             err.print(f"error: bad query: {escape(str(exc))}")
-            err.print(f"  {escape(query)}\n  {' ' * exc.position}^")
+            err.print(f"  {query}\n  {' ' * exc.position}^", markup=False)
             raise typer.Exit(2) from None
+    request = SearchRequest(
+        query=query,
+        since=parse_day(since, "--since") if since else None,
+        until=parse_day(until, "--until") if until else None,
+        sources=source or (),
+        languages=language or (),
+        countries=country or (),
+        regions=region or (),
+        events=event or (),
+        entities=entity or (),
+        min_relevance=min_relevance,
+        sort=sort,  # type: ignore[arg-type]
+        limit=limit,
+        offset=(page - 1) * limit,
+        facets=facets,
+    )
+    try:
+        request.query_tree()
+    except QueryError as exc:  # a filter value the query language refuses
+        err.print(f"error: bad filter: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    result = _run(request)
     if as_json:
-        for hit in hits:
-            print(hit_json(hit))
-        return
-    if not hits:
-        err.print("no articles found")
-        return
-    table = Table(show_lines=True)
-    for col in ("title", "source", "published", "snippet"):
-        table.add_column(col, overflow="fold")
-    for hit in hits:
-        a = hit.article
-        table.add_row(
-            escape(a.title),
-            escape(a.source),
-            a.published.date().isoformat() if a.published else "-",
-            _bold_markers(hit.snippet),
-        )
-    out.print(table)
+        for hit in result.hits:
+            print(json.dumps(hit.to_dict(), ensure_ascii=False))
+        if facets:
+            summary = {"total": result.total, "facets": result.facets}
+            summary["facet_labels"] = result.facet_labels
+            print(json.dumps(summary, ensure_ascii=False))
+    elif as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(_csv_row(hit) for hit in result.hits)
+    else:
+        _print_table(result, page, limit)
+        if facets:
+            _print_facets(result)
+
+
+def _run(request: SearchRequest) -> SearchResult:
+    from crawler.backend import open_archive
+    from enrich.entities import EntityMatcher
+
+    loaded = _load()
+    watched = [e.model_dump() for e in loaded.watchlists.entities]
+    entities = EntityMatcher.load(watched, list(loaded.config.organisations))
+    archive = open_archive(loaded, aliases=entities.ids_for_name)
+    try:
+        return archive.search(request)
+    finally:
+        archive.close()

@@ -1,0 +1,415 @@
+"""The embedded archive's full-text index: tantivy, beside the SQLite store of record.
+
+Chosen by measurement over SQLite FTS5 (benchmarks/search.py; figures in benchmarks/README.md).
+SQLite stays the truth: the index holds no article content, only what searching, ranking,
+facets and the date histogram need, keyed by the store's `seq`. It is brought up to date from
+the store by `sync`, which indexes every article above a **watermark**, the highest `seq` whose
+index entry is committed. The watermark is written to a file beside the index only after the
+index commit, so a crash between the two at worst re-indexes a few articles (their old entries
+are deleted first: no duplicates), and a crash before the index commit loses nothing (the
+articles are still in SQLite, above the watermark).
+
+Text is indexed as the tokens `crawler.query` defines (folded, one token per Chinese character)
+through a whitespace tokenizer, so positions, phrases and prefixes mean here exactly what they
+mean to the in-process matcher.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from crawler.article import Article
+from crawler.query import MatchDocument
+from crawler.search_index_query import FACET_INDEX_FIELDS, compile_tantivy
+from crawler.store import Store, _row_to_article
+
+log = logging.getLogger(__name__)
+
+# Bump when the schema or the tokenisation changes: an index of another version is rebuilt.
+INDEX_VERSION = 1
+STATE_FILE = "watchdesk-index.json"
+TOKENIZER = "watchdesk_tokens"
+# Facet name (backend.FACET_FIELDS) -> index field counted for it. Entities are counted by id
+# only (`entity` also holds folded names, for filtering by name).
+FACET_COUNT_FIELDS = {
+    "source": "source",
+    "language": "language",
+    "event": "event",
+    "country": "country",
+    "region": "region",
+    "entity": "entity_id",
+}
+# Articles read from SQLite per indexing batch: ~2 MB of rows at a time (2 KB articles), small
+# beside the writer's heap; the query per batch is negligible against indexing the rows.
+SYNC_BATCH = 1000
+# Writer memory: tantivy flushes a segment when it is full. 64 MB keeps segments large enough
+# that a 200,000-article index holds a handful (benchmarks/search.py) and stays modest beside
+# the crawler (tantivy's own minimum is 15 MB per thread).
+WRITER_HEAP = 64_000_000
+# How often a long-lived archive checks for articles deleted from the store behind its back
+# (retention runs daily; between checks such hits are skipped, totals may be a few too high).
+RECONCILE_SECONDS = 60.0
+
+
+def build_schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_integer_field("seq", indexed=True, fast=True)
+    for name in ("title", "text"):
+        sb.add_text_field(name, tokenizer_name=TOKENIZER, index_option="position")
+    for name in FACET_INDEX_FIELDS:
+        sb.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
+    sb.add_text_field("entity_id", tokenizer_name="raw", index_option="basic", fast=True)
+    sb.add_date_field("published", indexed=True, fast=True)
+    sb.add_float_field("relevance", indexed=True, fast=True)
+    # fold(title) + "\n" + fold(text), kept for non-ASCII articles only: folding Chinese
+    # (OpenCC in Python) costs ~2 ms per article, which 20 highlighted hits would pay on every
+    # search (measured on the synthetic corpus); ASCII text folds in microseconds.
+    sb.add_bytes_field("match_text", stored=True, indexed=False)
+    return sb.build()
+
+
+@dataclass(slots=True)
+class IndexPage:
+    """One page of index hits (store seqs with scores) and the result-wide counts."""
+
+    seqs: list[int]
+    scores: list[float]
+    total: int
+    # seq -> Article.match_text for hits whose folded text the index keeps
+    match_texts: dict[int, str] = field(default_factory=dict)
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    histogram: list[tuple[str, int]] = field(default_factory=list)
+
+
+def article_document(seq: int, article: Article) -> tantivy.Document:
+    """The index entry of one stored article (values exactly as MatchDocument holds them)."""
+    doc = MatchDocument.from_article(article)
+    out = tantivy.Document()
+    out.add_integer("seq", seq)
+    out.add_text("title", " ".join(doc.title.tokens))
+    out.add_text("text", " ".join(doc.text.tokens))
+    for name in FACET_INDEX_FIELDS:
+        for value in sorted(doc.facet(name)):
+            out.add_text(name, value)
+    for ent_id in sorted({e.id for e in article.entities}):
+        out.add_text("entity_id", ent_id)
+    if doc.published is not None:
+        out.add_date("published", doc.published.astimezone(UTC))
+    if doc.relevance is not None:
+        out.add_float("relevance", float(doc.relevance))
+    if not (article.title.isascii() and article.text.isascii()):
+        out.add_bytes("match_text", (doc.title.folded + "\n" + doc.text.folded).encode())
+    return out
+
+
+class TantivyIndex:
+    """The side index of one store. Thread-safe; one process writes at a time (tantivy's lock).
+
+    `path=None` keeps the index in memory (for a `:memory:` store).
+    """
+
+    def __init__(self, store: Store, path: str | Path | None) -> None:
+        self.store = store
+        self.path = Path(path) if path is not None else None
+        self.schema = build_schema()
+        self._lock = threading.RLock()
+        self._watermark = 0
+        self._reconciled = float("-inf")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-counts")
+        self.index = self._open()
+        self.repair()
+
+    # -- opening and repair ----------------------------------------------------------------
+
+    def _open(self) -> tantivy.Index:
+        if self.path is None:
+            index = tantivy.Index(self.schema)
+        else:
+            state = self._read_state()
+            if state.get("version") != INDEX_VERSION and self.path.exists():
+                log.info("search index %s: version changed, rebuilding", self.path)
+                shutil.rmtree(self.path)
+            self.path.mkdir(parents=True, exist_ok=True)
+            try:
+                index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
+            except (OSError, ValueError) as exc:  # unreadable or foreign: rebuild from SQLite
+                log.warning("search index %s unreadable (%s): rebuilding", self.path, exc)
+                shutil.rmtree(self.path)
+                self.path.mkdir(parents=True)
+                index = tantivy.Index(self.schema, path=str(self.path), reuse=False)
+            self._watermark = int(self._read_state().get("watermark", 0))
+        index.register_tokenizer(
+            TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+        )
+        return index
+
+    def _state_path(self) -> Path | None:
+        return None if self.path is None else self.path / STATE_FILE
+
+    def _read_state(self) -> dict[str, Any]:
+        state_path = self._state_path()
+        if state_path is None or not state_path.exists():
+            return {}
+        try:
+            return dict(json.loads(state_path.read_text()))
+        except (OSError, ValueError):
+            return {}
+
+    def _write_state(self) -> None:
+        state_path = self._state_path()
+        if state_path is None:
+            return
+        tmp = state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"version": INDEX_VERSION, "watermark": self._watermark}))
+        os.replace(tmp, state_path)  # atomic: the old or the new watermark, never half of one
+
+    @property
+    def watermark(self) -> int:
+        return self._watermark
+
+    def repair(self) -> int:
+        """Make the index agree with the store; returns how many articles were (re)indexed.
+
+        Beyond catching up above the watermark, entries below it are reconciled with the
+        store: entries of rows deleted behind the index's back (retention, `delete_articles`
+        in another process) are removed, rows the index lacks are indexed.
+        """
+        with self._lock:
+            self.index.reload()
+            return self.sync(reconcile=True)
+
+    def _differences(self) -> tuple[list[int], list[int]]:
+        """(seqs indexed but gone from the store, seqs stored but not indexed), up to the
+        watermark. Counting first keeps the usual case (nothing to do) to two count queries."""
+        mark = self._watermark
+        stored = int(
+            self.store.execute("SELECT count(*) FROM articles WHERE seq <= ?", (mark,))[0][0]
+        )
+        below = tantivy.Query.range_query(self.schema, "seq", tantivy.FieldType.Integer, None, mark)
+        searcher = self.index.searcher()
+        indexed = _count(searcher.search(below, 1, count=True)) if mark > 0 else 0
+        if stored == indexed:
+            return [], []
+        store_seqs = {
+            int(r[0])
+            for r in self.store.execute("SELECT seq FROM articles WHERE seq <= ?", (mark,))
+        }
+        index_seqs: set[int] = set()
+        if indexed:
+            hits = searcher.search(below, indexed, count=False).hits
+            values = searcher.fast_field_values("seq", [address for _, address in hits])
+            index_seqs = {int(v) for v in values if v is not None}
+        log.info(
+            "search index: %d entries of deleted articles, %d articles missing; reconciling",
+            len(index_seqs - store_seqs),
+            len(store_seqs - index_seqs),
+        )
+        return sorted(index_seqs - store_seqs), sorted(store_seqs - index_seqs)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def sync(self, full: bool = False, reconcile: bool = False) -> int:
+        """Index every stored article above the watermark; returns how many were indexed.
+
+        Entries above the watermark (left by a crash after an index commit) are deleted first,
+        so re-indexing never duplicates. With `reconcile` (and by itself every
+        RECONCILE_SECONDS) entries below the watermark are checked against the store too.
+        When another process holds the index's write lock, nothing is written and searches
+        see the index as last committed.
+        """
+        with self._lock:
+            now = time.monotonic()
+            if now - self._reconciled >= RECONCILE_SECONDS:
+                reconcile = True
+            stale: list[int] = []
+            missing: list[int] = []
+            if reconcile and not full:
+                stale, missing = self._differences()
+                self._reconciled = now
+            newest = self.store.execute("SELECT max(seq) FROM articles")[0][0] or 0
+            if newest <= self._watermark and not (full or stale or missing):
+                return 0
+            try:
+                writer = self.index.writer(WRITER_HEAP, 1)
+            except ValueError as exc:
+                log.debug("search index busy (%s); searching it as last committed", exc)
+                return 0
+            try:
+                if full:
+                    writer.delete_all_documents()
+                    self._watermark = 0
+                else:
+                    writer.delete_documents_by_query(
+                        tantivy.Query.range_query(
+                            self.schema,
+                            "seq",
+                            tantivy.FieldType.Integer,
+                            self._watermark,
+                            None,
+                            include_lower=False,
+                        )
+                    )
+                    for seq in stale:
+                        writer.delete_documents_by_term("seq", seq)
+                done = 0
+                for i in range(0, len(missing), 500):  # SQLite's bound-parameter limit
+                    chunk = missing[i : i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    for row in self.store.execute(
+                        f"SELECT * FROM articles WHERE seq IN ({marks})", chunk
+                    ):
+                        writer.add_document(article_document(row["seq"], _row_to_article(row)))
+                        done += 1
+                last = self._watermark
+                while True:
+                    rows = self.store.execute(
+                        "SELECT * FROM articles WHERE seq > ? ORDER BY seq LIMIT ?",
+                        (last, SYNC_BATCH),
+                    )
+                    if not rows:
+                        break
+                    for row in rows:
+                        writer.add_document(article_document(row["seq"], _row_to_article(row)))
+                    last = rows[-1]["seq"]
+                    done += len(rows)
+                writer.commit()
+                writer.wait_merging_threads()
+            except BaseException:
+                writer.rollback()
+                raise
+            finally:
+                del writer  # releases tantivy's write lock for other processes
+            self._watermark = last
+            self._write_state()
+            self.index.reload()
+            if done:
+                log.debug("search index: %d articles indexed up to seq %d", done, last)
+            return done
+
+    def delete(self, seqs: Iterable[int]) -> None:
+        """Remove the entries of deleted articles (the store deletes the rows)."""
+        seqs = list(seqs)
+        if not seqs:
+            return
+        with self._lock:
+            writer = self.index.writer(WRITER_HEAP, 1)
+            try:
+                for seq in seqs:
+                    writer.delete_documents_by_term("seq", seq)
+                writer.commit()
+                writer.wait_merging_threads()
+            finally:
+                del writer
+            self.index.reload()
+
+    def count(self) -> int:
+        return int(self.index.searcher().num_docs)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    # -- searching -------------------------------------------------------------------------
+
+    def search(
+        self,
+        tree: Any,
+        *,
+        sort: str,
+        limit: int,
+        offset: int,
+        facet_size: int | None,
+        histogram: bool,
+    ) -> tuple[IndexPage, bool]:
+        """A page of hits for the tree; the flag says whether the index answer was exact.
+
+        When it was not (see `search_index_query`), the page holds every candidate, unpaged,
+        for the caller to check; facets and histogram are then left to the caller too.
+        """
+        compiled = compile_tantivy(tree, self.schema)
+        searcher = self.index.searcher()
+        if not compiled.exact:
+            total = _count(searcher.search(compiled.query, 1, count=True))
+            return self._page(searcher, compiled.query, sort, max(total, 1), 0), False
+        if not (facet_size or histogram):
+            return self._page(searcher, compiled.query, sort, limit, offset), True
+        # The page and the counts are two passes over the matches; tantivy releases the GIL,
+        # so they run side by side (measured on 100,000 articles: 65 -> 42 ms for a phrase
+        # matching half of them), and the counting pass also gives the total.
+        counting = self._pool.submit(
+            self._aggregate, searcher, compiled.query, facet_size, histogram
+        )
+        page = self._page(searcher, compiled.query, sort, limit, offset, count=False)
+        page.facets, page.histogram, page.total = counting.result()
+        return page, True
+
+    def _page(
+        self,
+        searcher: tantivy.Searcher,
+        query: tantivy.Query,
+        sort: str,
+        limit: int,
+        offset: int,
+        count: bool = True,
+    ) -> IndexPage:
+        if sort == "date":
+            result = searcher.search(
+                query, limit, count=count, order_by_field="published", offset=offset
+            )
+        else:
+            result = searcher.search(query, limit, count=count, offset=offset)
+        addresses = [address for _, address in result.hits]
+        values = searcher.fast_field_values("seq", addresses) if addresses else []
+        seqs = [int(s) for s in values if s is not None]
+        scores = [float(key) if sort != "date" else 0.0 for key, _ in result.hits]
+        page = IndexPage(seqs, scores, _count(result))
+        for seq, address in zip(seqs, addresses, strict=True):
+            kept = searcher.doc(address).get_first("match_text")
+            if kept:
+                page.match_texts[seq] = bytes(kept).decode()
+        return page
+
+    def _aggregate(
+        self, searcher: tantivy.Searcher, query: tantivy.Query, size: int | None, histogram: bool
+    ) -> tuple[dict[str, list[tuple[str, int]]], list[tuple[str, int]], int]:
+        """Facet counts, the day histogram and the number of matches, in one pass."""
+        aggs: dict[str, Any] = {"_total": {"value_count": {"field": "seq"}}}
+        if size:
+            for name, index_field in FACET_COUNT_FIELDS.items():
+                # per-segment candidates well above `size`, so that counts merged across
+                # segments are exact for the values shown (tantivy's default is 1.5x + 10)
+                terms = {"field": index_field, "size": size, "segment_size": max(10 * size, 100)}
+                aggs[name] = {"terms": terms}
+        if histogram:
+            aggs["_days"] = {"date_histogram": {"field": "published", "fixed_interval": "1d"}}
+        result = searcher.aggregate(query, aggs)
+        facets: dict[str, list[tuple[str, int]]] = {}
+        if size:
+            for name in FACET_COUNT_FIELDS:
+                buckets = result.get(name, {}).get("buckets", [])
+                pairs = [(str(b["key"]), int(b["doc_count"])) for b in buckets]
+                # count first, then value: a stable order for equal counts
+                facets[name] = sorted(pairs, key=lambda p: (-p[1], p[0]))
+        days = [
+            (str(b["key_as_string"])[:10], int(b["doc_count"]))
+            for b in result.get("_days", {}).get("buckets", [])
+            if b["doc_count"]  # tantivy fills the gaps with empty days
+        ]
+        return facets, days, int(result["_total"]["value"] or 0)
+
+
+def _count(result: tantivy.SearchResult) -> int:
+    # `count` exists at run time (search(..., count=True)); the bundled stubs omit it
+    return int(getattr(result, "count", 0) or 0)

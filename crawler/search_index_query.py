@@ -1,0 +1,219 @@
+"""Translate a parsed watchdesk query into a tantivy query over the side index.
+
+Built from the tree (never through tantivy's string parser, whose `a AND NOT b` returns
+nothing). Every node becomes a query selecting exactly the articles `crawler.query.evaluate`
+accepts, with one exception: a proximity clause of three or more tokens, whose window rule
+tantivy's sloppy phrase does not implement (measured: it misses windows whose gaps add up to
+the slop). Such a tree is compiled to a superset of its answer and marked `exact=False`; the
+caller checks the candidates with `evaluate` (see `crawler/search.py`).
+
+Text leaves score (BM25, title weighted above text); facet and range leaves are filters with a
+constant score of zero, so they select without changing the order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+import tantivy
+
+from crawler.query.syntax import And, Facet, Not, Or, Query, Range, Text, day_bounds
+
+# BM25 weight of a title match against a body match: a term in the headline says more about
+# what the story is about; 3:1 is the usual newsroom weighting (Elasticsearch `title^3`).
+TITLE_WEIGHT = 3.0
+
+# Facet fields of the query language -> index field holding the same values as MatchDocument.
+FACET_INDEX_FIELDS = ("source", "language", "country", "region", "event", "entity", "place")
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQuery:
+    """`query` selects the articles (a superset of them when `exact` is False)."""
+
+    query: tantivy.Query
+    exact: bool
+
+
+def compile_tantivy(tree: Query | None, schema: tantivy.Schema) -> CompiledQuery:
+    """The tantivy query for a parsed tree (None = every article)."""
+    if tree is None:
+        return CompiledQuery(tantivy.Query.all_query(), True)
+    builder = _Builder(schema)
+    return CompiledQuery(builder.build(tree, positive=True), builder.exact)
+
+
+def _filter(query: tantivy.Query) -> tantivy.Query:
+    return tantivy.Query.const_score_query(query, 0.0)
+
+
+def _all_but(query: tantivy.Query) -> tantivy.Query:
+    return tantivy.Query.boolean_query(
+        [(tantivy.Occur.Must, _filter(tantivy.Query.all_query())), (tantivy.Occur.MustNot, query)]
+    )
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+class _Builder:
+    def __init__(self, schema: tantivy.Schema) -> None:
+        self.schema = schema
+        self.exact = True
+
+    def build(self, node: Query, positive: bool) -> tantivy.Query:
+        """A query for `node`; `positive` is False under an odd number of NOTs.
+
+        Polarity matters only for approximations: under a NOT, a superset of the child would
+        make a subset of the whole, so an inexact child is replaced there by a subset.
+        """
+        Q, Occur = tantivy.Query, tantivy.Occur
+        if isinstance(node, Text):
+            return self._text(node, positive)
+        if isinstance(node, Facet):
+            return _filter(self._facet(node))
+        if isinstance(node, Range):
+            return _filter(self._range(node))
+        if isinstance(node, Not):
+            return _all_but(self.build(node.child, not positive))
+        if isinstance(node, And):
+            clauses = []
+            for child in node.children:
+                if isinstance(child, Not):
+                    clauses.append((Occur.MustNot, self.build(child.child, not positive)))
+                else:
+                    clauses.append((Occur.Must, self.build(child, positive)))
+            if all(occur == Occur.MustNot for occur, _ in clauses):
+                clauses.append((Occur.Must, _filter(Q.all_query())))
+            return Q.boolean_query(clauses)
+        assert isinstance(node, Or)
+        return Q.boolean_query([(Occur.Should, self.build(c, positive)) for c in node.children])
+
+    # -- text ------------------------------------------------------------------------------
+
+    def _text(self, leaf: Text, positive: bool) -> tantivy.Query:
+        per_field = [(name, self._text_in(leaf, name, positive)) for name in leaf.fields]
+        if len(per_field) == 1:
+            return per_field[0][1]
+        return tantivy.Query.boolean_query(
+            [
+                (
+                    tantivy.Occur.Should,
+                    tantivy.Query.boost_query(q, TITLE_WEIGHT) if name == "title" else q,
+                )
+                for name, q in per_field
+            ]
+        )
+
+    def _text_in(self, leaf: Text, name: str, positive: bool) -> tantivy.Query:
+        Q, schema = tantivy.Query, self.schema
+        tokens = list(leaf.tokens)
+        if leaf.slop is None:
+            if len(tokens) == 1:
+                if leaf.prefix:
+                    return Q.regex_query(schema, name, _prefix_regex(tokens[0]))
+                return Q.term_query(schema, name, tokens[0])
+            if leaf.prefix:
+                # regex phrase, not phrase_prefix_query: that one stops after 50 expansions
+                words: list[str | tuple[int, str]] = [re.escape(t) for t in tokens[:-1]]
+                words.append(_prefix_regex(tokens[-1]))
+                return Q.regex_phrase_query(schema, name, words)
+            return Q.phrase_query(schema, name, list[str | tuple[int, str]](tokens))
+        if len(tokens) == 2:
+            # Two tokens inside a window with at most `slop` others, in either order: exactly
+            # the union of tantivy's sloppy phrase over both orders (checked against the
+            # in-process matcher in tests/search/test_parity.py).
+            return Q.boolean_query(
+                [
+                    (tantivy.Occur.Should, self._sloppy(leaf, name, order))
+                    for order in itertools.permutations(range(2))
+                ]
+            )
+        self.exact = False
+        if not positive:
+            return Q.empty_query()  # a subset of the clause: the NOT above becomes a superset
+        # A window of len(tokens) + slop positions holds every pair of its tokens within a
+        # two-token window with slop + len(tokens) - 2 others (exact, see above): requiring
+        # every pair is a superset of the clause, tight enough that few candidates are checked.
+        last = len(tokens) - 1
+        pairs = [
+            Q.boolean_query(
+                [
+                    (tantivy.Occur.Should, self._sloppy_pair(name, a, b, last, leaf)),
+                    (tantivy.Occur.Should, self._sloppy_pair(name, b, a, last, leaf)),
+                ]
+            )
+            for a, b in itertools.combinations(range(len(tokens)), 2)
+        ]
+        return Q.boolean_query([(tantivy.Occur.Must, q) for q in pairs])
+
+    def _sloppy_pair(self, name: str, a: int, b: int, last: int, leaf: Text) -> tantivy.Query:
+        assert leaf.slop is not None
+        slop = leaf.slop + len(leaf.tokens) - 2
+        if not (leaf.prefix and last in (a, b)):
+            pair: list[str | tuple[int, str]] = [leaf.tokens[a], leaf.tokens[b]]
+            return tantivy.Query.phrase_query(self.schema, name, pair, slop)
+        words: list[str | tuple[int, str]] = [
+            _prefix_regex(leaf.tokens[i]) if i == last else re.escape(leaf.tokens[i])
+            for i in (a, b)
+        ]
+        return tantivy.Query.regex_phrase_query(self.schema, name, words, slop)
+
+    def _sloppy(self, leaf: Text, name: str, order: tuple[int, ...]) -> tantivy.Query:
+        assert leaf.slop is not None
+        last = len(leaf.tokens) - 1
+        words: list[str | tuple[int, str]]
+        if leaf.prefix:
+            words = [
+                _prefix_regex(leaf.tokens[i]) if i == last else re.escape(leaf.tokens[i])
+                for i in order
+            ]
+            return tantivy.Query.regex_phrase_query(self.schema, name, words, leaf.slop)
+        words = [leaf.tokens[i] for i in order]
+        return tantivy.Query.phrase_query(self.schema, name, words, leaf.slop)
+
+    # -- filters ---------------------------------------------------------------------------
+
+    def _facet(self, leaf: Facet) -> tantivy.Query:
+        values = list(dict.fromkeys(leaf.values))
+        if len(values) == 1:
+            return tantivy.Query.term_query(self.schema, leaf.field, values[0], "basic")
+        return tantivy.Query.term_set_query(self.schema, leaf.field, values)
+
+    def _range(self, leaf: Range) -> tantivy.Query:
+        Q = tantivy.Query
+        if leaf.field == "published":
+            start, stop = day_bounds(leaf)
+            if start is None and stop is None:
+                return Q.exists_query("published")
+            return Q.range_query(
+                self.schema,
+                "published",
+                tantivy.FieldType.Date,
+                _day_start(start) if start else None,
+                _day_start(stop) if stop else None,
+                include_lower=True,
+                include_upper=stop is None,
+            )
+        low = None if leaf.low is None else float(leaf.low)  # type: ignore[arg-type]
+        high = None if leaf.high is None else float(leaf.high)  # type: ignore[arg-type]
+        if low is None and high is None:
+            return Q.exists_query("relevance")
+        return Q.range_query(
+            self.schema,
+            "relevance",
+            tantivy.FieldType.Float,
+            low,
+            high,
+            include_lower=leaf.include_low or low is None,
+            include_upper=leaf.include_high or high is None,
+        )
+
+
+def _prefix_regex(token: str) -> str:
+    # tokens are runs of letters/digits or one ideograph; escape anyway, the regex is ours
+    return re.escape(token) + ".*"
