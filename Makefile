@@ -53,6 +53,7 @@ bench: $(STAMP) $(BENCH_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check crawler spiders enrich alerts tests benchmarks demo
+	$(BIN)/mypy crawler spiders enrich alerts
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

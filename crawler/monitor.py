@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from alerts.alert import Sink
 from alerts.outbox import DeliveryReport, Outbox
@@ -500,7 +500,7 @@ async def crawl_sources(
             )
         )
     await asyncio.gather(*jobs)
-    return [c.spider for c in crawlers if c.spider is not None]
+    return [cast(SourceSpider, c.spider) for c in crawlers if c.spider is not None]
 
 
 def source_backoff(interval: timedelta, failures: int) -> timedelta:
@@ -531,8 +531,12 @@ def run_in_reactor(main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     from spiders.settings import REACTOR
 
     install_reactor(REACTOR)
-    from twisted.internet import reactor
+    from twisted.internet import reactor as _reactor
     from twisted.internet.defer import Deferred
+
+    # twisted types the module attribute as its narrowest interface; the installed reactor
+    # has stop/run/callWhenRunning
+    reactor: Any = _reactor
 
     outcome: dict[str, Any] = {}
 
@@ -547,10 +551,10 @@ def run_in_reactor(main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
             outcome["error"] = failure.value
 
         d.addCallbacks(done, failed)
-        d.addBoth(lambda _: reactor.stop())  # type: ignore[attr-defined]
+        d.addBoth(lambda _: reactor.stop())
 
-    reactor.callWhenRunning(start)  # type: ignore[attr-defined]
-    reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]
+    reactor.callWhenRunning(start)
+    reactor.run(installSignalHandlers=False)
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("result")

@@ -73,9 +73,9 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> P
         return ParsedFeed(bozo=f"parser crashed: {type(exc).__name__}: {exc}", is_feed=False)
     now = datetime.now(UTC)
     result = ParsedFeed(title=str(d.feed.get("title", "")), ttl_minutes=_ttl(d.feed))
-    exc = d.get("bozo_exception")
-    if d.get("bozo") and type(exc).__name__ not in _BENIGN:
-        result.bozo = f"{type(exc).__name__}: {exc}" if exc else "malformed feed"
+    problem = d.get("bozo_exception")
+    if d.get("bozo") and type(problem).__name__ not in _BENIGN:
+        result.bozo = f"{type(problem).__name__}: {problem}" if problem else "malformed feed"
     result.is_feed = bool(d.get("version")) or bool(d.entries)
     seen: set[str] = set()
     for e in d.entries:

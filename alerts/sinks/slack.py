@@ -254,7 +254,7 @@ class SlackSink:
             "include_all_metadata": True,
             "limit": RECONCILE_PAGE_SIZE,
         }
-        read = self._client.conversations_history
+        read: Callable[..., Any] = self._client.conversations_history
         if alert.thread_ts:  # a reply is only listed in its thread
             read, args["ts"] = self._client.conversations_replies, alert.thread_ts
         for page in self._pages(read, args):
