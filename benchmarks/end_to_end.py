@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
 
-from benchmarks.feedfarm import FeedFarm  # noqa: E402
+from benchmarks.feedfarm import FeedFarm, write_config  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 from tests.slack_stub import SlackStub, StubRequest  # noqa: E402
 
@@ -54,26 +54,6 @@ WATCHLIST = """watchlists:
     query: '"sister city" AND country:CN'
     channel: "#sister-cities"
 """
-
-
-def write_config(directory: Path, urls: list[str], every: str) -> Path:
-    (directory / "watchlists.yaml").write_text(WATCHLIST, "utf-8")
-    sources = "\n".join(
-        f'  - {{name: feed-{i}, kind: feed, url: "{u}", every: {every}}}'
-        for i, u in enumerate(urls)
-    )
-    config = directory / "watchdesk.yaml"
-    config.write_text(
-        f"""store: {{path: watchdesk.db}}
-crawl: {{user_agent: "watchdesk-bench/0.1"}}
-alerts: {{sink: slack}}
-sources:
-{sources}
-watchlists: watchlists.yaml
-""",
-        "utf-8",
-    )
-    return config
 
 
 def start_service(config: Path, stub: SlackStub, log: Path) -> subprocess.Popen[bytes]:
@@ -166,7 +146,9 @@ def latency_phase(items: int, feeds: int, every_s: int, mean_gap: float, work: P
     """Phase 1: publish `items` items and time each one's way to the Slack stub."""
     rng = random.Random(20240601)
     with FeedFarm(feeds) as farm, SlackStub() as stub:
-        config = write_config(work, farm.urls(), f"{every_s}s")
+        config = write_config(
+            work, farm.urls(), every=f"{every_s}s", alerts="{sink: slack}", watchlists=WATCHLIST
+        )
         log = work / "latency.log"
         proc = start_service(config, stub, log)
         arrivals = Arrivals(stub)
@@ -211,7 +193,9 @@ def memory_phase(sources: int, every_s: int, cycles: int, work: Path) -> dict:
     """
     rng = random.Random(7)
     with FeedFarm(sources) as farm, SlackStub() as stub:
-        config = write_config(work, farm.urls(), f"{every_s}s")
+        config = write_config(
+            work, farm.urls(), every=f"{every_s}s", alerts="{sink: slack}", watchlists=WATCHLIST
+        )
         log = work / "memory.log"
         started = time.monotonic()
         proc = start_service(config, stub, log)

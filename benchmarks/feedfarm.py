@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Literal
 
 from demo.site import FixtureArticle, article_page, load_articles, rss_feed
@@ -270,3 +271,37 @@ class FeedFarm:
             out = dict(self.counts)
             self.counts.clear()
         return out
+
+
+DEMO_WATCHLISTS = Path(__file__).resolve().parent.parent / "demo" / "watchlists.yaml"
+
+
+def write_config(
+    directory: Path,
+    urls: list[str],
+    *,
+    every: str = "15m",
+    user_agent: str = "watchdesk-bench/0.1",
+    alerts: str = "{sink: jsonl, jsonl_path: alerts.jsonl}",
+    watchlists: str | None = None,
+) -> Path:
+    """A watchdesk config in `directory` polling every URL as a feed source `every`, with the
+    demo watchlists (or the `watchlists` YAML given) and the `alerts` settings given."""
+    text = watchlists if watchlists is not None else DEMO_WATCHLISTS.read_text("utf-8")
+    (directory / "watchlists.yaml").write_text(text, "utf-8")
+    sources = "\n".join(
+        f'  - {{name: feed-{i}, kind: feed, url: "{url}", every: {every}}}'
+        for i, url in enumerate(urls)
+    )
+    config = directory / "watchdesk.yaml"
+    config.write_text(
+        f"""store: {{path: watchdesk.db}}
+crawl: {{user_agent: "{user_agent}"}}
+alerts: {alerts}
+sources:
+{sources}
+watchlists: watchlists.yaml
+""",
+        "utf-8",
+    )
+    return config

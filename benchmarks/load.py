@@ -51,11 +51,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.feedfarm import FeedFarm  # noqa: E402
+from benchmarks.feedfarm import FeedFarm, write_config  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "load.json"
-WATCHLISTS = ROOT / "demo" / "watchlists.yaml"
 INTERVAL_S = 60
 # The window's tail past the last whole interval: APScheduler adds up to 6 s of jitter to every
 # run of a 1-minute source (crawler.monitor.source_trigger), and it accumulates (each run is
@@ -74,27 +73,6 @@ QUICK_SIZES = (250, 500)
 FULL_SIZES = (250, 500, 1000, 2000)
 # --full: the headline size runs 10 minutes, the other steps 3 (quick: every size 2)
 FULL_HEADLINE = 1000
-
-
-def write_config(directory: Path, urls: list[str]) -> Path:
-    """A config polling `urls` every minute, demo watchlists, alerts to a JSON Lines file."""
-    (directory / "watchlists.yaml").write_text(WATCHLISTS.read_text("utf-8"), "utf-8")
-    sources = "\n".join(
-        f'  - {{name: feed-{i}, kind: feed, url: "{url}", every: {INTERVAL_S}s}}'
-        for i, url in enumerate(urls)
-    )
-    config = directory / "watchdesk.yaml"
-    config.write_text(
-        f"""store: {{path: watchdesk.db}}
-crawl: {{user_agent: "watchdesk-load/0.1"}}
-alerts: {{sink: jsonl, jsonl_path: alerts.jsonl}}
-sources:
-{sources}
-watchlists: watchlists.yaml
-""",
-        "utf-8",
-    )
-    return config
 
 
 def _publisher(
@@ -158,7 +136,9 @@ def run_size(n: int, minutes: int, latency: float, new_share: float, work: Path)
     stop = threading.Event()
     samples: list[tuple[float, float, float]] = []  # (t, rss MB, cpu s)
     with FeedFarm(n, feeds_per_host=10, latency=latency, seed=n) as farm:
-        config = write_config(work, farm.urls())
+        config = write_config(
+            work, farm.urls(), every=f"{INTERVAL_S}s", user_agent="watchdesk-load/0.1"
+        )
         log = work / "service.log"
         started_at = datetime.now(UTC) - timedelta(seconds=1)  # the store's `at` has seconds
         with log.open("wb") as out:

@@ -38,35 +38,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.feedfarm import FeedFarm  # noqa: E402
+from benchmarks.feedfarm import FeedFarm, write_config  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "polling.json"
-WATCHLISTS = ROOT / "demo" / "watchlists.yaml"
 NEW_ITEMS_PER_FEED = 3
 # the target of issue #8: a cycle over 1,000 mostly-304 feeds at least this much faster
 TARGET_SPEEDUP = 10.0
-
-
-def write_config(directory: Path, urls: list[str]) -> Path:
-    """A watchdesk config polling `urls`, with the demo watchlists and a JSON Lines sink."""
-    (directory / "watchlists.yaml").write_text(WATCHLISTS.read_text("utf-8"), "utf-8")
-    sources = "\n".join(
-        f'  - {{name: feed-{i}, kind: feed, url: "{url}", every: 15m}}'
-        for i, url in enumerate(urls)
-    )
-    config = directory / "watchdesk.yaml"
-    config.write_text(
-        f"""store: {{path: watchdesk.db}}
-crawl: {{user_agent: "watchdesk-bench/0.1"}}
-alerts: {{sink: jsonl, jsonl_path: alerts.jsonl}}
-sources:
-{sources}
-watchlists: watchlists.yaml
-""",
-        "utf-8",
-    )
-    return config
 
 
 def run_child(cmd: list[str], timeout: float = 1800) -> dict[str, Any]:

@@ -42,11 +42,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.feedfarm import FeedFarm  # noqa: E402
+from benchmarks.feedfarm import FeedFarm, write_config  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "soak.json"
-WATCHLISTS = ROOT / "demo" / "watchlists.yaml"
 SAMPLE_TAG = "SOAK "
 # Warm-up excluded from the slope: imports settle, caches (lru, the story index's arrays, the
 # SQLite page cache) fill and the allocator reaches its working set in the first cycles.
@@ -55,27 +54,6 @@ WARMUP_MIN_CYCLES = 20
 # The service's first polls come seconds after its start (imports, gazetteer): its warm-up is
 # counted from the first full round of polls.
 SERVICE_WARMUP_CYCLES = 2
-
-
-def write_config(directory: Path, urls: list[str], every: str) -> Path:
-    """A config polling `urls` every `every`, demo watchlists, alerts to a JSON Lines file."""
-    (directory / "watchlists.yaml").write_text(WATCHLISTS.read_text("utf-8"), "utf-8")
-    sources = "\n".join(
-        f'  - {{name: feed-{i}, kind: feed, url: "{url}", every: {every}}}'
-        for i, url in enumerate(urls)
-    )
-    config = directory / "watchdesk.yaml"
-    config.write_text(
-        f"""store: {{path: watchdesk.db}}
-crawl: {{user_agent: "watchdesk-soak/0.1"}}
-alerts: {{sink: jsonl, jsonl_path: alerts.jsonl}}
-sources:
-{sources}
-watchlists: watchlists.yaml
-""",
-        "utf-8",
-    )
-    return config
 
 
 # -- the measured process (cycles mode) ------------------------------------------------------
@@ -320,7 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         # 2 feeds per loopback host, like separate small sites
         with FeedFarm(args.feeds, feeds_per_host=2) as farm:
-            config = write_config(work, farm.urls(), args.every)
+            config = write_config(
+                work, farm.urls(), every=args.every, user_agent="watchdesk-soak/0.1"
+            )
             _publisher(farm, args.publish_every, stop)
             try:
                 if args.mode == "cycles":

@@ -500,7 +500,7 @@ async def crawl_sources(
             )
         )
     await asyncio.gather(*jobs)
-    return [cast(SourceSpider, c.spider) for c in crawlers if c.spider is not None]
+    return [cast("SourceSpider", c.spider) for c in crawlers if c.spider is not None]
 
 
 def source_backoff(interval: timedelta, failures: int) -> timedelta:
