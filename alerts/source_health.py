@@ -63,15 +63,16 @@ def render_event(event: HealthEvent) -> dict[str, Any]:
     url = escape_mrkdwn(strip_control(event.url))
     if event.after == "ok":
         head = f":white_check_mark: Source *{name}* recovered (was {event.before})"
-        plain = f"Source {event.source} recovered (was {event.before})"
+        plain = f"Source {name} recovered (was {event.before})"
     elif event.after == "failing":
         head = f":warning: Source *{name}* is failing: {reason}"
-        plain = f"Source {event.source} is failing: {event.reason}"
+        plain = f"Source {name} is failing: {reason}"
     else:
         head = f":mute: Source *{name}* has gone silent: {reason}"
-        plain = f"Source {event.source} has gone silent: {event.reason}"
+        plain = f"Source {name} has gone silent: {reason}"
     return {
-        "text": truncate_plain(strip_control(plain), 3000),
+        # the notification text is mrkdwn too: it gets the same escaping as the blocks
+        "text": plain,
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": head}},
             {

@@ -36,9 +36,13 @@ def run(
         monitor.close()
     if once and report is not None:
         s = report.stats
+
+        def polls(status: str) -> int:
+            return sum(s.get(f"{kind}/{status}", 0) for kind in ("feed", "sitemap", "listing"))
+
         err.print(
-            f"cycle done: {report.sources} sources, {s.get('feed/ok', 0)} polled ok, "
-            f"{s.get('feed/not_modified', 0)} not modified, {s.get('feed/error', 0)} failed; "
+            f"cycle done: {report.sources} sources, {polls('ok')} polled ok, "
+            f"{polls('not_modified')} not modified, {polls('error')} failed; "
             f"{s.get('article/stored', 0)} new articles; {report.delivery.delivered} alerts sent, "
             f"{report.delivery.retrying} retrying, {report.delivery.failed} failed "
             f"({report.duration:.1f}s)"
