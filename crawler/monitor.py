@@ -247,6 +247,12 @@ class Monitor:
         report = CycleReport(
             len(self.sources), time.monotonic() - started, delivery, self.stats.snapshot()
         )
+        self.store.record_cycle(
+            report.duration,
+            report.sources,
+            self.stats.get("article/stored"),
+            delivery.delivered,
+        )
         log.info(
             "cycle sources=%d stored=%d alerts_sent=%d duration=%.1fs",
             report.sources,

@@ -93,6 +93,7 @@ def prune(
             on_deleted([r["id"] for r in rows])
     with store._tx() as c:
         report.polls = c.execute("DELETE FROM polls WHERE at < ?", (iso(cutoff),)).rowcount
+        c.execute("DELETE FROM cycles WHERE at < ?", (iso(cutoff),))
     if report.articles or report.polls:
         log.info(
             "retention pruned articles=%d polls=%d kept_for_alerts=%d cutoff=%s",

@@ -120,6 +120,17 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE alerts ADD COLUMN sending_at TEXT;
     """,
+    # 4: one row per `run --once` cycle, for /metrics and for operators asking "how long does a
+    # cycle take"; pruned with the poll history
+    """
+    CREATE TABLE cycles (
+        at TEXT NOT NULL,
+        duration REAL NOT NULL,
+        sources INTEGER NOT NULL,
+        stored INTEGER NOT NULL,
+        alerts_sent INTEGER NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

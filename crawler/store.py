@@ -418,6 +418,22 @@ class Store:
             state = SourceState(name=name, url=url)
         return state
 
+    def record_cycle(
+        self,
+        duration: float,
+        sources: int,
+        stored: int,
+        alerts_sent: int,
+        at: datetime | None = None,
+    ) -> None:
+        """Remember one poll cycle of `run --once` (shown by /metrics)."""
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO cycles (at, duration, sources, stored, alerts_sent)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (iso(at or utcnow()), duration, sources, stored, alerts_sent),
+            )
+
     def record_poll(self, url: str, poll: PollRecord, at: datetime | None = None) -> None:
         """Update a source's crawl state and append the poll to its history."""
         when = iso(at or utcnow())

@@ -95,6 +95,12 @@ def test_run_once_end_to_end(tmp_path: Path, site: FixtureServer, slack_stub) ->
     assert ledger_hits[1]["headers"].get("If-None-Match")
     assert len(stored(db)) == len(expected)
     assert len(slack_stub.messages()) == len(posts)
+    conn = sqlite3.connect(db)
+    try:
+        cycles = conn.execute("SELECT stored, alerts_sent FROM cycles ORDER BY rowid").fetchall()
+    finally:
+        conn.close()
+    assert cycles == [(len(expected), len(posts)), (0, 0)]  # each cycle recorded
     for a in articles:
         assert len(site.site.hits(f"/articles/{a.slug}.html")) == 1, a.slug
 
