@@ -1,6 +1,6 @@
 """One story per syndicated copy: exact and near-duplicate articles share a cluster id.
 
-The only module importing datasketch. Exact copies are found by a hash of the normalised text,
+Exact copies are found by a hash of the normalised text,
 lightly edited ones (another intro line, other boilerplate, a trimmed ending, a traditional-
 character copy) by MinHash LSH over 4-token shingles, where a token is a Latin-script word or
 one CJK/kana character. The first copy seen leads the cluster; its article id is the cluster id.
@@ -21,7 +21,6 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
-from datasketch import MinHash
 
 from crawler.article import Article
 from crawler.textnorm import fold
@@ -64,6 +63,35 @@ MIN_TOKENS = 20
 MAX_STORIES = 50_000
 
 _FINGERPRINT_VERSION = 1  # affine32 MinHash, SEED, crc32 shingle hashes, little-endian uint32
+
+# The signature is datasketch's MinHash (2.0, scheme "affine32") computed here in numpy, value
+# for value (tests/enrich/test_clustering.py compares the two): `import datasketch` pulls in
+# scipy.integrate through its LSH classes, 50 MB of resident memory (355 modules, a second
+# OpenBLAS) in the long-running service for three lines of arithmetic. Its permutations: odd
+# `a` and any `b` from numpy's RandomState(SEED), h -> a * fmix32(h) + b mod 2^32.
+_MAX_HASH = np.uint32(0xFFFFFFFF)
+# MurmurHash3's 32-bit finaliser (shifts and multipliers), datasketch's pre-mix of each hash
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
+
+
+def minhash_permutations(
+    num_perm: int = NUM_PERM, seed: int = SEED
+) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) of datasketch's affine32 permutations for `seed`, as uint32 arrays."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    shift1, mult1, shift2, mult2 = _FMIX32
+    hv = hv ^ (hv >> shift1)
+    hv = hv * mult1  # uint32 multiplication wraps: the intended arithmetic mod 2^32
+    hv = hv ^ (hv >> shift2)
+    hv = hv * mult2
+    return hv ^ (hv >> shift1)
+
 
 MatchKind = Literal["new", "exact", "near", "known", "too_short"]
 
@@ -154,7 +182,7 @@ class StoryIndex:
     ) -> None:
         self.max_stories = max_stories
         self.similarity_threshold = similarity_threshold
-        self._template = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_shingle_hash)
+        self._perm_a, self._perm_b = minhash_permutations()
         self._members: OrderedDict[str, _Member] = OrderedDict()
         self._by_hash: dict[str, str] = {}  # content hash -> the first member that had it
         # signature rows; a row is live while its member is in the index
@@ -172,16 +200,13 @@ class StoryIndex:
         return article_id in self._members
 
     def signature(self, toks: list[str]) -> np.ndarray:
-        """MinHash signature (uint32 per permutation) of the token list's shingles."""
-        m = MinHash(
-            num_perm=NUM_PERM,
-            seed=SEED,
-            hashfunc=_shingle_hash,
-            permutations=self._template.permutations,
-            scheme="affine32",
-        )
-        m.update_batch(shingles(toks))
-        return np.asarray(m.hashvalues, dtype=np.uint32)
+        """MinHash signature (uint32 per permutation) of the token list's shingles; all
+        0xFFFFFFFF for no shingles, like an empty datasketch MinHash."""
+        hashed = [_shingle_hash(s) for s in shingles(toks)]
+        if not hashed:
+            return np.full(NUM_PERM, _MAX_HASH, dtype=np.uint32)
+        hv = _fmix32(np.array(hashed, dtype=np.uint32).reshape(-1, 1))
+        return (hv * self._perm_a + self._perm_b).min(axis=0)
 
     # -- rows and members -------------------------------------------------------------------
 

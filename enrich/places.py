@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from crawler.article import Article, Entity
 from crawler.textnorm import fold, has_cjk
@@ -135,10 +135,14 @@ class Gazetteer:
         started = time.perf_counter()
         data = build_gazetteer_data()
         rules, matcher = _build_rules(data)
+        names = len(rules)
+        # read only while building the rules: ~4 MB of the service's resident memory
+        data.names = []
+        data.foreign_population = {}
         log.info(
             "gazetteer: %d places, %d names in %.2fs",
             len(data.places),
-            len(rules),
+            names,
             time.perf_counter() - started,
         )
         return cls(data, rules, matcher)
@@ -500,8 +504,9 @@ def _build_rules(data: GazetteerData) -> tuple[list[NameRule], PhraseMatcher[int
         surfaces.setdefault(key, []).append((n.surface, n.case_sensitive))
     rules: list[NameRule] = []
     matcher: PhraseMatcher[int] = PhraseMatcher()
+    shared: dict[object, object] = {}
     for key, roles in by_key.items():
-        rule = _rule_for(key, roles, data)
+        rule = _shared_parts(_rule_for(key, roles, data), shared)
         rules.append(rule)
         seen: set[tuple[str, bool]] = set()
         for surface, cs in surfaces[key]:
@@ -512,6 +517,24 @@ def _build_rules(data: GazetteerData) -> tuple[list[NameRule], PhraseMatcher[int
     for phrase in data.blockers:
         matcher.add_blocker(phrase)
     return rules, matcher.freeze()
+
+
+def _shared_parts(rule: NameRule, shared: dict[object, object]) -> NameRule:
+    """The rule with equal tuples and frozensets replaced by one shared instance: most rules
+    repeat the same few (an empty frozenset is 216 bytes, and not a singleton in CPython),
+    2.5 MB over the ~11,000 rules."""
+
+    def one(value: Any) -> Any:
+        return shared.setdefault(value, value)
+
+    return replace(
+        rule,
+        default=one(rule.default),
+        candidates=one(rule.candidates),
+        doc_candidates=one(rule.doc_candidates),
+        regions=one(rule.regions),
+        region_codes=one(rule.region_codes),
+    )
 
 
 def _rule_for(key: str, roles: dict[str, list[int]], data: GazetteerData) -> NameRule:

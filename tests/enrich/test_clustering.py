@@ -218,6 +218,24 @@ def test_fingerprint_is_compact_and_round_trips() -> None:
     assert decode_fingerprint(None) is None
 
 
+def test_signature_is_datasketch_affine32_minhash() -> None:
+    """Stored fingerprints stay comparable: the numpy signature equals datasketch's MinHash
+    (affine32, SEED, crc32 of the shingles) value for value, empty input included."""
+    import numpy as np
+    from datasketch import MinHash
+
+    from enrich.clustering import SEED, _shingle_hash, shingles
+
+    index = StoryIndex()
+    for text in (STORY, OTHER_STORY, ZH_STORY, "one two three", ""):
+        toks = tokens(text)
+        reference = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_shingle_hash)
+        reference.update_batch(shingles(toks))
+        signature = index.signature(toks)
+        assert signature.dtype == np.uint32
+        assert (signature == np.asarray(reference.hashvalues, dtype=np.uint32)).all()
+
+
 def test_warm_start_from_stored_rows() -> None:
     """Clustering survives a restart: rows as the store keeps them warm a new index."""
     first = make_context()
