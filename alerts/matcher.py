@@ -5,15 +5,19 @@ of features at least one of which must be present for the query to be true — a
 of the title/text, or a facet value such as `country=CN`. One pyahocorasick pass over the
 article's folded tokens (plus its facet values) finds which features are present; the
 rarest-looking clause of each query is its presearch key, and a keyed query is evaluated
-exactly (`crawler.query.evaluate`) only if all its clauses are satisfied. Queries that can be
-true with no feature (`NOT x`, pure ranges) are evaluated for every article. The presearch
-never drops a match, it only skips queries that cannot be true (tests/alerts/test_matcher.py
-checks results against naive evaluation of every watchlist)."""
+exactly only if all its clauses are satisfied: compiled once into closures that read the
+scan's findings (`_Compiler`), with the meaning of `crawler.query.evaluate`, and each distinct
+phrase's highlights located once per article. Queries that can be true with no feature
+(`NOT x`, pure ranges) are evaluated for every article. The presearch never drops a match, it
+only skips queries that cannot be true (tests/alerts/test_matcher.py checks results against
+naive evaluation of every watchlist)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import repeat
+from operator import itemgetter
 from typing import NamedTuple
 
 import ahocorasick  # type: ignore[import-not-found]  # (a C extension without stubs)
@@ -37,9 +41,10 @@ from crawler.query import (
     find_hits,
     parse_query,
     resolve_aliases,
+    to_query_text,
 )
-from crawler.query.evaluate import TextPresence
-from crawler.query.syntax import is_cjk_token, token_pattern, walk
+from crawler.query.evaluate import TextPresence, phrase_spans
+from crawler.query.syntax import TEXT_FIELDS, is_cjk_token, token_pattern, walk
 
 # A feature is a string: text features are token patterns of the scan string (they start with
 # a space); facet features are "field=value" (they never start with a space).
@@ -195,6 +200,211 @@ def required_literals(query: Query) -> frozenset[str] | None:
     return frozenset(f.strip() + ("" if f.endswith(" ") else "*") for f in features)
 
 
+# -- compiled evaluation -------------------------------------------------------------------------
+#
+# `crawler.query.evaluate` is the reference semantics; per candidate it walks the tree with
+# isinstance dispatch and looks each phrase up again. At 100,000 watchlists an article has a few
+# dozen candidate queries but hundreds of matching watchlists, so the matcher compiles each
+# distinct query once into closures over one per-article `_Scan`: a phrase or facet clause is a
+# set lookup in what the presearch already found, and the highlights of each distinct phrase
+# clause are located once per article and shared by every query that contains it.
+
+
+class _Scan:
+    """What one article's presearch found, shared by every candidate query's evaluation.
+
+    `found`: text patterns present in title or text, plus the article's facet features;
+    `title`/`text`: the patterns present in each field; `spans`: highlight rows per phrase
+    clause (by `_Compiler` leaf id), filled on first use.
+    """
+
+    __slots__ = ("doc", "found", "title", "text", "spans")
+
+    def __init__(self, doc: MatchDocument, found: set[Feature], title: set[str], text: set[str]):
+        self.doc = doc
+        self.found = found
+        self.title = title
+        self.text = text
+        self.spans: dict[int, tuple[list[_Row], list[MatchedTerm]]] = {}
+
+
+Check = Callable[[_Scan], bool]
+# Appends the ids of the phrase clauses that made a true query true (see evaluate._true_hits).
+Collect = Callable[[_Scan, list[int]], None]
+_FIELD_SET = frozenset(TEXT_FIELDS)
+# A highlight: term as written, field, start, end (a `Hit` as a tuple).
+_Row = tuple[str, str, int, int]
+
+
+class _Compiler:
+    """Turns query trees into `Check`/`Collect` closures with the same meaning as `evaluate`
+    and `find_hits`; identical phrase clauses (same words, fields and spelling) share one id.
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[Text, str], int] = {}
+        self.leaves: list[Text] = []  # by id
+
+    def leaf_id(self, leaf: Text) -> int:
+        key = (leaf, leaf.source)  # the spelling is part of the highlight's term
+        found = self._ids.get(key)
+        if found is None:
+            found = self._ids[key] = len(self.leaves)
+            self.leaves.append(leaf)
+        return found
+
+    def check(self, query: Query) -> Check:
+        if isinstance(query, Text):
+            return _text_check(query)
+        if isinstance(query, Facet):
+            feats = frozenset(facet_feature(query.field, v) for v in query.values)
+            if len(feats) == 1:
+                (feat,) = feats
+                return lambda s: feat in s.found
+            return lambda s: not feats.isdisjoint(s.found)
+        if isinstance(query, Range):
+            return lambda s: evaluate(query, s.doc)
+        if isinstance(query, Not):
+            child = self.check(query.child)
+            return lambda s: not child(s)
+        kids = [self.check(c) for c in query.children]
+        if isinstance(query, And):
+            if len(kids) == 2:
+                a, b = kids
+                return lambda s: a(s) and b(s)
+            return lambda s: all(k(s) for k in kids)
+        if len(kids) == 2:
+            a, b = kids
+            return lambda s: a(s) or b(s)
+        return lambda s: any(k(s) for k in kids)
+
+    def collect(self, query: Query) -> Collect | None:
+        """None when no phrase clause under `query` can contribute a highlight."""
+        if isinstance(query, Text):
+            i = self.leaf_id(query)
+            return lambda s, out: out.append(i)
+        if isinstance(query, And):
+            parts = [c for c in map(self.collect, query.children) if c is not None]
+            if not parts:
+                return None
+            if len(parts) == 1:
+                return parts[0]
+
+            def collect_and(s: _Scan, out: list[int]) -> None:
+                for part in parts:
+                    part(s, out)
+
+            return collect_and
+        if isinstance(query, Or):
+            branches = [
+                (self.check(c), part)
+                for c in query.children
+                if (part := self.collect(c)) is not None
+            ]
+            if not branches:
+                return None
+
+            def collect_or(s: _Scan, out: list[int]) -> None:
+                for check, part in branches:
+                    if check(s):
+                        part(s, out)
+
+            return collect_or
+        return None  # NOT hides its subtree's words; facets and ranges have none
+
+
+def _text_check(leaf: Text) -> Check:
+    if leaf.slop is not None:
+        return _near_check(leaf)
+    pattern = leaf.pattern
+    if leaf.fields == TEXT_FIELDS:
+        return lambda s: pattern in s.found
+    if leaf.fields == ("title",):
+        return lambda s: pattern in s.title
+    if leaf.fields == ("text",):
+        return lambda s: pattern in s.text
+    return lambda s: evaluate(leaf, s.doc)
+
+
+def _near_check(leaf: Text) -> Check:
+    """A proximity clause: token positions are only looked at in a field where the presearch
+    found every one of its words (`_near_patterns`)."""
+    patterns = _near_patterns(leaf)
+    per_field = [(name, replace(leaf, fields=(name,))) for name in leaf.fields]
+
+    def check(s: _Scan) -> bool:
+        for name, one in per_field:
+            present = s.title if name == "title" else s.text
+            if all(p in present for p in patterns) and evaluate(one, s.doc):
+                return True
+        return False
+
+    return check
+
+
+def _near_patterns(leaf: Text) -> list[str]:
+    last = len(leaf.tokens) - 1
+    return [token_pattern((t,), leaf.prefix and i == last) for i, t in enumerate(leaf.tokens)]
+
+
+def _leaf_rows(leaf: Text, s: _Scan) -> list[_Row]:
+    """`find_hits(leaf)` as rows, for a clause known to be true; a phrase's fields are read
+    from the presearch instead of being searched again."""
+    if leaf.slop is not None or not set(leaf.fields) <= _FIELD_SET:
+        return [(h.term, h.field, h.start, h.end) for h in find_hits(leaf, s.doc)]
+    doc = s.doc
+    term = leaf.source or to_query_text(leaf)
+    cache = doc.hit_cache
+    rows: list[_Row] = []
+    for name in leaf.fields:
+        if leaf.pattern not in (s.title if name == "title" else s.text):
+            continue
+        key = (name, leaf.tokens, leaf.prefix)
+        spans = cache.get(key)
+        if spans is None:
+            ft = doc.title if name == "title" else doc.text
+            spans = cache[key] = phrase_spans(ft.folded, leaf.tokens, leaf.prefix)
+        rows.extend([(term, name, a, b) for a, b in spans])
+    if leaf.fields != TEXT_FIELDS and len(leaf.fields) > 1:
+        rows.sort(key=lambda r: (r[1] != "title", r[2]))  # as `_text_hits` orders them
+    return rows
+
+
+def _row_order(row: _Row) -> tuple[bool, int, int]:
+    return (row[1] != "title", row[2], row[3])
+
+
+def _terms(s: _Scan, ids: list[int], leaves: list[Text]) -> list[MatchedTerm]:
+    """The highlights of the given phrase clauses: deduplicated, title first, then by offset.
+
+    Exactly `matched_terms`: one clause's hits are already unique and in that order; several
+    are merged the way it does (a set of the same tuples a `Hit` hashes as, in the same
+    insertion order, then a stable sort), so even ties come out in the same order. The
+    MatchedTerm objects of a clause are built once per article and shared by every query
+    that has the clause.
+    """
+    spans = s.spans
+    if len(ids) == 1:
+        return _clause_terms(spans, ids[0], leaves, s)[1]
+    rows: list[_Row] = []
+    made: dict[_Row, MatchedTerm] = {}
+    for i in ids:
+        got_rows, got_terms = _clause_terms(spans, i, leaves, s)
+        rows += got_rows
+        made.update(zip(got_rows, got_terms, strict=True))
+    return list(map(made.__getitem__, sorted(set(rows), key=_row_order)))
+
+
+def _clause_terms(
+    spans: dict[int, tuple[list[_Row], list[MatchedTerm]]], i: int, leaves: list[Text], s: _Scan
+) -> tuple[list[_Row], list[MatchedTerm]]:
+    got = spans.get(i)
+    if got is None:
+        rows = _leaf_rows(leaves[i], s)
+        got = spans[i] = (rows, [MatchedTerm(*row) for row in rows])
+    return got
+
+
 # -- the matcher ---------------------------------------------------------------------------------
 
 
@@ -202,11 +412,18 @@ class WatchlistMatch(NamedTuple):
     """A watchlist that matched, with the query terms found (offsets into the original text).
 
     A named tuple rather than a dataclass: a broad query can match for hundreds of watchlists
-    per article, and building these is then a measurable share of matching.
+    per article, and building these is then a measurable share of matching. For the same
+    reason `terms` (and its MatchedTerm objects) is shared by every match of one article that
+    highlights the same clauses: read it, copy it before changing it.
     """
 
     watchlist: Watchlist
     terms: list[MatchedTerm]
+
+
+# _tuple_new(WatchlistMatch, (watchlist, terms)) builds a match without the Python-level
+# __new__ of a named tuple: hundreds per article at 100,000 watchlists.
+_tuple_new = tuple.__new__
 
 
 @dataclass(slots=True)
@@ -218,6 +435,13 @@ class _Entry:
     clauses: tuple[Clause, ...]  # all necessary clauses, rarest first, checked before evaluating
     features: Clause | None  # the clause the presearch is keyed on
     pair: tuple[Feature, Feature] | None = None  # or two facet values it needs together
+    check: Check | None = None  # the query compiled (`_Compiler.check`)
+    collect: Collect | None = None  # its highlight clauses (`_Compiler.collect`)
+    rest: tuple[Clause, ...] = ()  # the clauses a presearch hit does not already satisfy
+    # targets split once: orders and watchlists of those with no filter; the filtered rest
+    orders: list[int] = field(default_factory=list)
+    plain: list[Watchlist] = field(default_factory=list)
+    filtered: list[_Target] = field(default_factory=list)
 
     @classmethod
     def compile(cls, query: Query) -> _Entry:
@@ -231,6 +455,9 @@ class _Entry:
         ):
             a, b = sorted((next(iter(facets[0])), next(iter(facets[1]))))
             entry.pair, entry.features = (a, b), facets[0] | facets[1]
+            entry.rest = tuple(c for c in clauses if c not in (facets[0], facets[1]))
+        else:
+            entry.rest = tuple(clauses[1:])
         return entry
 
 
@@ -318,12 +545,22 @@ class WatchlistMatcher:
             self._by_name[wl.name] = (wl, entry)
             if not wl.muted:
                 entry.targets.append(_Target.of(order, wl))
+        compiler = _Compiler()
+        for entry in self._entries:
+            if entry.targets:
+                entry.check = compiler.check(entry.query)
+                entry.collect = compiler.collect(entry.query)
+                entry.orders = [t.order for t in entry.targets if t.unfiltered]
+                entry.plain = [t.watchlist for t in entry.targets if t.unfiltered]
+                entry.filtered = [t for t in entry.targets if not t.unfiltered]
+        self._leaves = compiler.leaves
         self._build_index()
 
     def _build_index(self) -> None:
         self._always: list[int] = []
         self._postings: dict[Feature, list[int]] = {}  # key features -> entries
         self._pair_postings: dict[tuple[Feature, Feature], list[int]] = {}
+        self._pair_features: set[Feature] = set()  # facet features some pair key names
         patterns: set[Feature] = set()  # every text feature of every clause
         for eid, entry in enumerate(self._entries):
             if not entry.targets:
@@ -333,6 +570,7 @@ class WatchlistMatcher:
                 continue
             if entry.pair is not None:
                 self._pair_postings.setdefault(entry.pair, []).append(eid)
+                self._pair_features.update(entry.pair)
             else:
                 for feat in entry.features:
                     self._postings.setdefault(feat, []).append(eid)
@@ -373,47 +611,57 @@ class WatchlistMatcher:
 
         Also records, on `doc.presence`, which phrase patterns occur in which field.
         """
-        found: set[Feature] = set(doc_features(doc))
-        if self._automaton is not None:
-            title: set[str] = set()
-            text: set[str] = set()
-            boundary = len(doc.title.joined)  # the title's part of the scan string ends here
-            for end, pattern in self._automaton.iter(scan_string(doc)):
-                (title if end < boundary else text).add(pattern)
-            doc.presence = TextPresence(self._patterns, title, text)
-            found |= title
-            found |= text
-        return found
+        return self._scan(doc).found
 
-    def _keyed(self, doc: MatchDocument, found: set[Feature]) -> set[int]:
-        keyed: set[int] = set()
+    def _scan(self, doc: MatchDocument) -> _Scan:
+        """One automaton pass over each field; sets `doc.presence` for the reference
+        evaluator (proximity clauses, highlights) to reuse."""
+        found: set[Feature] = set(doc_features(doc))
+        automaton = self._automaton
+        if automaton is None:
+            return _Scan(doc, found, set(), set())
+        # The title and the text are scanned separately: a pattern never spans the two (the
+        # scan string joins them with NUL), and no per-hit test of which side it fell on.
+        pattern_of = itemgetter(1)
+        title = set(map(pattern_of, automaton.iter(doc.title.joined)))
+        text = set(map(pattern_of, automaton.iter(doc.text.joined)))
+        doc.presence = TextPresence(self._patterns, title, text)
+        found |= title
+        found |= text
+        return _Scan(doc, found, title, text)
+
+    def _candidate_ids(self, scan: _Scan) -> list[int]:
+        """`candidates` for an article already scanned."""
+        found = scan.found
         postings = self._postings
+        keyed: set[int] = set()
         for feat in found:
             eids = postings.get(feat)
             if eids:
                 keyed.update(eids)
         pairs = self._pair_postings
         if pairs:
-            facets = sorted(set(doc_features(doc)))
+            facets = sorted(self._pair_features & found)
             for i, a in enumerate(facets):
                 for b in facets[i + 1 :]:
                     eids = pairs.get((a, b))
                     if eids:
                         keyed.update(eids)
-        return keyed
+        out = list(self._always)
+        entries = self._entries
+        for eid in keyed:
+            for clause in entries[eid].rest:
+                if clause.isdisjoint(found):
+                    break
+            else:
+                out.append(eid)
+        return out
 
     def candidates(self, doc: MatchDocument) -> list[int]:
         """Ids of the distinct queries to evaluate exactly: those whose presearch key is
         present and all of whose necessary clauses are satisfied, plus those that need none.
         """
-        found = self.features_present(doc)
-        keyed = self._keyed(doc, found)
-        entries = self._entries
-        out = list(self._always)
-        for eid in keyed:
-            if all(not clause.isdisjoint(found) for clause in entries[eid].clauses):
-                out.append(eid)
-        return out
+        return self._candidate_ids(self._scan(doc))
 
     def match(self, article: Article) -> list[WatchlistMatch]:
         """The watchlists the article matches, in watchlist order, with their matched terms."""
@@ -421,16 +669,35 @@ class WatchlistMatcher:
 
     def match_document(self, doc: MatchDocument) -> list[WatchlistMatch]:
         """`match` for an already built MatchDocument (lets callers share one per article)."""
-        out: list[tuple[int, WatchlistMatch]] = []
-        for eid in self.candidates(doc):
-            entry = self._entries[eid]
-            passing = [t for t in entry.targets if t.unfiltered or t.passes(doc)]
-            if not passing or not evaluate(entry.query, doc):
+        scan = self._scan(doc)
+        entries = self._entries
+        leaves = self._leaves
+        # A broad query matches for hundreds of watchlists per article: their matches are
+        # built in C (`_new_match` over zip) and put in watchlist order by sorting the orders.
+        orders: list[int] = []
+        matches: list[WatchlistMatch] = []
+        chunks = 0
+        for eid in self._candidate_ids(scan):
+            entry = entries[eid]
+            passing = [t for t in entry.filtered if t.passes(doc)] if entry.filtered else None
+            check = entry.check
+            assert check is not None  # compiled for every entry that has targets
+            if not (entry.plain or passing) or not check(scan):
                 continue
-            terms = matched_terms(entry.query, doc)
-            out.extend((t.order, WatchlistMatch(t.watchlist, terms)) for t in passing)
-        out.sort(key=lambda pair: pair[0])
-        return [m for _, m in out]
+            ids: list[int] = []
+            if entry.collect is not None:
+                entry.collect(scan, ids)
+            terms = _terms(scan, ids, leaves) if ids else []
+            orders += entry.orders
+            matches += map(_tuple_new, repeat(WatchlistMatch), zip(entry.plain, repeat(terms)))
+            if passing:
+                orders += [t.order for t in passing]
+                matches += [WatchlistMatch(t.watchlist, terms) for t in passing]
+                chunks += 1
+            chunks += 1
+        if chunks < 2:
+            return matches
+        return list(map(matches.__getitem__, sorted(range(len(orders)), key=orders.__getitem__)))
 
     def explain(self, watchlist: Watchlist | str, article: Article) -> MatchExplanation:
         """Why `watchlist` did or did not match `article` (filters, presearch, query tree)."""
@@ -457,8 +724,13 @@ class WatchlistMatcher:
 
 
 def _leaf_patterns(query: Query) -> list[str]:
-    """The substring patterns of every phrase/word/prefix clause of a query (not proximity)."""
-    return [node.pattern for node in walk(query) if isinstance(node, Text) and node.slop is None]
+    """The substring patterns of every phrase/word/prefix clause of a query, and each word of
+    its proximity clauses."""
+    out: list[str] = []
+    for node in walk(query):
+        if isinstance(node, Text):
+            out.extend(_near_patterns(node) if node.slop is not None else [node.pattern])
+    return out
 
 
 def matched_terms(query: Query, doc: MatchDocument) -> list[MatchedTerm]:

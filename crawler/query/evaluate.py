@@ -212,15 +212,24 @@ def _near_windows(leaf: Text, ft: FieldText, first_only: bool) -> list[list[int]
     """
     k = len(leaf.tokens)
     last = k - 1
-    lists = [ft.positions(t, leaf.prefix and i == last) for i, t in enumerate(leaf.tokens)]
-    if any(not lst for lst in lists):
+    assert leaf.slop is not None
+    width = leaf.slop + k - 1  # the widest a window may span, in positions
+    prefixes = [leaf.prefix and i == last for i in range(k)]
+    # The longest word is likely the rarest: where it occurs only a few times, the other words
+    # are looked for next to it instead of everywhere in the field (`_events_near`).
+    rarest = max(range(k), key=lambda i: len(leaf.tokens[i]))
+    anchors = ft.positions(leaf.tokens[rarest], prefixes[rarest])
+    if not anchors:
         return []
-    events = sorted((p, i) for i, lst in enumerate(lists) for p in lst)
+    if len(anchors) * (2 * width + 1) <= _NEAR_LIMIT:
+        events = _events_near(leaf, ft, prefixes, anchors, width)
+    else:
+        lists = [ft.positions(t, p) for t, p in zip(leaf.tokens, prefixes, strict=True)]
+        events = sorted((p, i) for i, lst in enumerate(lists) for p in lst)
     counts = [0] * k
     have = 0
     left = 0
     windows: list[list[int]] = []
-    assert leaf.slop is not None
     for right, (p, i) in enumerate(events):
         counts[i] += 1
         if counts[i] == 1:
@@ -236,6 +245,45 @@ def _near_windows(leaf: Text, ft: FieldText, first_only: bool) -> list[list[int]
             counts[li] -= 1
             left += 1
     return windows
+
+
+# Positions `_events_near` may look at before locating every word in the field is cheaper.
+_NEAR_LIMIT = 120
+
+
+def _events_near(
+    leaf: Text, ft: FieldText, prefixes: list[bool], anchors: list[int], width: int
+) -> list[tuple[int, int]]:
+    """(position, token index) of every occurrence within `width` positions of an anchor (the
+    occurrences of one of the words), in order.
+
+    Every event of a window that passes the width test is that close to the anchor inside it,
+    and the shortest window ending at such an event is the same over these events as over all
+    of them: the windows found are exactly those of the full merge, without locating every
+    occurrence of a common word ("of") in the whole field.
+    """
+    tokens = ft.tokens
+    whole: dict[str, list[int]] = {}  # words matched exactly -> their indexes
+    prefixed: list[tuple[int, str]] = []  # (index, stem) of a prefix word
+    for i, (want, prefix) in enumerate(zip(leaf.tokens, prefixes, strict=True)):
+        if prefix:
+            prefixed.append((i, want))
+        else:
+            whole.setdefault(want, []).append(i)
+    events: list[tuple[int, int]] = []
+    done = 0  # positions below this are already looked at
+    for anchor in anchors:
+        for q in range(max(done, anchor - width), min(len(tokens), anchor + width + 1)):
+            tok = tokens[q]
+            found = whole.get(tok)
+            if prefixed:
+                more = [i for i, stem in prefixed if tok.startswith(stem)]
+                if more:
+                    found = sorted((found or []) + more)
+            if found:
+                events.extend((q, i) for i in found)
+        done = max(done, anchor + width + 1)
+    return events
 
 
 def _text_true(leaf: Text, doc: MatchDocument) -> bool:
