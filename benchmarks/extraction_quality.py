@@ -18,6 +18,7 @@ import argparse
 import gzip
 import json
 import logging
+import os
 import platform
 import random
 import re
@@ -282,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     report: dict[str, Any] = {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
-        "corpus": str(args.corpus),
+        # relative to the repository, so results carry no machine paths
+        "corpus": os.path.relpath(args.corpus, ROOT),
         "pages": len(pages),
         "python": platform.python_version(),
         "trafilatura": trafilatura.__version__,

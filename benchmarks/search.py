@@ -11,8 +11,9 @@ Builds synthetic stores (benchmarks/synthetic.py) of each size, then in the same
     python benchmarks/search.py            # 10,000 and 50,000 articles
     python benchmarks/search.py --full     # 10,000, 100,000 and 200,000 articles
 
-Stores are kept in --work (default /tmp/watchdesk-bench) and reused across runs. Results go to
-benchmarks/results/search.json.
+Stores are kept in --work (default: watchdesk-bench in the system temp folder)
+and reused across runs.
+Results go to benchmarks/results/search.json.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ import platform
 import shutil
 import statistics
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+BENCH_WORK = Path(tempfile.gettempdir()) / "watchdesk-bench"
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.synthetic import generate_articles  # noqa: E402
@@ -207,7 +210,7 @@ def measure_chinese(n: int, rounds: int = 20) -> dict[str, Any]:
         sb = tantivy.SchemaBuilder()
         sb.add_text_field("text", tokenizer_name=TOKENIZER, index_option="position")
         schema = sb.build()
-        directory = Path(f"/tmp/watchdesk-bench/zh-{name}")
+        directory = BENCH_WORK / f"zh-{name}"
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
         index = tantivy.Index(schema, path=str(directory))
@@ -255,7 +258,7 @@ def main() -> None:
     parser.add_argument(
         "--keep-index", action="store_true", help="reuse built indexes (no indexing figures)"
     )
-    parser.add_argument("--work", type=Path, default=Path("/tmp/watchdesk-bench"))
+    parser.add_argument("--work", type=Path, default=BENCH_WORK)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/search.json")
     args = parser.parse_args()
     sizes = args.sizes or ([10_000, 100_000, 200_000] if args.full else [10_000, 50_000])

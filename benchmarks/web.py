@@ -10,8 +10,9 @@ search page makes, so the ratios show what rendering adds.
     python benchmarks/web.py            # 200,000 articles
     python benchmarks/web.py --quick    # 20,000 articles
 
-Stores are kept in --work (default /tmp/watchdesk-bench) and reused. Results go to
-benchmarks/results/web.json.
+Stores are kept in --work (default: watchdesk-bench in the system temp folder)
+and reused.
+Results go to benchmarks/results/web.json.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import platform
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -29,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 ROOT = Path(__file__).resolve().parents[1]
+BENCH_WORK = Path(tempfile.gettempdir()) / "watchdesk-bench"
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
@@ -198,7 +201,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="20,000 articles instead of 200,000")
     parser.add_argument("--n", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/watchdesk-bench"))
+    parser.add_argument("--work", type=Path, default=BENCH_WORK)
     args = parser.parse_args()
     n = args.n or (20_000 if args.quick else 200_000)
     result = run(n, args.work, args.rounds)

@@ -144,8 +144,9 @@ def test_discovered_links_to_refused_addresses_are_never_requested(tmp_path: Pat
         feed_host.site.add("/articles/good.html", article_page(good, base))
         links = [
             f"{other.base_url}/secret.html",  # another loopback host
-            "http://10.0.0.1/admin",  # private range: refused before any connection
-            "http://169.254.169.254/latest/meta-data/",  # link-local (cloud metadata)
+            # a host name that resolves to loopback: refused after DNS resolution
+            f"http://localhost:{other.base_url.rsplit(':', 1)[1]}/secret.html",
+            "http://127.0.0.3:9/admin",  # a third loopback host (nothing listens there)
             f"{base}/articles/good.html",  # the source's own origin: allowed
         ]
         items = "".join(
