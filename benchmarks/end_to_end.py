@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import signal
@@ -40,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
 
-from benchmarks.feedfarm import FeedFarm, write_config  # noqa: E402
+from benchmarks.feedfarm import FeedFarm, service_env, write_config  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 from tests.slack_stub import SlackStub, StubRequest  # noqa: E402
 
@@ -57,9 +56,7 @@ WATCHLIST = """watchlists:
 
 
 def start_service(config: Path, stub: SlackStub, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if k != "WATCHDESK_CONFIG"}
-    env.update(stub.env())
-    env["PYTHONPATH"] = str(ROOT)
+    env = {**service_env(), **stub.env()}
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "crawler.cli", "-q", "--config", str(config), "run"],

@@ -12,6 +12,7 @@ Only 127.0.0.0/8 is ever bound.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import threading
 import time
@@ -305,3 +306,31 @@ watchlists: watchlists.yaml
         "utf-8",
     )
     return config
+
+
+def start_publisher(
+    farm: FeedFarm, every: float, stop: threading.Event, seed: int = 11
+) -> threading.Thread:
+    """A daemon thread publishing one story into a random feed every `every` seconds, until
+    `stop` is set."""
+    rng = random.Random(seed)
+
+    def run() -> None:
+        while not stop.wait(every):
+            farm.publish(rng.randrange(len(farm.feeds)))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def service_env() -> dict[str, str]:
+    """The environment for a watchdesk child process: this repository importable, no Slack
+    token or config path inherited from the caller's shell."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SLACK_BOT_TOKEN", "SLACK_API_URL", "WATCHDESK_CONFIG")
+    }
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    return env

@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import random
 import re
 import signal
 import sqlite3
@@ -51,7 +49,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.feedfarm import FeedFarm, write_config  # noqa: E402
+from benchmarks.feedfarm import FeedFarm, service_env, start_publisher, write_config  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "load.json"
@@ -75,33 +73,6 @@ QUICK_SIZES = (250, 500)
 FULL_SIZES = (250, 500, 1000, 2000)
 # --full: the headline size runs 10 minutes, the other steps 3 (quick: every size 2)
 FULL_HEADLINE = 1000
-
-
-def _publisher(
-    farm: FeedFarm, per_minute: int, stop: threading.Event, seed: int
-) -> threading.Thread:
-    """A thread publishing `per_minute` stories a minute, evenly spread, into random feeds."""
-    rng = random.Random(seed)
-    gap = 60.0 / max(1, per_minute)
-
-    def run() -> None:
-        while not stop.wait(gap):
-            farm.publish(rng.randrange(len(farm.feeds)))
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
-
-
-def _env() -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("SLACK_BOT_TOKEN", "SLACK_API_URL", "WATCHDESK_CONFIG")
-    }
-    env["PYTHONPATH"] = str(ROOT)
-    env["COLUMNS"] = "250"  # rich wraps log lines at the terminal width; keep each on one line
-    return env
 
 
 def _polls(db: Path, since: datetime) -> list[tuple[str, datetime, str, float]]:
@@ -147,12 +118,12 @@ def run_size(n: int, minutes: int, latency: float, new_share: float, work: Path)
             proc = subprocess.Popen(
                 [sys.executable, "-m", "crawler.cli", "--config", str(config), "run"],
                 cwd=ROOT,
-                env=_env(),
+                env={**service_env(), "COLUMNS": "250"},  # rich wraps log lines at the width
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
         service = psutil.Process(proc.pid)
-        _publisher(farm, max(1, round(n * new_share)), stop, seed=n)
+        start_publisher(farm, 60.0 / max(1, round(n * new_share)), stop, seed=n)
         t0 = time.monotonic()
         wall0 = datetime.now(UTC)
         try:

@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.feedfarm import FeedFarm, write_config  # noqa: E402
+from benchmarks.feedfarm import FeedFarm, service_env, write_config  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "polling.json"
@@ -49,8 +49,7 @@ TARGET_SPEEDUP = 10.0
 
 def run_child(cmd: list[str], timeout: float = 1800) -> dict[str, Any]:
     """Run a command to completion; its own wall time, CPU seconds and peak RSS (os.wait4)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "SLACK_API_URL")}
-    env["PYTHONPATH"] = str(ROOT)
+    env = service_env()
     env["COLUMNS"] = "250"  # rich wraps log lines at the terminal width; keep each on one line
     t0 = time.perf_counter()
     proc = subprocess.Popen(

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import signal
 import sqlite3
 import subprocess
@@ -42,7 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.feedfarm import FeedFarm, write_config  # noqa: E402
+from benchmarks.feedfarm import FeedFarm, service_env, start_publisher, write_config  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "soak.json"
@@ -114,29 +113,6 @@ def child(config: str, cycles: int, seconds: float, sample_every: int) -> int:
 # -- the driver ------------------------------------------------------------------------------
 
 
-def _publisher(farm: FeedFarm, every: float, stop: threading.Event) -> threading.Thread:
-    """A thread publishing one story into a random feed every `every` seconds."""
-    rng = random.Random(11)
-
-    def run() -> None:
-        while not stop.wait(every):
-            farm.publish(rng.randrange(len(farm.feeds)))
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
-
-
-def _env() -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("SLACK_BOT_TOKEN", "SLACK_API_URL", "WATCHDESK_CONFIG")
-    }
-    env["PYTHONPATH"] = str(ROOT)
-    return env
-
-
 def run_cycles(
     config: Path, cycles: int, seconds: float, sample_every: int, log: Path
 ) -> list[dict[str, Any]]:
@@ -156,7 +132,7 @@ def run_cycles(
     samples: list[dict[str, Any]] = []
     with log.open("wb") as errors:
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=errors, text=True
+            cmd, cwd=ROOT, env=service_env(), stdout=subprocess.PIPE, stderr=errors, text=True
         )
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -195,7 +171,9 @@ def run_service(
     cmd = [sys.executable, "-m", "crawler.cli", "-q", "--config", str(config), "run"]
     samples: list[dict[str, Any]] = []
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=service_env(), stdout=out, stderr=subprocess.STDOUT
+        )
     service = psutil.Process(proc.pid)
     started = time.monotonic()
     try:
@@ -301,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             config = write_config(
                 work, farm.urls(), every=args.every, user_agent="watchdesk-soak/0.1"
             )
-            _publisher(farm, args.publish_every, stop)
+            start_publisher(farm, args.publish_every, stop)
             try:
                 if args.mode == "cycles":
                     samples = run_cycles(
