@@ -14,8 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,24 +33,6 @@ from tests.slack_stub import SlackStub, StubRequest
 
 SISTER = Watchlist(name="sister", query='"sister city" AND Wuhan', channel="#sister")
 WUHAN = Watchlist(name="wuhan", query="Wuhan", channel="C0WUHAN")
-
-
-@pytest.fixture
-def stub() -> Iterator[SlackStub]:
-    with SlackStub() as s:
-        yield s
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "watchdesk.db") as s:
-        yield s
-
-
-@pytest.fixture
-def clock() -> Clock:
-    """Starts at the wall clock: the store stamps new alerts with it (due at once)."""
-    return Clock(datetime.now(UTC) + timedelta(seconds=1))
 
 
 def make_outbox(

@@ -4,13 +4,10 @@ against the loopback stub."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from alerts.digest import next_digest_at
 from alerts.outbox import Outbox
@@ -39,23 +36,6 @@ def next_eight_am_new_york(after: datetime) -> datetime:
         if candidate > local:
             return candidate.astimezone(UTC)
         day += timedelta(days=1)
-
-
-@pytest.fixture
-def stub() -> Iterator[SlackStub]:
-    with SlackStub() as s:
-        yield s
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "watchdesk.db") as s:
-        yield s
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime.now(UTC) + timedelta(seconds=1))
 
 
 def outbox(store: Store, stub: SlackStub, clock: Clock, *watchlists: Watchlist) -> Outbox:

@@ -18,8 +18,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -41,17 +40,6 @@ DAILY = Watchlist(
     channel="#digest",
     delivery=Digest(digest="0 8 * * *", timezone="America/New_York"),
 )
-
-
-@pytest.fixture
-def stub() -> Iterator[SlackStub]:
-    with SlackStub() as s:
-        yield s
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime.now(UTC) + timedelta(seconds=1))
 
 
 def slack(stub: SlackStub) -> SlackSink:

@@ -50,12 +50,6 @@ def _alert(**kw: Any) -> Alert:
 
 
 @pytest.fixture
-def stub() -> Iterator[SlackStub]:
-    with SlackStub() as s:
-        yield s
-
-
-@pytest.fixture
 def sink(stub: SlackStub) -> SlackSink:
     return SlackSink(stub.token, stub.base_url, timeout=2)
 

@@ -6,11 +6,7 @@ could not be delivered is announced at the next check, and a recovery is announc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from alerts.sinks import SlackSink
 from alerts.source_health import SourceHealthNotifier
@@ -20,18 +16,6 @@ from crawler.store import PollRecord, Store
 from tests.slack_stub import SlackStub
 
 SOURCE = SourceConfig(name="gov-press", kind="feed", url="http://127.0.0.1:9/feed.xml", every="15m")
-
-
-@pytest.fixture
-def stub() -> Iterator[SlackStub]:
-    with SlackStub() as s:
-        yield s
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "watchdesk.db") as s:
-        yield s
 
 
 def _poll(store: Store, at: datetime, *, ok: bool, new: int = 0) -> None:

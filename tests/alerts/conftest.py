@@ -1,0 +1,31 @@
+"""Fixtures shared by the delivery tests: the loopback Slack stub, a store, the outbox clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from crawler.store import Store
+from tests.alerts.helpers import Clock
+from tests.slack_stub import SlackStub
+
+
+@pytest.fixture
+def stub() -> Iterator[SlackStub]:
+    with SlackStub() as s:
+        yield s
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "watchdesk.db") as s:
+        yield s
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Starts at the wall clock: the store stamps new alerts with it (due at once)."""
+    return Clock(datetime.now(UTC) + timedelta(seconds=1))
