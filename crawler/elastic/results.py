@@ -15,7 +15,7 @@ from crawler.backend import FACET_FIELDS, Hit, SearchResult
 from crawler.elastic.document import article_from_source
 from crawler.query.elasticsearch import HIGHLIGHT_POST, HIGHLIGHT_PRE
 from crawler.query.syntax import is_cjk_token
-from crawler.search import SNIPPET_CHARS, make_snippet
+from crawler.search import SNIPPET_CHARS, make_snippet, mark_spans
 from crawler.textnorm import fold, index_text
 
 Span = tuple[int, int]
@@ -107,26 +107,9 @@ def _merge(spans: list[Span]) -> list[Span]:
 
 
 def snippet_from_spans(text: str, spans: list[Span], width: int = SNIPPET_CHARS) -> str:
-    """A window of `text` around the first span, spans wrapped in `[[` `]]`.
-
-    The same window and markers as `crawler.search.make_snippet`.
-    """
-    if not spans:
-        return text[:width].strip() + ("…" if len(text) > width else "")
-    first = spans[0][0]
-    lo = max(0, first - width // 3)
-    hi = min(len(text), lo + width)
-    out: list[str] = []
-    pos = lo
-    for s, e in spans:
-        if s < pos or e > hi:
-            continue
-        out.append(text[pos:s])
-        out.append(HIGHLIGHT_PRE + text[s:e] + HIGHLIGHT_POST)
-        pos = e
-    out.append(text[pos:hi])
-    snippet = "".join(out).replace("\n", " ").strip()
-    return ("…" if lo > 0 else "") + snippet + ("…" if hi < len(text) else "")
+    """A window of `text` around the first span, spans wrapped in `[[` `]]`: the embedded
+    backend's own snippet (`crawler.search.mark_spans`), so both backends cut alike."""
+    return mark_spans(text, spans, width)
 
 
 def hit_from_response(raw: dict[str, Any], terms: list[str]) -> Hit:
