@@ -19,13 +19,10 @@ from alerts.matcher import WatchlistMatcher
 from alerts.watchlist import Watchlist
 from crawler.article import Article
 from crawler.backend import Archive, Hit, SearchRequest, SearchResult, open_archive
-from crawler.store import Store, parse_iso, utcnow
+from crawler.store import Store, utcnow
 from crawler.web.markup import Span
 from crawler.web.state import SearchState
 
-# A source that has not brought anything new for this long is "silent": feeds on this beat
-# publish daily, so two quiet days usually mean a broken feed or a changed URL.
-SILENT_AFTER = timedelta(hours=48)
 # The watchlists page shows this window (issue #7: "hits per day over the last 30 days").
 WATCHLIST_WINDOW = timedelta(days=30)
 LATEST_HITS = 5
@@ -307,21 +304,18 @@ class Desk:
 
     def sources(self, now: datetime | None = None) -> list[SourceView]:
         """The `watchdesk status` table: failing first, then silent, then never polled."""
+        from alerts.source_health import source_healths
+
         now = now or self.clock()
         health = {r["name"]: r for r in self.store.source_health(now)}
+        # the same judgement as `watchdesk status` and the health announcements: failing or
+        # silent for longer than the source's own rhythm
+        judged = source_healths(self.store, self.loaded.config.sources, now)
         out = []
         for src in self.loaded.config.sources:
             r = health.get(src.name, {})
-            last_new = parse_iso(r.get("last_new"))
             failures = int(r.get("consecutive_failures") or 0)
-            if failures:
-                state = "failing"
-            elif not r.get("last_attempt"):
-                state = "never polled"
-            elif last_new is None or now - _utc(last_new) > SILENT_AFTER:
-                state = "silent"
-            else:
-                state = "ok"
+            state = judged[src.name][0] if r.get("last_attempt") else "never polled"
             out.append(
                 SourceView(
                     name=src.name,

@@ -26,7 +26,7 @@ sources:
   - {name: indystar, kind: feed, url: "http://127.0.0.1:9/indystar.xml"}
   - {name: voa, kind: feed, url: "http://127.0.0.1:9/voa.xml"}
   - {name: xinhua, kind: feed, url: "http://127.0.0.1:9/xinhua.xml"}
-  - {name: quiet, kind: feed, url: "http://127.0.0.1:9/quiet.xml"}
+  - {name: quiet, kind: feed, url: "http://127.0.0.1:9/quiet.xml", silent_after: 1h}
   - {name: newfeed, kind: feed, url: "http://127.0.0.1:9/new.xml"}
 watchlists:
   - name: sister-cities
