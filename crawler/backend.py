@@ -116,6 +116,9 @@ class SearchResult:
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     # (day, count) over the whole result set, oldest first; only when asked for
     histogram: list[tuple[str, int]] = field(default_factory=list)
+    # Share of the matches the facet counts and histogram were counted on: 1.0 means exact;
+    # below it (very large result sets on the embedded index) they are estimates, scaled up.
+    facet_sample: float = 1.0
     took_ms: float = 0.0
     # field -> {value: display name} for facet values that are ids (entity ids -> names)
     facet_labels: dict[str, dict[str, str]] = field(default_factory=dict)

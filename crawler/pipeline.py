@@ -10,7 +10,6 @@ import logging
 from datetime import UTC, datetime
 
 from alerts.matcher import WatchlistMatcher
-
 from alerts.watchlist import WatchlistSet
 from crawler.article import Article, Page
 from crawler.stats import Stats

@@ -202,6 +202,7 @@ class EmbeddedArchive:
             page, docs = self._verify(tree, page, articles, request)
         result = SearchResult(hits=[], total=page.total, facets=page.facets)
         result.histogram = page.histogram
+        result.facet_sample = page.facet_sample
         for seq, score in zip(page.seqs, page.scores, strict=True):
             article = articles.get(seq)
             if article is None:  # deleted from the store since the index saw it

@@ -72,8 +72,6 @@ def _fold_char(ch: str) -> str:
     return low
 
 
-
-
 def fold(text: str) -> str:
     """Lowercase, strip accents, traditional->simplified; `len(fold(s)) == len(s)` always."""
     if text.isascii():

@@ -12,7 +12,7 @@ import csv
 import json
 import re
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Annotated, Any
 
 import typer
@@ -20,12 +20,11 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from crawler import timespan
 from crawler.backend import FACET_FIELDS, Hit, SearchRequest, SearchResult
 from crawler.cli import _load, app, err, out
 
 _MARKED = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
-_RELATIVE = re.compile(r"^(\d+)([dwmy])$")
-_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection");
 # tab and carriage return too, since some programs strip them before looking.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -47,23 +46,12 @@ CSV_COLUMNS = (
 
 
 def parse_day(value: str, option: str, today: date | None = None) -> date:
-    """`YYYY-MM-DD`, `today`, `yesterday`, or a span back from today: `30d`, `2w`, `6m`, `1y`."""
-    today = today or datetime.now(UTC).date()
-    text = value.strip().lower()
-    if text == "today":
-        return today
-    if text == "yesterday":
-        return today - timedelta(days=1)
-    match = _RELATIVE.match(text)
-    if match:
-        return today - timedelta(days=int(match.group(1)) * _DAYS[match.group(2)])
+    """`crawler.timespan.parse_day`, its ValueError turned into a usage error (exit 2) that
+    names the option, as typer reports its own bad values."""
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date: use YYYY-MM-DD or a span like 30d, 2w, 6m, 1y",
-            param_hint=option,
-        ) from None
+        return timespan.parse_day(value, today)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
 def csv_cell(value: Any) -> str:
@@ -129,6 +117,10 @@ def _print_table(result: SearchResult, page: int, limit: int) -> None:
 
 def _print_facets(result: SearchResult) -> None:
     labels = result.facet_labels
+    approx = "≈" if result.facet_sample < 1 else ""
+    if approx:
+        share = f"{result.facet_sample:.0%}"
+        out.print(f"[dim]facet counts estimated from a {share} sample of the matches[/dim]")
     for name in FACET_FIELDS:
         counts = result.facets.get(name, [])
         if not counts:
@@ -139,7 +131,7 @@ def _print_facets(result: SearchResult) -> None:
         for value, count in counts:
             label = labels.get(name, {}).get(value)
             shown = f"{label} ({value})" if label and label != value else value
-            table.add_row(Text(shown), str(count))
+            table.add_row(Text(shown), f"{approx}{count}")
         out.print(table)
 
 
@@ -149,7 +141,12 @@ def search(
         str, typer.Argument(help="Query, e.g. '\"sister city\" AND country:CN' ('' = all).")
     ] = "",
     since: Annotated[
-        str | None, typer.Option("--since", help="From this day: YYYY-MM-DD or 30d, 2w, 6m.")
+        str | None,
+        typer.Option(
+            "--since",
+            help="From this day: YYYY-MM-DD, today, yesterday, or a span back from now: "
+            "12h, 30d, 2w, 6m (30 days), 1y (365 days).",
+        ),
     ] = None,
     until: Annotated[
         str | None, typer.Option("--until", help="Up to this day, included (same forms).")
@@ -216,6 +213,7 @@ def search(
             print(json.dumps(hit.to_dict(), ensure_ascii=False))
         if facets:
             summary = {"total": result.total, "facets": result.facets}
+            summary["facet_sample"] = result.facet_sample
             summary["facet_labels"] = result.facet_labels
             print(json.dumps(summary, ensure_ascii=False))
     elif as_csv:

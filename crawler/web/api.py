@@ -47,7 +47,8 @@ def api_search(
 
     Filters repeat (`country=CN&country=TW` = either); since/until are YYYY-MM-DD. Returns
     `total`, `hits` (as `watchdesk search --json`, snippets marked with `[[ ]]`), `facets`
-    and a per-day `histogram`; a malformed query is a 400 with the `position` it points at.
+    and a per-day `histogram`, counted on the share `facet_sample` of the matches (1.0 =
+    exact; below it, estimates); a malformed query is a 400 with the `position` it points at.
     """
     values = {"source": source, "language": language, "event": event, "country": country}
     values |= {"region": region, "entity": entity}
@@ -69,6 +70,7 @@ def api_search(
         "hits": [h.to_dict() for h in result.hits],
         "facets": {k: [[v, n] for v, n in vals] for k, vals in result.facets.items()},
         "histogram": [[d, n] for d, n in result.histogram],
+        "facet_sample": result.facet_sample,
     }
 
 

@@ -73,6 +73,24 @@ def test_search_shows_hits_facets_histogram_and_pages(http: httpx.Client) -> Non
     assert f"<strong>{tw['total']}</strong> article" in page
 
 
+def test_estimated_facet_counts_are_marked(
+    http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crawler import search_index
+
+    exact = http.get("/api/search", params={"q": "sister OR delegation"}).json()
+    assert exact["facet_sample"] == 1.0
+    assert "Counts estimated" not in http.get("/search", params={"q": "sister OR delegation"}).text
+    # as if this result were too large to count: facets come from a sample and say so
+    monkeypatch.setattr(search_index, "FACET_SAMPLE_ABOVE", 1)
+    monkeypatch.setattr(search_index, "FACET_SAMPLE_SIZE", 1)
+    params = {"q": "delegation OR sister"}
+    api = http.get("/api/search", params=params).json()
+    assert 0 < api["facet_sample"] < 1 and api["total"] == exact["total"]
+    page = http.get("/search", params=params).text
+    assert re.search(r"Counts estimated from a \d+ % sample of the [\d,]+ matches", page)
+
+
 def test_pagination_and_sort_links(http: httpx.Client) -> None:
     everything = http.get("/api/search").json()
     assert everything["total"] > 20  # the fixture archive spans two pages
