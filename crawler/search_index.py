@@ -25,7 +25,7 @@ import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,8 @@ def build_schema() -> tantivy.Schema:
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
     sb.add_text_field("entity_id", tokenizer_name="raw", index_option="basic", fast=True)
     sb.add_date_field("published", indexed=True, fast=True)
+    # when the article was stored: the window of a watchlist backtest (alerts/backtest.py)
+    sb.add_date_field("fetched", indexed=True, fast=True)
     sb.add_float_field("relevance", indexed=True, fast=True)
     # fold(title) + "\n" + fold(text), kept for non-ASCII articles only: folding Chinese
     # (OpenCC in Python) costs ~2 ms per article, which 20 highlighted hits would pay on every
@@ -136,6 +138,9 @@ def article_document(seq: int, article: Article) -> tantivy.Document:
         out.add_date("published", doc.published.astimezone(UTC))
     if doc.relevance is not None:
         out.add_float("relevance", float(doc.relevance))
+    if article.fetched is not None:
+        fetched = article.fetched
+        out.add_date("fetched", (fetched if fetched.tzinfo else fetched.replace(tzinfo=UTC)))
     if not (article.title.isascii() and article.text.isascii()):
         out.add_bytes("match_text", (doc.title.folded + "\n" + doc.text.folded).encode())
     return out
@@ -391,6 +396,46 @@ class TantivyIndex:
             searcher, query, facet_size, histogram, SAMPLE_BUCKETS / buckets
         )
         return page, True
+
+    def matching_seqs(
+        self, tree: Any, date_field: str, start: datetime | None, end: datetime
+    ) -> list[int] | None:
+        """Seqs of every indexed article the tree matches whose date is in [start, end).
+
+        The date is `fetched`, or with `date_field="published"` the publication date, falling
+        back to `fetched` for undated articles. None when the index can only give a superset
+        for this tree (a long proximity clause): the caller then checks candidates itself.
+        """
+        self.sync()
+        compiled = compile_tantivy(tree, self.schema)
+        if not compiled.exact:
+            return None
+        Q, Occur = tantivy.Query, tantivy.Occur
+
+        def window(name: str) -> tantivy.Query:
+            return Q.range_query(
+                self.schema, name, tantivy.FieldType.Date, start, end, include_upper=False
+            )
+
+        in_window = window("fetched")
+        if date_field == "published":
+            undated = Q.boolean_query(
+                [(Occur.Must, in_window), (Occur.MustNot, Q.exists_query("published"))]
+            )
+            in_window = Q.boolean_query(
+                [(Occur.Should, window("published")), (Occur.Should, undated)]
+            )
+        query = Q.boolean_query(
+            [(Occur.Must, compiled.query), (Occur.Must, Q.const_score_query(in_window, 0.0))]
+        )
+        searcher = self.index.searcher()
+        total = _count(searcher.search(query, 1, count=True))
+        if not total:
+            return []
+        # ordered by a fast field: no scoring of what is not ranked
+        hits = searcher.search(query, total, order_by_field="seq").hits
+        values = searcher.fast_field_values("seq", [address for _, address in hits])
+        return [int(v) for v in values if v is not None]
 
     def _page(
         self,

@@ -67,6 +67,8 @@ def watchlist_test(
     """Run a watchlist over the stored archive: what it would have alerted, and counts per day."""
     from alerts.backtest import backtest
     from crawler.query import QueryError
+    from crawler.search import default_index_path
+    from crawler.search_index import TantivyIndex
     from crawler.store import Store
 
     if by not in ("fetched", "published"):
@@ -75,6 +77,9 @@ def watchlist_test(
     loaded = _load()
     target = _target(loaded, name, query)
     with Store(loaded.store_path) as store:
+        # the side index the service keeps beside an embedded store counts the matches fast
+        path = default_index_path(store)
+        index = TantivyIndex(store, path) if path is not None and path.exists() else None
         try:
             result = backtest(
                 store,
@@ -84,6 +89,7 @@ def watchlist_test(
                 limit=limit,
                 date_field=by,  # type: ignore[arg-type]  # checked above
                 draft=query is not None,
+                index=index,
             )
         except QueryError as exc:
             _bad_query(query or "", exc)

@@ -19,6 +19,7 @@ from alerts.matcher import WatchlistMatcher
 from alerts.watchlist import Watchlist
 from crawler.article import Article
 from crawler.backend import Archive, Hit, SearchRequest, SearchResult, open_archive
+from crawler.search import EmbeddedArchive
 from crawler.store import Store, utcnow
 from crawler.web.markup import Span
 from crawler.web.state import SearchState
@@ -282,6 +283,7 @@ class Desk:
             aliases=self.aliases,
             limit=limit,
             now=self.clock(),
+            index=self.archive.index if isinstance(self.archive, EmbeddedArchive) else None,
         )
         result.draft = True  # also when it borrows an existing watchlist's filters
         return result

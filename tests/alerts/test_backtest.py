@@ -20,6 +20,7 @@ from alerts.matcher import WatchlistMatcher
 from alerts.watchlist import Watchlist
 from crawler.article import Article
 from crawler.query import QueryError
+from crawler.search_index import TantivyIndex
 from crawler.store import Store, StoryMatch
 from tests.query.corpus import ARTICLES, resolve_alias
 from tests.query.strategies import queries
@@ -59,6 +60,12 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, li
     store.close()
 
 
+@pytest.fixture(scope="module")
+def index(stored: tuple[Store, list[Article]]) -> TantivyIndex:
+    """The store's full-text index (in memory), from which backtests may count."""
+    return TantivyIndex(stored[0], None)
+
+
 def live_alerts(
     articles: list[Article], wl: Watchlist, start: datetime | None, end: datetime
 ) -> list[str]:
@@ -85,12 +92,20 @@ WATCHLISTS = [
 
 
 @pytest.mark.parametrize("wl", WATCHLISTS, ids=lambda w: w.name)
-@pytest.mark.parametrize("preselect", [True, False])
+@pytest.mark.parametrize("how", ["sql", "all", "index"])
 def test_backtest_equals_live_matching(
-    stored: tuple[Store, list[Article]], wl: Watchlist, preselect: bool
+    stored: tuple[Store, list[Article]], index: TantivyIndex, wl: Watchlist, how: str
 ) -> None:
     store, articles = stored
-    result = backtest(store, wl, aliases=resolve_alias, now=NOW, limit=1000, preselect=preselect)
+    result = backtest(
+        store,
+        wl,
+        aliases=resolve_alias,
+        now=NOW,
+        limit=1000,
+        preselect=how != "all",
+        index=index if how == "index" else None,
+    )
     start = NOW - timedelta(days=30)
     expected = live_alerts(articles, wl, start, NOW)
     assert [h.article_id for h in reversed(result.hits)] == expected
@@ -327,4 +342,35 @@ def test_random_queries_backtest_like_live_matching(
     except ValueError:
         return
     result = backtest(store, wl, aliases=resolve_alias, since=None, now=NOW, limit=1000)
+    assert [h.article_id for h in reversed(result.hits)] == live_alerts(articles, wl, None, NOW)
+
+
+@pytest.mark.parametrize("wl", WATCHLISTS, ids=lambda w: w.name)
+@pytest.mark.parametrize("by", ["fetched", "published"])
+def test_counting_from_the_index_gives_the_same_backtest(
+    stored: tuple[Store, list[Article]], index: TantivyIndex, wl: Watchlist, by: str
+) -> None:
+    """Counts, days, stories, the listed hits with their terms and snippets: all the same."""
+    store, _ = stored
+    # the corpus was published over years; fetched within the last 40 days
+    since = timedelta(days=30 if by == "fetched" else 3650)
+    args = {"aliases": resolve_alias, "now": NOW, "limit": 5, "date_field": by, "since": since}
+    exact = backtest(store, wl, **args).to_dict()  # type: ignore[arg-type]
+    counted = backtest(store, wl, index=index, **args).to_dict()  # type: ignore[arg-type]
+    assert counted["candidates"] == counted["matches"] <= exact["candidates"]
+    del exact["candidates"], counted["candidates"]
+    assert counted == exact
+    assert exact["matches"] > 0
+
+
+def test_a_query_the_index_only_approximates_is_checked_article_by_article(
+    stored: tuple[Store, list[Article]], index: TantivyIndex
+) -> None:
+    store, articles = stored
+    wl = Watchlist(name="near", query='"sister city agreement"~5 OR "city sister signed"~4')
+    assert index.matching_seqs(None, "fetched", None, NOW) is not None
+    from crawler.query import parse_query
+
+    assert index.matching_seqs(parse_query(wl.query), "fetched", None, NOW) is None
+    result = backtest(store, wl, aliases=resolve_alias, since=None, now=NOW, index=index)
     assert [h.article_id for h in reversed(result.hits)] == live_alerts(articles, wl, None, NOW)
