@@ -39,7 +39,7 @@ from crawler.store import Store, _row_to_article
 log = logging.getLogger(__name__)
 
 # Bump when the schema or the tokenisation changes: an index of another version is rebuilt.
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 STATE_FILE = "watchdesk-index.json"
 TOKENIZER = "watchdesk_tokens"
 # Facet name (backend.FACET_FIELDS) -> index field counted for it. Entities are counted by id
@@ -379,7 +379,8 @@ class TantivyIndex:
         # The page has counted the matches, which decides whether the counts are sampled.
         # (Counting beside the page in a second thread was measured too: on two shared cores
         # it was as often slower as faster.)
-        buckets = sample_buckets(page.total)
+        # A histogram alone (the watchlists page's days) is cheap enough to count exactly.
+        buckets = sample_buckets(page.total) if facet_size else SAMPLE_BUCKETS
         query = compiled.query
         if buckets < SAMPLE_BUCKETS:
             in_sample = tantivy.Query.range_query(

@@ -68,3 +68,13 @@ def test_every_bucket_is_used(store: Store) -> None:
     assert buckets == set(range(search_index.SAMPLE_BUCKETS))
     assert search_index.sample_buckets(search_index.FACET_SAMPLE_ABOVE) == 64
     assert search_index.sample_buckets(10**9) == 1
+
+
+def test_a_histogram_alone_is_always_exact(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watchlists page asks only for days: those counts stay exact at any size."""
+    archive = EmbeddedArchive(store)
+    days = SearchRequest(query="", limit=1, histogram=True)
+    exact = archive.search(days)
+    monkeypatch.setattr(search_index, "FACET_SAMPLE_ABOVE", 10)
+    got = archive.search(days)
+    assert got.facet_sample == 1.0 and got.histogram == exact.histogram
