@@ -33,13 +33,18 @@ import tantivy
 
 from crawler.article import Article
 from crawler.query import MatchDocument
-from crawler.search_index_query import FACET_INDEX_FIELDS, compile_tantivy
+from crawler.search_index_query import (
+    FACET_INDEX_FIELDS,
+    compile_tantivy,
+    pairs_field,
+    token_pairs,
+)
 from crawler.store import Store, _row_to_article
 
 log = logging.getLogger(__name__)
 
 # Bump when the schema or the tokenisation changes: an index of another version is rebuilt.
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 STATE_FILE = "watchdesk-index.json"
 TOKENIZER = "watchdesk_tokens"
 # Facet name (backend.FACET_FIELDS) -> index field counted for it. Entities are counted by id
@@ -80,6 +85,10 @@ def build_schema() -> tantivy.Schema:
     sb.add_integer_field("sample", indexed=True, fast=True)
     for name in ("title", "text"):
         sb.add_text_field(name, tokenizer_name=TOKENIZER, index_option="position")
+        # Every pair of adjacent tokens as one term (Elasticsearch's `index_phrases`): a
+        # two-word phrase becomes one term lookup and a longer one a phrase of pairs, instead
+        # of intersecting the positions of common words over half the archive.
+        sb.add_text_field(pairs_field(name), tokenizer_name=TOKENIZER, index_option="position")
     for name in FACET_INDEX_FIELDS:
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
     sb.add_text_field("entity_id", tokenizer_name="raw", index_option="basic", fast=True)
@@ -127,8 +136,9 @@ def article_document(seq: int, article: Article) -> tantivy.Document:
     out = tantivy.Document()
     out.add_integer("seq", seq)
     out.add_integer("sample", sample_bucket(article.id))
-    out.add_text("title", " ".join(doc.title.tokens))
-    out.add_text("text", " ".join(doc.text.tokens))
+    for name, tokens in (("title", doc.title.tokens), ("text", doc.text.tokens)):
+        out.add_text(name, " ".join(tokens))
+        out.add_text(pairs_field(name), " ".join(token_pairs(tokens)))
     for name in FACET_INDEX_FIELDS:
         for value in sorted(doc.facet(name)):
             out.add_text(name, value)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -28,6 +29,16 @@ TITLE_WEIGHT = 3.0
 
 # Facet fields of the query language -> index field holding the same values as MatchDocument.
 FACET_INDEX_FIELDS = ("source", "language", "country", "region", "event", "entity", "place")
+
+
+def pairs_field(name: str) -> str:
+    """The index field holding the adjacent-token pairs of text field `name`."""
+    return name + "_pairs"
+
+
+def token_pairs(tokens: Sequence[str]) -> list[str]:
+    """Each token joined to the next by "_" (tokens never hold one: `syntax.TOKEN_RE`)."""
+    return [a + "_" + b for a, b in itertools.pairwise(tokens)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +133,12 @@ class _Builder:
                 words: list[str | tuple[int, str]] = [re.escape(t) for t in tokens[:-1]]
                 words.append(_prefix_regex(tokens[-1]))
                 return Q.regex_phrase_query(schema, name, words)
-            return Q.phrase_query(schema, name, list[str | tuple[int, str]](tokens))
+            # pairs at consecutive positions are exactly the tokens at consecutive positions
+            adjacent = token_pairs(tokens)
+            if len(adjacent) == 1:
+                return Q.term_query(schema, pairs_field(name), adjacent[0])
+            phrase: list[str | tuple[int, str]] = list(adjacent)
+            return Q.phrase_query(schema, pairs_field(name), phrase)
         if len(tokens) == 2:
             # Two tokens inside a window with at most `slop` others, in either order: exactly
             # the union of tantivy's sloppy phrase over both orders (checked against the
