@@ -75,7 +75,7 @@ SUITE = [
     Benchmark(
         "search",
         "search.py",
-        (),
+        ("--sizes", "10000", "20000", "--rounds", "5"),
         ("--full",),
         "indexing and search latency, embedded archive vs FTS5",
     ),

@@ -58,15 +58,14 @@ FACET_COUNT_FIELDS = {
     "entity": "entity_id",
 }
 # Facet counts and the day histogram of a result set larger than FACET_SAMPLE_ABOVE are counted
-# on a fixed random share of it and scaled up, as Elasticsearch's `random_sampler` aggregation
-# does: on 200,000 articles a query matching half of them spent 35 ms counting six facets
-# exactly, 5 ms on a 10,000-article sample (benchmarks/search.py). An estimate from 10,000
-# articles is within a few per cent for any value holding more than 1 % of the matches, and a
-# result of that size is refined, not read through. Each article falls in one of
-# SAMPLE_BUCKETS buckets by a hash of its id; a sample is the first few buckets.
+# on a fixed random share of it (FACET_SAMPLE_SIZE articles or a few more) and scaled up, as
+# Elasticsearch's `random_sampler` aggregation does, so that their cost stops growing with the
+# archive. At 50,000 sampled articles a value holding 1 % of the matches is off by about 4 %,
+# a larger one by less. Each article falls in one of SAMPLE_BUCKETS buckets by a hash of its id;
+# a sample is the first few buckets, the same ones on every search.
 SAMPLE_BUCKETS = 64
-FACET_SAMPLE_ABOVE = 20_000
-FACET_SAMPLE_SIZE = 10_000
+FACET_SAMPLE_ABOVE = 100_000
+FACET_SAMPLE_SIZE = 50_000
 # Articles read from SQLite per indexing batch: ~2 MB of rows at a time (2 KB articles), small
 # beside the writer's heap; the query per batch is negligible against indexing the rows.
 SYNC_BATCH = 1000
