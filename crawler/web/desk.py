@@ -234,10 +234,9 @@ class Desk:
         """Every watchlist with its matches per publication day over the last 30 days and its
         latest matches.
 
-        Asked of the archive (one search per watchlist, its filters included), not replayed
-        through the matcher: the exact backtest normalises every candidate's text in Python,
-        which at 200,000 articles takes seconds per watchlist (benchmarks/web.py); the query
-        language guarantees both give the same matches. The draft box runs the exact backtest.
+        Asked of the archive (one search per watchlist, its filters included), so that it works
+        on either backend; the query language guarantees the same matches as the backtest the
+        draft box runs (`alerts.backtest`), which also tells stories from copies.
         """
         today = (now or self.clock()).astimezone(UTC).date()
         # The answer changes only with the archive's content or the day: one overview is kept
