@@ -21,22 +21,29 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/watchdesk --config $(CONFIG) run
 
-# Browser tests drive Debian's Chromium (Playwright cannot download browsers here); without
-# apt (or without root) they are skipped with a reason instead of failing the run.
+# Debian packages some tests drive: Chromium for the browser tests (Playwright cannot download
+# browsers here) and Redis for the scale-out tests. Without apt (or without root) those tests
+# are skipped with a reason instead of failing the run.
 CHROMIUM := /usr/bin/chromium
-$(CHROMIUM):
+REDIS := /usr/bin/redis-server
+define apt_install
 	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
-		(apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null) || \
-		echo "chromium could not be installed: browser tests will be skipped"; \
-	else echo "no apt-get as root: browser tests will be skipped"; fi
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null 2>&1 || \
+		(apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null) || \
+		echo "$(1) could not be installed: its tests will be skipped"; \
+	else echo "no apt-get as root: the tests needing $(1) will be skipped"; fi
+endef
+$(CHROMIUM):
+	$(call apt_install,chromium)
+$(REDIS):
+	$(call apt_install,redis-server)
 
 # Elasticsearch tests skip themselves, with the reason shown (-rs), unless
 # WATCHDESK_TEST_ES_URL points at a real cluster.
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(REDIS)
 	$(BIN)/python -m pytest -q -rs -m "not slow" $(PYTEST_ARGS)
 
-test-slow: $(STAMP) $(CHROMIUM)
+test-slow: $(STAMP) $(CHROMIUM) $(REDIS)
 	$(BIN)/python -m pytest -q -rs -m "slow" $(PYTEST_ARGS)
 
 demo: $(STAMP)

@@ -103,6 +103,9 @@ class CrawlConfig(_Strict):
     # Where a site owner can reach the operators; appended to the User-Agent as `+URL` when
     # the user_agent does not already carry one (the convention of well-behaved crawlers).
     contact_url: str | None = None
+    # Key prefix in Redis when several processes share the work (WATCHDESK_REDIS_URL set):
+    # processes of one deployment share it; another deployment on the same Redis picks its own.
+    redis_namespace: str = Field(default="watchdesk", pattern=r"^[A-Za-z0-9_.-]+$")
 
 
 class SlackConfig(_Strict):

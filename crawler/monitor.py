@@ -27,6 +27,7 @@ from alerts.reload import WatchlistReloader
 from alerts.source_health import SourceHealthNotifier
 from alerts.watchlist import WatchlistSet
 from crawler.config import CrawlConfig, LoadedConfig, SourceConfig
+from crawler.coordination import Coordinator, open_coordinator
 from crawler.pipeline import Processor
 from crawler.schedule import next_interval
 from crawler.stats import Stats
@@ -52,6 +53,11 @@ HEALTH_EVERY_SECONDS = 300
 # How long a stopping monitor waits for the alert being sent: above the Slack sink's 10 s
 # request timeout would break the "stops within 10 s" promise, so a little under it.
 SEND_WAIT_SECONDS = 8.0
+# With several processes (crawler/coordination.py): the outbox sender holds its lease across
+# a few ticks, so a lost tick does not hand sending to another process mid-stream; `run
+# --once` waits this long at the end for the lease, so its alerts go out before it exits.
+OUTBOX_LEASE_SECONDS = 3 * OUTBOX_EVERY_SECONDS
+ONCE_LEASE_WAIT_SECONDS = 60.0
 
 
 def build_sink(loaded: LoadedConfig) -> Sink:
@@ -110,7 +116,9 @@ class Monitor:
             max_attempts=self.config.alerts.max_attempts,
         )
         self._runner: Any = None
-        self.in_flight: set[str] = set()
+        # claims on articles being fetched and leases on source polls and the outbox: in this
+        # process, or shared with other `watchdesk run` processes through Redis
+        self.coordinator: Coordinator = open_coordinator(self.config.crawl.redis_namespace)
         self.health = build_health_notifier(loaded, self.store, self.sink, self.stats)
         self._scheduler: Any = None
         self._intervals: dict[str, timedelta] = {}
@@ -137,6 +145,13 @@ class Monitor:
         finally:
             if got:
                 self._send_lock.release()
+        # handed on at once rather than when they expire: another process takes over sending
+        for name in ("outbox", "health"):
+            try:
+                self.coordinator.release_lease(name)
+            except Exception as exc:  # Redis gone: the leases expire by themselves
+                log.warning("could not release lease %s: %s", name, type(exc).__name__)
+        self.coordinator.close()
 
     @property
     def sources(self) -> list[SourceConfig]:
@@ -151,7 +166,11 @@ class Monitor:
         """Poll the given sources once, storing and matching everything new they link to.
 
         One crawl per kind of source, run side by side; returns one PollRecord per source.
+        A source whose poll lease another process holds (it is polling it) is left to it.
         """
+        sources = [s for s in sources if self._lease_poll(s)]
+        if not sources:
+            return []
         spiders = await crawl_sources(
             self._crawler_runner(),
             self.config.crawl,
@@ -159,16 +178,26 @@ class Monitor:
             store=self.store,
             processor=self.processor,
             stats=self.stats,
-            in_flight=self.in_flight,
+            in_flight=self.coordinator,
         )
         polls = [p for spider in spiders for p in spider.polls]
         if self.health is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.check_health, sources)
         return polls
 
+    def _lease_poll(self, source: SourceConfig) -> bool:
+        # held for most of one interval: the process that polled a source at its due time
+        # keeps it until shortly before the next one, when whoever is first takes it
+        seconds = max(1.0, 0.8 * self.interval_for(source).total_seconds())
+        return self.coordinator.lease(f"poll:{source.name}", seconds)
+
     def check_health(self, sources: list[SourceConfig] | None = None) -> int:
-        """Announce sources that started failing, went silent or recovered; never raises."""
+        """Announce sources that started failing, went silent or recovered; never raises.
+
+        With several processes, only the one holding the health lease announces."""
         if self.health is None:
+            return 0
+        if not self.coordinator.lease("health", 2 * HEALTH_EVERY_SECONDS):
             return 0
         try:
             return self.health.check(self.sources if sources is None else sources)
@@ -176,13 +205,19 @@ class Monitor:
             log.exception("source-health check crashed")
             return 0
 
-    def deliver(self) -> DeliveryReport:
+    def deliver(self, lease_wait: float = 0.0) -> DeliveryReport:
         """Pick up watchlist edits, send due alerts and digests, ship new articles to the
-        search cluster (when there is one). Runs on the outbox tick and after every poll."""
+        search cluster (when there is one). Runs on the outbox tick and after every poll.
+
+        With several processes, alerts are sent by the one holding the outbox lease; the
+        others leave theirs in the shared outbox for it (waiting up to `lease_wait` seconds
+        to become the sender)."""
         self.reload_watchlists()
-        with self._send_lock:
-            report = self.outbox.deliver_due()
-            self.outbox.send_due_digests()
+        report = DeliveryReport()
+        if self._lease_outbox(lease_wait):
+            with self._send_lock:
+                report = self.outbox.deliver_due()
+                self.outbox.send_due_digests()
         if self.index_sync is not None:
             sync = self.index_sync.sync()
             # logged when the state changes, not on every 10 s tick of a long outage
@@ -193,6 +228,14 @@ class Monitor:
                     log.info("search index reachable again")
                 self._index_error = sync.error
         return report
+
+    def _lease_outbox(self, wait: float) -> bool:
+        deadline = time.monotonic() + wait
+        while not self.coordinator.lease("outbox", OUTBOX_LEASE_SECONDS):
+            if time.monotonic() >= deadline or self.outbox.stopping.is_set():
+                return False
+            time.sleep(0.2)
+        return True
 
     def reload_watchlists(self) -> bool:
         """Recompile the watchlists if their file changed and is valid; True if it did.
@@ -242,7 +285,11 @@ class Monitor:
         """Poll every enabled source once, then deliver due alerts."""
         started = time.monotonic()
         await self.poll(self.sources)
-        delivery = await asyncio.get_running_loop().run_in_executor(None, self.deliver)
+        delivery = await asyncio.get_running_loop().run_in_executor(
+            None, self.deliver, ONCE_LEASE_WAIT_SECONDS
+        )
+        # a one-off run hands the sending on: another process's alerts may still be waiting
+        self.coordinator.release_lease("outbox")
         await self._prune_job()
         report = CycleReport(
             len(self.sources), time.monotonic() - started, delivery, self.stats.snapshot()
@@ -473,7 +520,7 @@ async def crawl_sources(
     store: Store,
     processor: Processor | None,
     stats: Stats,
-    in_flight: set[str] | None = None,
+    in_flight: Coordinator | None = None,
     dry_run: bool = False,
 ) -> list[SourceSpider]:
     """Crawl `sources` once, one Scrapy crawl per kind, side by side; returns the spiders

@@ -26,6 +26,7 @@ from twisted.python.failure import Failure
 
 from crawler.article import FeedEntry, Page, article_id
 from crawler.config import SourceConfig
+from crawler.coordination import Coordinator, LocalCoordinator
 from crawler.stats import Stats
 from crawler.store import PollRecord, SourceState, Store
 from crawler.urls import canonicalize_url, refusal_reason
@@ -137,7 +138,7 @@ class SourceSpider(scrapy.Spider):
         stats: Stats,
         allow_private: bool = False,
         max_entries: int = 200,
-        in_flight: set[str] | None = None,
+        in_flight: Coordinator | None = None,
         dry_run: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -152,14 +153,14 @@ class SourceSpider(scrapy.Spider):
         # Shared by every crawl of the process: two sources polled at the same moment can
         # link the same article, and it must be fetched once. Entries are released when this
         # spider closes, by which time each article is stored (or will be retried next poll).
-        self.in_flight = in_flight if in_flight is not None else set()
+        self.in_flight: Coordinator = in_flight if in_flight is not None else LocalCoordinator()
         self.queued: set[str] = set()
         self.tallies: dict[str, _Tally] = {}
         self.states: dict[str, SourceState] = {}
         self.polls: list[PollRecord] = []
 
     def closed(self, reason: str) -> None:
-        self.in_flight.difference_update(self.queued)
+        self.in_flight.release(self.queued)
         # a poll cut short (shutdown, a crashed callback) is still recorded
         for source in self.sources:
             tally = self.tallies.get(source.name)
@@ -359,25 +360,32 @@ class SourceSpider(scrapy.Spider):
                 found.outcome = "filtered"
                 continue
             aid = article_id(canonicalize_url(link))
-            if aid in candidates or aid in self.in_flight:
+            if aid in candidates:
                 found.outcome = "duplicate"
                 continue
             candidates[aid] = (link, entry)
         known = self.store.known_ids(candidates)
         self.wd_stats.inc("article/dropped/already_stored", len(known))
+        fresh = [aid for aid in candidates if aid not in known]
+        # Claimed before fetching: another source polled at the same moment, here or in
+        # another process, may link the same article; whoever claims it first fetches it.
+        if self.dry_run:
+            claimed = {aid for aid in fresh if aid not in self.in_flight}
+        else:
+            claimed = self.in_flight.claim(fresh)
         requests = []
         for aid, (link, entry) in candidates.items():
-            if aid in known:
+            outcome = "stored" if aid in known else None if aid in claimed else "duplicate"
+            if outcome is not None:
                 for found in verdicts:
                     if found.url == link:
-                        found.outcome = "stored"
+                        found.outcome = outcome
                 continue
             tally.new += 1
             if self.dry_run:
                 continue
             self.queued.add(aid)
             tally.queued.add(aid)
-            self.in_flight.add(aid)
             requests.append(
                 scrapy.Request(
                     link,

@@ -20,7 +20,11 @@ def run(
     from crawler.monitor import Monitor, install_stop_signals, run_in_reactor
 
     loaded = _load()
-    monitor = Monitor(loaded)
+    try:
+        monitor = Monitor(loaded)
+    except ConnectionError as exc:  # a shared Redis that cannot be reached (coordination.py)
+        err.print(f"error: {exc}")
+        raise typer.Exit(1) from None
 
     async def main() -> Any:
         if once:

@@ -1,0 +1,163 @@
+"""Several crawler processes sharing the work through a real Redis server on 127.0.0.1.
+
+Redis comes from Debian's `redis-server` package (`make test` installs it where it can, as it
+does Chromium); without it these tests are skipped with the reason shown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchmarks.feedfarm import FeedFarm, service_env, write_config
+from crawler.coordination import (
+    REDIS_URL_ENV,
+    LocalCoordinator,
+    RedisCoordinator,
+    open_coordinator,
+)
+from tests.conftest import ROOT
+
+NEW_ARTICLES = re.compile(r"cycle done: .*? (\d+) new articles")
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not os.path.exists(REDIS_SERVER):
+        pytest.skip("no redis-server: `apt-get install redis-server` (make test does, as root)")
+    port = free_port()
+    work = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+         "--appendonly", "no", "--dir", str(work)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                RedisCoordinator(url).close()
+                break
+            except Exception:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_claims_are_taken_once_across_processes(redis_url: str) -> None:
+    a, b = RedisCoordinator(redis_url, "t-claims"), RedisCoordinator(redis_url, "t-claims")
+    assert a.claim(["x", "y", "x"]) == {"x", "y"}
+    assert b.claim(["y", "z"]) == {"z"}  # y is a's
+    assert "y" in b and "w" not in b
+    a.release(["y"])
+    assert b.claim(["y"]) == {"y"}
+    other = RedisCoordinator(redis_url, "t-claims-other")  # another deployment: its own keys
+    assert other.claim(["x", "y", "z"]) == {"x", "y", "z"}
+
+
+def test_leases_are_exclusive_renewable_and_expire(redis_url: str) -> None:
+    a, b = RedisCoordinator(redis_url, "t-lease"), RedisCoordinator(redis_url, "t-lease")
+    assert a.lease("outbox", 0.5)
+    assert not b.lease("outbox", 0.5)
+    assert a.lease("outbox", 0.5)  # the holder renews
+    b.release_lease("outbox")  # not b's to give back
+    assert not b.lease("outbox", 0.5)
+    a.release_lease("outbox")
+    assert b.lease("outbox", 0.3)
+    time.sleep(0.5)  # b died holding it: it expires
+    assert a.lease("outbox", 5)
+
+
+def test_without_redis_everything_is_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(REDIS_URL_ENV, raising=False)
+    local = open_coordinator()
+    assert isinstance(local, LocalCoordinator)
+    assert local.claim(["a", "b"]) == {"a", "b"} and local.claim(["b", "c"]) == {"c"}
+    assert local.lease("outbox", 1) and local.lease("outbox", 1)
+
+
+def test_unreachable_redis_is_a_clear_error_without_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = f"redis://:s3cret-pass@127.0.0.1:{free_port()}/0"  # nothing listens there
+    monkeypatch.setenv(REDIS_URL_ENV, url)
+    with pytest.raises(ConnectionError) as caught:
+        open_coordinator()
+    assert REDIS_URL_ENV in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def _run_once(config: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "--config", str(config), "run", "--once"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_processes_share_one_cycle_without_doing_anything_twice(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """Two `run --once` over the same sources and store: every feed polled once, every article
+    fetched and stored once, every alert delivered once, whichever process did the work."""
+    with FeedFarm(40, feeds_per_host=10) as farm:
+        config = write_config(tmp_path, farm.urls())
+        # primes the store (every feed answers once, empty) without Redis: a poll lease is
+        # held for most of an interval and would keep the next two runs off every source
+        first = _run_once(config, service_env())
+        _, err = first.communicate(timeout=180)
+        assert first.returncode == 0, err[-3000:]
+        env = service_env() | {REDIS_URL_ENV: redis_url}
+        farm.take_counts()
+        published = [item for i in range(0, 40, 2) for item in farm.publish(i, 2)]
+
+        procs = [_run_once(config, env) for _ in range(2)]
+        outputs = [p.communicate(timeout=240) for p in procs]
+        for proc, (_, err) in zip(procs, outputs, strict=True):
+            assert proc.returncode == 0, err[-3000:]
+        counts = farm.take_counts()
+
+    feed_requests = sum(n for what, n in counts.items() if what.startswith("feed/"))
+    assert feed_requests == 40, counts  # each source polled by one process only
+    assert counts["article"] == len(published) == 40, counts  # each page fetched once
+    stored_by = [int(m.group(1)) for _, err in outputs for m in NEW_ARTICLES.finditer(err)]
+    assert len(stored_by) == 2 and sum(stored_by) == len(published), stored_by
+    conn = sqlite3.connect(tmp_path / "watchdesk.db")
+    try:
+        ids = [r[0] for r in conn.execute("SELECT id FROM articles")]
+        alerts = dict(conn.execute("SELECT status, count(*) FROM alerts GROUP BY status"))
+    finally:
+        conn.close()
+    assert len(ids) == len(set(ids)) == len(published)
+    assert alerts and set(alerts) == {"delivered"}, alerts  # none left waiting
+    lines = (tmp_path / "alerts.jsonl").read_text("utf-8").splitlines()
+    sent = Counter(record["alert"]["id"] for record in map(json.loads, lines))
+    assert sent and max(sent.values()) == 1  # never twice
+    assert sum(sent.values()) == alerts["delivered"]
