@@ -62,6 +62,38 @@ def plot_matching(results: Path) -> Path | None:
     return _save(fig, results / "matching.png")
 
 
+def plot_search(results: Path) -> Path | None:
+    """p50/p95 search latency against corpus size, log-log: tantivy (page, page + facets)
+    and SQLite FTS5 on the same queries; the 50 ms target as a line."""
+    data = _load("search.json", results)
+    if not data or not data.get("sizes"):
+        return None
+    sizes = sorted(data["sizes"], key=int)
+    n = [int(k) for k in sizes]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    series = [
+        ("page+facets", "tantivy", "o-", "watchdesk (tantivy), page + facets"),
+        ("page", "tantivy", "o--", "watchdesk (tantivy), page"),
+        ("page+facets", "fts5", "s-", "SQLite FTS5, page + facets"),
+        ("page", "fts5", "s--", "SQLite FTS5, page"),
+    ]
+    for mode, engine, style, label in series:
+        rows = [data["sizes"][k].get(mode, {}).get(engine) for k in sizes]
+        if all(rows):
+            ax.plot(n, [r["p95"] for r in rows], style, label=f"{label}: p95")
+    ax.axhline(50, color="grey", lw=0.8, ls="-.", label="target: p95 < 50 ms at 200,000")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="articles in the archive",
+        ylabel="ms per search (p95)",
+        title="Search latency, 20 analyst queries",
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, results / "search.png")
+
+
 def plot_extraction(results: Path) -> Path | None:
     """F1 against pages/s, one point per extractor, with the F1 interval."""
     data = _load("extraction.json", results)
@@ -163,6 +195,7 @@ PLOTS: list[Callable[[Path], Path | None]] = [
     plot_matching,
     plot_polling,
     plot_end_to_end,
+    plot_search,
 ]
 
 
