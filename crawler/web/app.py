@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 
 from crawler.article import Article
 from crawler.web.desk import Desk
-from crawler.web.markup import highlight_html, histogram_bars, snippet_html
+from crawler.web.markup import facet_label, highlight_html, histogram_bars, snippet_html
 from crawler.web.security import SecurityMiddleware, token_from_env
 
 HERE = Path(__file__).parent
@@ -82,6 +82,7 @@ def _templates() -> Jinja2Templates:
         day=day,
         day_points=day_points,
         hit_title=hit_title,
+        facet_label=facet_label,
     )
     return Jinja2Templates(env=env)
 

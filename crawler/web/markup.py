@@ -153,6 +153,29 @@ def histogram_bars(days: Sequence[tuple[str, int]]) -> list[Bar]:
     return bars
 
 
+# Words a place name keeps lowercase inside it ("District of Columbia").
+_NAME_PARTICLES = frozenset({"of", "and", "the", "de", "la"})
+
+
+def facet_label(name: str, value: str, entity_names: dict[str, str]) -> str:
+    """How a facet value reads on the page (plain text; the template escapes it).
+
+    Values are stored normalised, as queries match them (`region:sichuan`); an entity id shows
+    its name, an event its words, a region its capitals. Chinese names have no case to restore.
+    """
+    if name == "entity":
+        return entity_names.get(value, value)
+    if name == "event":
+        return value.replace("_", " ")
+    if name == "region":
+        words = value.split(" ")
+        return " ".join(
+            w if (i and w in _NAME_PARTICLES) else w[:1].upper() + w[1:]
+            for i, w in enumerate(words)
+        )
+    return value
+
+
 # Spreadsheet apps run a cell starting with one of these as a formula (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from crawler.web.markup import Span, csv_cell, highlight_html, histogram_bars, snippet_html
+import pytest
+
+from crawler.web.markup import (
+    Span,
+    csv_cell,
+    facet_label,
+    highlight_html,
+    histogram_bars,
+    snippet_html,
+)
 
 
 def test_snippet_markers_become_marks_and_the_rest_is_escaped() -> None:
@@ -65,3 +74,20 @@ def test_csv_cells_never_start_a_formula() -> None:
     assert csv_cell("Mayor signs MOU") == "Mayor signs MOU"
     assert csv_cell(0.5) == "0.5"
     assert csv_cell(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("region", "sichuan", "Sichuan"),
+        ("region", "district of columbia", "District of Columbia"),
+        ("region", "new york", "New York"),
+        ("region", "四川", "四川"),
+        ("event", "sister_city", "sister city"),
+        ("entity", "org:cpaffc", "CPAFFC"),
+        ("entity", "org:unknown", "org:unknown"),
+        ("source", "indystar", "indystar"),
+    ],
+)
+def test_facet_values_read_as_names(name: str, value: str, shown: str) -> None:
+    assert facet_label(name, value, {"org:cpaffc": "CPAFFC"}) == shown
