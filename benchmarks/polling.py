@@ -47,9 +47,11 @@ NEW_ITEMS_PER_FEED = 3
 TARGET_SPEEDUP = 10.0
 
 
-def run_child(cmd: list[str], timeout: float = 1800) -> dict[str, Any]:
+def run_child(
+    cmd: list[str], timeout: float = 1800, extra_env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run a command to completion; its own wall time, CPU seconds and peak RSS (os.wait4)."""
-    env = service_env()
+    env = service_env() | (extra_env or {})
     env["COLUMNS"] = "250"  # rich wraps log lines at the terminal width; keep each on one line
     t0 = time.perf_counter()
     proc = subprocess.Popen(

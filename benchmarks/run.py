@@ -95,6 +95,14 @@ SUITE = [
     ),
     Benchmark("soak", "soak.py", (), ("--full",), "memory over thousands of cycles", False),
     Benchmark("load", "load.py", (), ("--full",), "keeping a 1-minute schedule", False),
+    Benchmark(
+        "scale_out",
+        "scale_out.py",
+        ("--feeds", "1000", "--rounds", "1"),
+        ("--feeds", "1000", "--rounds", "3"),
+        "one polling cycle: one process vs two sharing Redis (needs redis-server)",
+        False,
+    ),
 ]
 
 
