@@ -42,8 +42,7 @@ DRAFT_NAME = "draft"
 # Default number of articles listed (counts always cover every match): a page of results an
 # editor reads in the terminal; the web page asks for its own.
 DEFAULT_LIMIT = 50
-# Articles loaded from the store per query while confirming candidates; 500 keeps the IN list
-# under SQLite's default 999-variable limit with room to spare.
+# Articles held in memory at a time while confirming candidates one by one.
 _BATCH = 500
 SNIPPET_CHARS = 240  # as `watchdesk search` (crawler/search.py SNIPPET_CHARS)
 
@@ -292,18 +291,12 @@ def _confirmed_matches(
 def _indexed_matches(store: Store, seqs: list[int], date_field: DateField) -> Iterator[_Match]:
     """The articles the index matched, in the order they were fetched, without their text."""
     rows: list[tuple[str, int, _Match]] = []
-    for i in range(0, len(seqs), _BATCH):
-        chunk = seqs[i : i + _BATCH]
-        marks = ", ".join("?" for _ in chunk)
-        for r in store.execute(
-            "SELECT seq, id, source, cluster_id, fetched, published FROM articles "
-            f"WHERE seq IN ({marks})",
-            chunk,
-        ):
-            dated = r["published"] if date_field == "published" else None
-            when = _utc(parse_iso(dated or r["fetched"]) or utcnow())
-            match = _Match(r["seq"], r["source"], r["cluster_id"] or r["id"], when)
-            rows.append((r["fetched"] or "", r["seq"], match))
+    columns = "seq, id, source, cluster_id, fetched, published"
+    for r in store.article_rows(seqs, columns):
+        dated = r["published"] if date_field == "published" else None
+        when = _utc(parse_iso(dated or r["fetched"]) or utcnow())
+        match = _Match(r["seq"], r["source"], r["cluster_id"] or r["id"], when)
+        rows.append((r["fetched"] or "", r["seq"], match))
     rows.sort(key=lambda row: row[:2])
     return (match for _, _, match in rows)
 
@@ -392,11 +385,10 @@ def _candidate_seqs(
 
 
 def _load(store: Store, seqs: list[int]) -> Iterator[tuple[int, Article]]:
+    """(seq, article) in the order of `seqs`, a batch at a time; deleted ones skipped."""
     for i in range(0, len(seqs), _BATCH):
         chunk = seqs[i : i + _BATCH]
-        marks = ", ".join("?" for _ in chunk)
-        rows = store.execute(f"SELECT * FROM articles WHERE seq IN ({marks})", chunk)
-        by_seq = {int(r["seq"]): r for r in rows}
+        by_seq = {int(r["seq"]): r for r in store.article_rows(chunk)}
         for seq in chunk:
             row = by_seq.get(seq)
             if row is not None:  # deleted meanwhile (retention)

@@ -33,7 +33,7 @@ from alerts.matcher import WatchlistMatcher, scan_string  # noqa: E402
 from alerts.watchlist import Watchlist  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 from crawler.article import Article, Entity  # noqa: E402
-from crawler.query import MatchDocument, evaluate, parse_query  # noqa: E402
+from crawler.query import EVENT_LABELS, MatchDocument, evaluate, parse_query  # noqa: E402
 from crawler.textnorm import fold  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "matching.json"
@@ -156,16 +156,7 @@ BROAD_QUERIES = [
     '"trade mission" AND china',
     '"student exchange" OR 留学生',
 ]
-EVENTS = [
-    "sister_city",
-    "delegation",
-    "agreement",
-    "investment",
-    "education",
-    "legislation",
-    "influence",
-    "termination",
-]
+EVENTS = list(EVENT_LABELS)
 _EN_SYL = [
     "spring",
     "lake",

@@ -52,6 +52,9 @@ return 0
 
 
 class Coordinator(Protocol):
+    # False when this process is the only one (every lease is always its own)
+    shared: bool
+
     def claim(self, ids: Iterable[str]) -> set[str]: ...
 
     def release(self, ids: Iterable[str]) -> None: ...
@@ -67,6 +70,8 @@ class Coordinator(Protocol):
 
 class LocalCoordinator:
     """One process: claims in a set; every lease is this process's."""
+
+    shared = False
 
     def __init__(self) -> None:
         self._claims: set[str] = set()
@@ -97,6 +102,8 @@ class LocalCoordinator:
 
 class RedisCoordinator:
     """Claims and leases as Redis keys under `namespace`, valued with this process's token."""
+
+    shared = True
 
     def __init__(self, url: str, namespace: str = "watchdesk") -> None:
         import redis

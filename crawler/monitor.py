@@ -186,6 +186,8 @@ class Monitor:
         return polls
 
     def _lease_poll(self, source: SourceConfig) -> bool:
+        if not self.coordinator.shared:
+            return True  # alone: no lease to take, and no interval to look up for it
         # held for most of one interval: the process that polled a source at its due time
         # keeps it until shortly before the next one, when whoever is first takes it
         seconds = max(1.0, 0.8 * self.interval_for(source).total_seconds())

@@ -217,14 +217,7 @@ class EmbeddedArchive:
     # -- helpers ---------------------------------------------------------------------------
 
     def _articles(self, seqs: Sequence[int]) -> dict[int, Article]:
-        out: dict[int, Article] = {}
-        # 500 per statement stays under SQLite's default limit of bound parameters
-        for i in range(0, len(seqs), 500):
-            chunk = list(seqs[i : i + 500])
-            marks = ",".join("?" * len(chunk))
-            for row in self.store.execute(f"SELECT * FROM articles WHERE seq IN ({marks})", chunk):
-                out[row["seq"]] = _row_to_article(row)
-        return out
+        return {row["seq"]: _row_to_article(row) for row in self.store.article_rows(seqs)}
 
     def _verify(
         self, tree: Query, page: IndexPage, articles: dict[int, Article], request: SearchRequest

@@ -304,14 +304,9 @@ class TantivyIndex:
                     for seq in stale:
                         writer.delete_documents_by_term("seq", seq)
                 done = 0
-                for i in range(0, len(missing), 500):  # SQLite's bound-parameter limit
-                    chunk = missing[i : i + 500]
-                    marks = ",".join("?" * len(chunk))
-                    for row in self.store.execute(
-                        f"SELECT * FROM articles WHERE seq IN ({marks})", chunk
-                    ):
-                        writer.add_document(article_document(row["seq"], _row_to_article(row)))
-                        done += 1
+                for row in self.store.article_rows(missing):
+                    writer.add_document(article_document(row["seq"], _row_to_article(row)))
+                    done += 1
                 last = self._watermark
                 while True:
                     rows = self.store.execute(

@@ -213,6 +213,20 @@ class Store:
                 found.update(r[0] for r in rows)
         return found
 
+    def article_rows(self, seqs: Sequence[int], columns: str = "*") -> list[sqlite3.Row]:
+        """The `articles` rows with these seqs (deleted ones skipped), in no set order.
+
+        Asked in chunks of 500: SQLite's default limit of bound parameters is 999.
+        """
+        rows: list[sqlite3.Row] = []
+        with self._lock:
+            for i in range(0, len(seqs), 500):
+                chunk = list(seqs[i : i + 500])
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT {columns} FROM articles WHERE seq IN ({marks})"
+                rows += self._conn.execute(sql, chunk).fetchall()
+        return rows
+
     def has_article(self, article_id: str) -> bool:
         return bool(self.known_ids([article_id]))
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from crawler.article import Article
+from crawler.query.syntax import EVENT_LABELS
 from crawler.textnorm import fold
 from enrich.gazetteer_data import load_data_file
 from enrich.phrases import PhraseMatcher
@@ -20,16 +21,8 @@ from enrich.phrases import PhraseMatcher
 if TYPE_CHECKING:
     from enrich.chain import EnrichContext
 
-LABELS: tuple[str, ...] = (
-    "sister_city",
-    "delegation",
-    "agreement",
-    "investment",
-    "education",
-    "legislation",
-    "influence",
-    "termination",
-)
+# The exchange kinds of DOMAIN.md, defined once with the query language's `event:` field.
+LABELS: tuple[str, ...] = EVENT_LABELS
 # Guard window when a cue does not set one: about ten words, one clause of news copy.
 DEFAULT_WINDOW = 60
 # Evidence: this many characters of context on each side of the cue, cut to whole words,
