@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from alerts.alert import MatchedTerm
 from alerts.matcher import MatchExplanation, WatchlistMatcher
+from alerts.policy import alert_kind
 from alerts.watchlist import Watchlist
 from crawler.article import Article
-from crawler.backend import SearchRequest
+from crawler.dates import iso, parse_iso, utcnow
 from crawler.query import (
     AliasResolver,
     Explanation,
@@ -30,8 +30,11 @@ from crawler.query import (
     parse_query,
     resolve_aliases,
 )
-from crawler.search_index import TantivyIndex
-from crawler.store import Store, _row_to_article, iso, parse_iso, utcnow
+from crawler.records import MatchedTerm, StoryHistory
+from crawler.search.request import SearchRequest
+from crawler.search.tantivy_index import TantivyIndex
+from crawler.storage import Store
+from crawler.storage.rows import row_to_article as _row_to_article
 
 DateField = Literal["fetched", "published"]
 AlertKind = Literal["story", "copy", "repeat"]
@@ -44,7 +47,7 @@ DRAFT_NAME = "draft"
 DEFAULT_LIMIT = 50
 # Articles held in memory at a time while confirming candidates one by one.
 _BATCH = 500
-SNIPPET_CHARS = 240  # as `watchdesk search` (crawler/search.py SNIPPET_CHARS)
+SNIPPET_CHARS = 240  # as `watchdesk search` (crawler/search/embedded.py SNIPPET_CHARS)
 
 
 @dataclass(slots=True)
@@ -211,20 +214,16 @@ def backtest(
         result.candidates = len(seqs)
         matches = _confirmed_matches(store, matcher, seqs, date_field)
     # In the order live alerting saw them (fetched), to tell stories from copies.
-    threads: dict[str, set[str]] = {}
+    threads: dict[str, StoryHistory] = {}
     # The newest `limit` by `date_field` (ties: later fetched first); snippets only for those.
     newest: list[tuple[datetime, int, _Match, AlertKind]] = []
     per_day: dict[date, DayCount] = {}
     for order, match in enumerate(matches):
-        sources = threads.get(match.cluster)
-        if sources is None:
-            kind: AlertKind = "story"
-            threads[match.cluster] = {match.source}
-        elif match.source in sources:
-            kind = "repeat"
-        else:
-            kind = "copy"
-            sources.add(match.source)
+        history = threads.setdefault(match.cluster, StoryHistory())
+        outcome = alert_kind(history, match.source, digest=False)
+        kind: AlertKind = "repeat" if outcome is None else outcome  # type: ignore[assignment]
+        history.story = True
+        history.sources.add(match.source)
         day = match.when.astimezone(UTC).date()
         count = per_day.setdefault(day, DayCount(day))
         count.matches += 1

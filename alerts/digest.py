@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.triggers.cron import CronTrigger
 
 from alerts.watchlist import Digest, Watchlist
-from crawler.store import Store, parse_iso
+from crawler.dates import parse_iso
+from crawler.storage import Store
 
 _TICK = timedelta(microseconds=1)
 

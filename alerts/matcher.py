@@ -22,7 +22,6 @@ from typing import NamedTuple
 
 import ahocorasick  # type: ignore[import-not-found]  # (a C extension without stubs)
 
-from alerts.alert import MatchedTerm
 from alerts.watchlist import Watchlist
 from crawler.article import Article
 from crawler.query import (
@@ -45,6 +44,7 @@ from crawler.query import (
 )
 from crawler.query.evaluate import TextPresence, phrase_spans
 from crawler.query.syntax import TEXT_FIELDS, is_cjk_token, token_pattern, walk
+from crawler.records import MatchedTerm
 
 # A feature is a string: text features are token patterns of the scan string (they start with
 # a space); facet features are "field=value" (they never start with a space).

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from alerts.alert import Alert, MatchedTerm
 from alerts.mrkdwn import (
     ELLIPSIS,
     bold,
@@ -29,6 +28,7 @@ from alerts.mrkdwn import (
 )
 from alerts.watchlist import Digest, Watchlist
 from crawler.article import Article, Entity
+from crawler.records import Alert, MatchedTerm
 
 # --- Slack's limits -------------------------------------------------------------------------
 # "You can include up to 50 blocks in each message"

@@ -20,13 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from alerts.alert import Alert, DeliveryResult, MatchedTerm, ReconcileError, Sink
 from alerts.digest import digest_due
 from alerts.digest import period_label as digest_period
 from alerts.message import render_copy, render_digest, render_story
+from alerts.sinks.base import DeliveryResult, ReconcileError, Sink
 from alerts.watchlist import Watchlist, WatchlistSet
+from crawler.dates import utcnow
+from crawler.records import Alert, MatchedTerm
 from crawler.stats import Stats
-from crawler.store import Store, utcnow
+from crawler.storage import Store
 
 log = logging.getLogger("watchdesk.alerts")
 

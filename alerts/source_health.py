@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from alerts.alert import Alert, Sink
 from alerts.mrkdwn import escape_mrkdwn, strip_control, truncate_plain
+from alerts.sinks.base import Sink
 from crawler.config import SourceConfig
+from crawler.records import Alert
 from crawler.schedule import Health, assess_health
 from crawler.stats import Stats
-from crawler.store import Store
+from crawler.storage import Store
 
 log = logging.getLogger("watchdesk.health")
 

@@ -30,8 +30,9 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.machine import machine_info  # noqa: E402
 from crawler.article import Article  # noqa: E402
 from demo.site import FixtureArticle, article_page  # noqa: E402
-from enrich.chain import EnrichContext, Step, _steps, build_context  # noqa: E402
+from enrich.chain import Step, _steps, build_context  # noqa: E402
 from enrich.clustering import StoryIndex  # noqa: E402
+from enrich.context import EnrichContext  # noqa: E402
 from enrich.extraction import extract_article  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "enrichment.json"

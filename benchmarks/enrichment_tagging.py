@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from crawler.article import Article  # noqa: E402
 from crawler.stats import Stats  # noqa: E402
 from crawler.textnorm import fold  # noqa: E402
-from enrich.chain import EnrichContext, EnrichOptions  # noqa: E402
+from enrich.context import EnrichContext, EnrichOptions  # noqa: E402
 from enrich.entities import EntityMatcher, tag_entities  # noqa: E402
 from enrich.events import classify_events, get_classifier  # noqa: E402
 from enrich.places import Gazetteer, tag_places  # noqa: E402

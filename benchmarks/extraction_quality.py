@@ -41,7 +41,7 @@ import trafilatura  # noqa: E402
 
 from crawler.article import Article  # noqa: E402
 from crawler.stats import Stats  # noqa: E402
-from enrich.chain import EnrichOptions  # noqa: E402
+from enrich.context import EnrichOptions  # noqa: E402
 from enrich.extraction import extract_into  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "extraction.json"

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.feedfarm import FeedFarm, write_config  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 from benchmarks.polling import NEW_ITEMS_PER_FEED, run_child, stored_articles, usage_wrapper  # noqa: E402
-from crawler.coordination import REDIS_URL_ENV  # noqa: E402
+from crawler.service.coordination import REDIS_URL_ENV  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "scale_out.json"
 

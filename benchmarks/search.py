@@ -35,12 +35,12 @@ BENCH_WORK = Path(tempfile.gettempdir()) / "watchdesk-bench"
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.synthetic import generate_articles  # noqa: E402
-from crawler import search_index  # noqa: E402
-from crawler.backend import SearchRequest  # noqa: E402
 from crawler.query.syntax import tokenize  # noqa: E402
-from crawler.search import EmbeddedArchive, Fts5Search  # noqa: E402
-from crawler.search_index import TantivyIndex  # noqa: E402
-from crawler.store import Store  # noqa: E402
+from crawler.search import tantivy_index as search_index  # noqa: E402
+from crawler.search.embedded import EmbeddedArchive, Fts5Search  # noqa: E402
+from crawler.search.request import SearchRequest  # noqa: E402
+from crawler.search.tantivy_index import TantivyIndex  # noqa: E402
+from crawler.storage import Store  # noqa: E402
 
 # What analysts type (DOMAIN.md): phrases, booleans, field filters, facets, Chinese, dates.
 QUERIES: list[tuple[str, dict[str, Any]]] = [
@@ -66,7 +66,7 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("published:[2024-03-01 TO 2024-03-31] AND sister*", {}),
 ]
 # Proximity over three or more words: the index returns candidates that the matcher checks
-# (crawler/search_index_query.py), a slow path measured apart from the analyst set.
+# (crawler/search/tantivy_query.py), a slow path measured apart from the analyst set.
 SLOW_QUERIES: list[tuple[str, dict[str, Any]]] = [
     ('"governor jobs security"~4', {}),
     ('"友好 关系"~3', {}),
@@ -207,7 +207,7 @@ def measure_chinese(n: int, rounds: int = 20) -> dict[str, Any]:
     """
     import tantivy
 
-    from crawler.search_index import TOKENIZER
+    from crawler.search.tantivy_index import TOKENIZER
     from crawler.textnorm import fold
 
     texts = [fold(a.title + " " + a.text) for a in generate_articles(n) if a.language == "zh"]

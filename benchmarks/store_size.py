@@ -21,12 +21,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from alerts.policy import alert_kind
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from crawler.article import Article, Entity  # noqa: E402
-from crawler.retention import prune  # noqa: E402
-from crawler.store import Store, StoryMatch  # noqa: E402
+from crawler.records import StoryMatch  # noqa: E402
+from crawler.storage import Store  # noqa: E402
+from crawler.storage.retention import prune  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "store_size.json"
 _FILLER = (
@@ -79,7 +82,7 @@ def run(count: int) -> dict[str, object]:
             art = make_article(n, start + timedelta(minutes=10 * n), rng)
             raw += len(art.title.encode()) + len(art.text.encode())
             matches = [StoryMatch("desk", "#desk")] if n % 10 == 0 else []
-            store.save_article(art, matches)
+            store.save_article(art, matches, alert_kind)
         write_s = time.perf_counter() - began
         full = file_size(db) - empty
         cutoff = start + timedelta(minutes=10 * (count // 2))

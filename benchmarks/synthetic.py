@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crawler.article import Article, Entity
-from crawler.store import Store
+from crawler.storage import Store
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,8 +38,8 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
 from benchmarks.synthetic import SOURCES_EN, SOURCES_ZH, build_store  # noqa: E402
-from crawler.config import load_config  # noqa: E402
-from crawler.store import PollRecord  # noqa: E402
+from crawler.records import PollRecord  # noqa: E402
+from crawler.service.config import load_config  # noqa: E402
 from crawler.web import create_app  # noqa: E402
 from crawler.web.desk import Desk  # noqa: E402
 from crawler.web.state import SearchState  # noqa: E402

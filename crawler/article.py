@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from crawler.textnorm import fold
+
 EntityType = Literal["place", "org", "person", "country"]
 
 
@@ -164,3 +166,23 @@ class Article:
         if include_raw:
             d["html"] = self.html
         return d
+
+
+def facets(article: Article) -> set[tuple[str, str]]:
+    """The (field, value) pairs filters and facets use; values folded like query terms."""
+    out: set[tuple[str, str]] = set()
+    for code in article.countries:
+        out.add(("country", code.upper()))
+    for label in article.events:
+        out.add(("event", label))
+    for ent in article.entities:
+        if ent.country:
+            out.add(("country", ent.country.upper()))
+        if ent.region:
+            out.add(("region", fold(ent.region)))
+        out.add(("entity", ent.id))
+        out.add(("entity", fold(ent.name)))
+        if ent.type == "place":
+            out.add(("place", ent.id))
+            out.add(("place", fold(ent.name)))
+    return out

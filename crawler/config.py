@@ -17,14 +17,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-
-from alerts.watchlist import WatchlistError, WatchlistSet, load_watchlists, parse_watchlists
-from crawler.yamlfile import YamlError, line_of, load_yaml
 
 DEFAULT_CONFIG = "watchdesk.yaml"
 DEFAULT_USER_AGENT = "watchdesk/0.1 (+https://github.com/watchdesk/watchdesk; media monitoring)"
@@ -362,72 +358,6 @@ class ConfigError(ValueError):
         super().__init__("\n".join(problems))
 
 
-class LoadedConfig:
-    """A validated config, its location, and the watchlists it points at (already validated)."""
-
-    def __init__(self, config: Config, path: Path, watchlists: WatchlistSet) -> None:
-        self.config = config
-        self.path = path
-        self.watchlists = watchlists
-
-    @property
-    def base_dir(self) -> Path:
-        return self.path.parent
-
-    def resolve(self, relative: str) -> Path:
-        """Paths in the config are relative to the config file's folder."""
-        p = Path(relative)
-        return p if p.is_absolute() else self.base_dir / p
-
-    @property
-    def store_path(self) -> Path:
-        return self.resolve(self.config.store.path)
-
-
 def config_path(explicit: str | None = None) -> Path:
     """The config file to use: --config, else $WATCHDESK_CONFIG, else ./watchdesk.yaml."""
     return Path(explicit or os.environ.get("WATCHDESK_CONFIG") or DEFAULT_CONFIG)
-
-
-def _pydantic_problems(exc: ValidationError, data: Any, path: str) -> list[str]:
-    problems = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        line = line_of(data, loc)
-        field = ".".join(str(p) for p in loc) or "config"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
-        where = f"{path}:{line}" if line else path
-        problems.append(f"{where}: {field}: {msg}")
-    return problems
-
-
-def load_config(path: str | Path) -> LoadedConfig:
-    """Read, validate and resolve a config file; raises ConfigError listing every problem."""
-    p = Path(path)
-    try:
-        data = load_yaml(p)
-    except YamlError as exc:
-        raise ConfigError([str(exc)]) from exc
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError([f"{p}: expected a mapping of settings at the top level"])
-    try:
-        config = Config.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_pydantic_problems(exc, data, str(p))) from exc
-    try:
-        if isinstance(config.watchlists, str):
-            wl_path = Path(config.watchlists)
-            if not wl_path.is_absolute():
-                wl_path = p.parent / wl_path
-            watchlists = load_watchlists(wl_path)
-        else:
-            watchlists = parse_watchlists(data.get("watchlists"), str(p), ("watchlists",))
-    except WatchlistError as exc:
-        raise ConfigError([str(problem) for problem in exc.problems]) from exc
-    return LoadedConfig(config, p, watchlists)

@@ -1,6 +1,6 @@
 """How often to poll a source, and how long it may stay quiet before someone should look.
 
-Pure functions over a source's recent poll history (crawler.store.PollSummary), so that the
+Pure functions over a source's recent poll history (crawler.records.PollSummary), so that the
 service, `watchdesk status` and the tests all read the same rules, and a restart loses nothing:
 the history is in the store.
 """
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from crawler.config import SourceConfig
-from crawler.store import PollSummary, SourceState
+from crawler.records import PollSummary, SourceState
 
 # A poll that brought nothing new stretches the interval by half; one that was mostly new
 # halves it. Asymmetric on purpose: a source that wakes up (breaking news) is caught within two

@@ -9,41 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from crawler.article import Article
 from crawler.stats import Stats
+from enrich.context import EnrichContext, EnrichOptions
 
 if TYPE_CHECKING:
-    from enrich.clustering import StoryIndex
-    from enrich.entities import EntityMatcher
-    from enrich.events import EventClassifier
-    from enrich.places import Gazetteer
+    pass
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class EnrichOptions:
-    """Knobs of the chain (from config `enrich:`)."""
-
-    # below this many characters of extracted text the feed summary is used instead
-    min_text_chars: int = 200
-    match_comments: bool = False
-    keep_html: bool = False
-
-
-@dataclass
-class EnrichContext:
-    """What the steps share. Built once per process by `build_context` and reused."""
-
-    gazetteer: Gazetteer
-    entities: EntityMatcher
-    stories: StoryIndex
-    events: EventClassifier | None = None
-    options: EnrichOptions = field(default_factory=EnrichOptions)
-    stats: Stats = field(default_factory=Stats)
 
 
 Step = Callable[[Article, EnrichContext], None]

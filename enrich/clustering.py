@@ -24,7 +24,7 @@ import numpy as np
 
 from crawler.article import Article
 from crawler.textnorm import fold
-from enrich.chain import EnrichContext
+from enrich.context import EnrichContext
 
 # Ideographs, kana and CJK compatibility characters are tokens on their own (no spaces to split
 # on); any other run of letters/digits is a word.

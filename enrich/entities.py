@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from crawler.article import Article, Entity, EntityType
 from crawler.textnorm import fold
-from enrich.gazetteer_data import load_data_file
+from enrich.gazetteer import load_data_file
 from enrich.phrases import PhraseMatcher, is_latin_start
 
 if TYPE_CHECKING:
-    from enrich.chain import EnrichContext
+    from enrich.context import EnrichContext
 
 # Up to this many offsets are kept per entity (Entity contract: "the first few").
 MAX_OFFSETS = 10

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from crawler.article import Article
 from crawler.query.syntax import EVENT_LABELS
 from crawler.textnorm import fold
-from enrich.gazetteer_data import load_data_file
+from enrich.gazetteer import load_data_file
 from enrich.phrases import PhraseMatcher
 
 if TYPE_CHECKING:
-    from enrich.chain import EnrichContext
+    from enrich.context import EnrichContext
 
 # The exchange kinds of DOMAIN.md, defined once with the query language's `event:` field.
 LABELS: tuple[str, ...] = EVENT_LABELS

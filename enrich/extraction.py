@@ -26,7 +26,7 @@ from trafilatura.settings import Document
 from crawler.article import Article, FeedEntry
 from crawler.stats import Stats
 from crawler.urls import same_site
-from enrich.chain import EnrichContext, EnrichOptions
+from enrich.context import EnrichContext, EnrichOptions
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from py3langid.modelio import load_model
 
 from crawler.article import Article
 from crawler.textnorm import fold
-from enrich.chain import EnrichContext
+from enrich.context import EnrichContext
 
 # Below this many characters of title + text the source's configured language, when it has one,
 # is trusted over the model: prefixes of 40 characters were right 97/100 times, of 80, 100/100.

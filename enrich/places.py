@@ -1,6 +1,6 @@
 """Place tagging: countries, US states/counties/cities, Chinese provinces/cities, Taiwan.
 
-`Gazetteer.load()` turns the records of `enrich.gazetteer_data` into one name rule per folded
+`Gazetteer.load()` turns the records of `enrich.gazetteer` into one name rule per folded
 name and one Aho-Corasick automaton; `tag_places` finds names in one pass and resolves each
 with the article's context (a state after a comma, a region named elsewhere, a capital used for
 its government). Tagging is deterministic: the same text always yields the same entities.
@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.article import Article, Entity
 from crawler.textnorm import fold, has_cjk
-from enrich.gazetteer_data import GazetteerData, Place, build_gazetteer_data
+from enrich.gazetteer import GazetteerData, Place, build_gazetteer_data
 from enrich.phrases import Hit, PhraseMatcher, is_latin_start
 
 if TYPE_CHECKING:
-    from enrich.chain import EnrichContext
+    from enrich.context import EnrichContext
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from crawler.article import Article, Entity
 from crawler.textnorm import fold
 from enrich.events import get_classifier
-from enrich.gazetteer_data import load_data_file
+from enrich.gazetteer import load_data_file
 from enrich.phrases import PhraseMatcher
 
 if TYPE_CHECKING:
-    from enrich.chain import EnrichContext
+    from enrich.context import EnrichContext
 
 # The score is the sum of the components present, then capped by the penalties that apply.
 # Weights are judgement, set so that each DOMAIN.md condition matters and only all together

@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urljoin
 
 import scrapy
@@ -27,18 +27,24 @@ from twisted.python.failure import Failure
 from crawler.article import FeedEntry, Page, article_id
 from crawler.config import SourceConfig
 from crawler.coordination import Coordinator, LocalCoordinator
+from crawler.records import PollRecord, SourceState
 from crawler.stats import Stats
-from crawler.store import PollRecord, SourceState, Store
+from crawler.storage import Store
 from crawler.urls import canonicalize_url, refusal_reason
 
-if TYPE_CHECKING:
-    from crawler.pipeline import Processor
 
 log = logging.getLogger("watchdesk.poll")
 
 _PERMANENT_REDIRECTS = {301, 308}
 # Article bodies watchdesk parses; anything else (PDF, images, JSON) is not read as a page.
 _PAGE_TYPES = re.compile(r"^\s*(text/html|application/xhtml\+xml|text/xml|application/xml)\b", re.I)
+
+
+class PageProcessor(Protocol):
+    """Whatever takes a fetched page from here (the service's processor): the spiders hand every
+    `Page` to it and know nothing of what happens after."""
+
+    def process(self, page: Page) -> object: ...
 
 
 def describe_failure(failure: Failure) -> tuple[str, int | None]:
@@ -134,7 +140,7 @@ class SourceSpider(scrapy.Spider):
         self,
         sources: Iterable[SourceConfig],
         store: Store,
-        processor: Processor | None,
+        processor: PageProcessor | None,
         stats: Stats,
         allow_private: bool = False,
         max_entries: int = 200,

@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 from crawler.config import DEFAULT_USER_AGENT, CrawlConfig, SourceConfig
 
 # The asyncio reactor lets Scrapy share one event loop with APScheduler in the long-running
-# process (see crawler/monitor.py for why crawls run in-process).
+# process (see crawler/service/monitor.py for why crawls run in-process).
 REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 # For `scrapy shell` / `scrapy list` through scrapy.cfg.
 BOT_NAME = "watchdesk"
-SPIDER_MODULES = ["spiders.feed", "spiders.sitemap", "spiders.listing"]
+SPIDER_MODULES = ["spiders.feed_spider", "spiders.sitemap", "spiders.listing"]
 TWISTED_REACTOR = REACTOR
 
 
@@ -98,7 +98,7 @@ def build_settings(
         "LOG_LEVEL": log_level,
         "LOG_ENABLED": True,
         "TWISTED_REACTOR": REACTOR,
-        "ITEM_PIPELINES": {"spiders.pipelines.ArticlePipeline": 300},
+        "ITEM_PIPELINES": {"spiders.item_pipelines.ArticlePipeline": 300},
         "EXTENSIONS": {
             "scrapy.extensions.memusage.MemoryUsage": None,
             "scrapy.extensions.throttle.AutoThrottle": None,

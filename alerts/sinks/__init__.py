@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 
-from alerts.alert import Sink
+from alerts.sinks.base import Sink
 from alerts.sinks.jsonl import JsonlSink
 from alerts.sinks.slack import SlackSink
 from alerts.sinks.terminal import TerminalSink

@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-from alerts.alert import Alert, DeliveryResult, ReconcileError
+from alerts.sinks.base import DeliveryResult, ReconcileError
+from crawler.records import Alert
 
 # Bytes at the end of the file searched for an interrupted alert: lines are a few KB and an
 # interrupted send is among the last ones written, unless other writers share the file.

@@ -32,7 +32,8 @@ from slack_sdk.http_retry import (
 )
 from slack_sdk.web import SlackResponse
 
-from alerts.alert import Alert, DeliveryResult, ReconcileError
+from alerts.sinks.base import DeliveryResult, ReconcileError
+from crawler.records import Alert
 
 log = logging.getLogger(__name__)
 

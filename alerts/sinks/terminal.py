@@ -17,8 +17,9 @@ from typing import Any, ClassVar
 from rich.console import Console
 from rich.text import Text
 
-from alerts.alert import Alert, DeliveryResult
 from alerts.mrkdwn import mrkdwn_to_plain, strip_control
+from alerts.sinks.base import DeliveryResult
+from crawler.records import Alert
 
 
 class TerminalSink:

@@ -23,8 +23,9 @@ from typing import Any, ClassVar
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
-from alerts.alert import Alert, DeliveryResult
+from alerts.sinks.base import DeliveryResult
 from alerts.sinks.jsonl import alert_dict
+from crawler.records import Alert
 
 # Seconds for connect + each read: a webhook receiver should answer at once and queue its work;
 # 10 s is generous and keeps one slow receiver from stalling the outbox for long.

@@ -1,7 +1,7 @@
 """The `watchdesk` command line: each command is a thin layer over a library function.
 
-One module per command group (run, search, extract, watchlist, alerts, status, ...); this
-module holds the app, the shared options and consoles, and the config loader.
+One module per command group (run, search, extract, watchlist, alerts, status, ...); the app,
+the shared options and consoles, and the config loader are in `crawler.cli.app`.
 
 Exit codes: 0 success, 1 a check failed (watchlist errors, nothing found where asked),
 2 bad usage or an invalid config.
@@ -9,91 +9,11 @@ Exit codes: 0 success, 1 a check failed (watchlist errors, nothing found where a
 
 from __future__ import annotations
 
-import logging
 import sys
-from typing import Annotated
 
-import typer
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.markup import escape
-
-from crawler.config import ConfigError, LoadedConfig, config_path, load_config
-
-app = typer.Typer(
-    help="watchdesk: monitor coverage of US state and local ties with China, and alert on it.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-watchlist_app = typer.Typer(help="Check, backtest and explain watchlists.", no_args_is_help=True)
-alerts_app = typer.Typer(help="Inspect and retry the alert outbox.", no_args_is_help=True)
-app.add_typer(watchlist_app, name="watchlist")
-app.add_typer(alerts_app, name="alerts")
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-class State:
-    config: str | None = None
-    verbose: int = 0
-
-
-state = State()
-
-
-@app.callback()
-def main_options(
-    config: Annotated[
-        str | None,
-        typer.Option(
-            "--config", "-c", help="Config file (default: $WATCHDESK_CONFIG or ./watchdesk.yaml)."
-        ),
-    ] = None,
-    verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
-    ] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
-) -> None:
-    state.config = config
-    level = logging.WARNING if quiet else (logging.INFO if verbose < 2 else logging.DEBUG)
-    if verbose == 0 and not quiet:
-        level = logging.INFO
-    logging.basicConfig(
-        level=level,
-        format="%(name)s %(message)s",
-        handlers=[RichHandler(console=err, show_path=False, markup=False, rich_tracebacks=False)],
-        force=True,
-    )
-    # third-party libraries are noisy at INFO; their warnings still show
-    for noisy in (
-        "scrapy",
-        "twisted",
-        "apscheduler",
-        "trafilatura",
-        "htmldate",
-        "urllib3",
-        "slack_sdk",
-        "elastic_transport",
-        "py.warnings",
-        "asyncio",
-    ):
-        logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.INFO)
-
-
-def _load() -> LoadedConfig:
-    path = config_path(state.config)
-    if not path.exists():
-        err.print(f"error: config file not found: {path}")
-        raise typer.Exit(2)
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        err.print("error: invalid config")
-        for problem in exc.problems:
-            err.print(f"  {escape(problem)}")
-        raise typer.Exit(2) from None
+# Command modules register themselves on `app` when imported.
+from crawler.cli import alerts, extract, index, run, search, serve, sources, status, watchlist  # noqa: F401
+from crawler.cli.app import app
 
 
 def main() -> None:
@@ -102,7 +22,3 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
-
-
-# Command modules register themselves on `app` when imported.
-from crawler.cli import alerts, extract, index, run, search, serve, sources, status, watchlist  # noqa: E402, F401

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from alerts.mrkdwn import strip_control
-from crawler.cli import _load, alerts_app, out
+from crawler.cli.app import _load, alerts_app, out
 
 
 @alerts_app.command("list")
@@ -22,7 +22,7 @@ def alerts_list(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show the outbox: pending, delivered and failed alerts, newest first."""
-    from crawler.store import Store
+    from crawler.storage import Store
 
     loaded = _load()
     with Store(loaded.store_path) as store:
@@ -73,7 +73,7 @@ def alerts_retry(
     ] = None,
 ) -> None:
     """Put failed alerts back in the outbox; the next cycle (or `run`) sends them."""
-    from crawler.store import Store
+    from crawler.storage import Store
 
     loaded = _load()
     with Store(loaded.store_path) as store:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from crawler.cli import _load, app, err, out, state
+from crawler.cli.app import _load, app, err, out, state
 from crawler.config import config_path
 
 
@@ -40,7 +40,7 @@ def extract(
     """Extract and enrich one page and print what watchdesk sees in it (nothing is stored)."""
     from crawler.article import Page
     from crawler.config import DEFAULT_USER_AGENT
-    from crawler.pipeline import article_from_page
+    from crawler.service.processor import article_from_page
     from enrich.chain import build_context, enrich
 
     path = config_path(state.config)

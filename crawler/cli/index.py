@@ -1,6 +1,6 @@
 """The `index` commands: install the Elasticsearch templates, copy the store into the index.
 
-Thin layers over `crawler.elastic`: `setup` (ElasticsearchArchive.setup), `migrate`
+Thin layers over `crawler.search.elastic`: `setup` (ElasticsearchArchive.setup), `migrate`
 (ArchiveSync.sync with a progress bar; resumable through the store's watermark) and `status`.
 """
 
@@ -14,11 +14,12 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from crawler.cli import _load, app, err, out
-from crawler.config import ElasticsearchConfig, LoadedConfig
+from crawler.cli.app import _load, app, err, out
+from crawler.config import ElasticsearchConfig
+from crawler.service.config import LoadedConfig
 
 if TYPE_CHECKING:
-    from crawler.elastic import ElasticsearchArchive
+    from crawler.search.elastic import ElasticsearchArchive
 
 index_app = typer.Typer(
     help="Elasticsearch: install index templates, migrate the store.", no_args_is_help=True
@@ -42,7 +43,7 @@ def _es_config(loaded: LoadedConfig) -> ElasticsearchConfig:
 
 
 def _archive(cfg: ElasticsearchConfig) -> ElasticsearchArchive:
-    from crawler.elastic import ElasticsearchArchive, ElasticsearchSetupError
+    from crawler.search.elastic import ElasticsearchArchive, ElasticsearchSetupError
 
     try:
         return ElasticsearchArchive.from_config(cfg)
@@ -52,7 +53,7 @@ def _archive(cfg: ElasticsearchConfig) -> ElasticsearchArchive:
 
 
 def _unreachable(cfg: ElasticsearchConfig, exc: Exception) -> typer.Exit:
-    from crawler.elastic import redact_url
+    from crawler.search.elastic import redact_url
 
     err.print(
         f"error: elasticsearch at {escape(redact_url(cfg.url))}: "
@@ -68,7 +69,7 @@ def _setup(loaded: LoadedConfig, cfg: ElasticsearchConfig, quiet: bool = False) 
     try:
         changes = archive.setup()
         if loaded.config.alerts.matcher == "percolator":
-            from crawler.elastic.percolator import PercolatorMatcher
+            from alerts.percolator import PercolatorMatcher
             from enrich.chain import build_context
 
             # entity names in queries resolve to ids as in the in-process matcher
@@ -106,8 +107,8 @@ def migrate_command(
     batch: Annotated[int, typer.Option("--batch", min=1, max=5000)] = 500,
 ) -> None:
     """Copy the embedded store into Elasticsearch; run it again to resume or catch up."""
-    from crawler.elastic import ArchiveSync
-    from crawler.store import Store
+    from crawler.search.elastic import ArchiveSync
+    from crawler.storage import Store
 
     loaded = _load()
     cfg = _es_config(loaded)
@@ -142,9 +143,9 @@ def migrate_command(
 @index_app.command("status")
 def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What is left to index: watermark, backlog and held (rejected) articles."""
-    from crawler.elastic import SyncState
-    from crawler.elastic.sync import sync_target
-    from crawler.store import Store
+    from crawler.search.elastic import SyncState
+    from crawler.search.elastic.sync import sync_target
+    from crawler.storage import Store
 
     loaded = _load()
     cfg = _es_config(loaded)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from crawler.cli import _load, app, err
+from crawler.cli.app import _load, app, err
 
 
 @app.command()
@@ -17,7 +17,7 @@ def run(
     ] = False,
 ) -> None:
     """Run the monitor: every source on its schedule until Ctrl-C (or once with --once)."""
-    from crawler.monitor import Monitor, install_stop_signals, run_in_reactor
+    from crawler.service.monitor import Monitor, install_stop_signals, run_in_reactor
 
     loaded = _load()
     try:

@@ -1,6 +1,6 @@
 """The `search` command: analysts search, filter, facet and export the archive.
 
-A thin layer over `crawler.backend`: options become a `SearchRequest`, the archive the config
+A thin layer over `crawler.search.request`: options become a `SearchRequest`, the archive the config
 names (`open_archive`) answers it, and the result is printed as a table, JSON Lines or CSV.
 Crawled text is untrusted: escaped for the terminal (rich markup) and for spreadsheets
 (formula injection) here.
@@ -21,8 +21,8 @@ from rich.table import Table
 from rich.text import Text
 
 from crawler import timespan
-from crawler.backend import FACET_FIELDS, Hit, SearchRequest, SearchResult
-from crawler.cli import _load, app, err, out
+from crawler.cli.app import _load, app, err, out
+from crawler.search.request import FACET_FIELDS, Hit, SearchRequest, SearchResult
 
 _MARKED = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection");
@@ -227,7 +227,7 @@ def search(
 
 
 def _run(request: SearchRequest) -> SearchResult:
-    from crawler.backend import open_archive
+    from crawler.search.backends import open_archive
     from enrich.entities import EntityMatcher
 
     loaded = _load()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from crawler.cli import _load, app, err
+from crawler.cli.app import _load, app, err
 
 
 @app.command()

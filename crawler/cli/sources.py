@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from crawler.cli import _load, app, err, out
+from crawler.cli.app import _load, app, err, out
 
 sources_app = typer.Typer(help="Check configured sources.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
@@ -22,9 +22,9 @@ def check(
 ) -> None:
     """Fetch one source now and show the links it would yield (new, already stored, refused,
     filtered); stores nothing, fetches no article. Exit 1 when the source fails."""
-    from crawler.monitor import crawl_sources, make_runner, run_in_reactor
+    from crawler.service.monitor import crawl_sources, make_runner, run_in_reactor
     from crawler.stats import Stats
-    from crawler.store import Store
+    from crawler.storage import Store
 
     loaded = _load()
     source = next((s for s in loaded.config.sources if s.name == name), None)

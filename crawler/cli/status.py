@@ -9,14 +9,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from crawler.cli import _load, app, out
+from crawler.cli.app import _load, app, out
 
 
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Source health: last attempt, last success, last error, failures, items in 24 h."""
     from alerts.source_health import source_healths
-    from crawler.store import Store
+    from crawler.storage import Store
 
     loaded = _load()
     configured = {s.name: s for s in loaded.config.sources}

@@ -16,8 +16,9 @@ from rich.markup import escape
 
 from alerts.mrkdwn import strip_control
 from crawler import timespan
-from crawler.cli import _load, err, out, state, watchlist_app
-from crawler.config import ConfigError, LoadedConfig, config_path, load_config
+from crawler.cli.app import _load, err, out, state, watchlist_app
+from crawler.config import ConfigError, config_path
+from crawler.service.config import LoadedConfig, load_config
 
 if TYPE_CHECKING:
     from alerts.watchlist import Watchlist
@@ -67,9 +68,9 @@ def watchlist_test(
     """Run a watchlist over the stored archive: what it would have alerted, and counts per day."""
     from alerts.backtest import backtest
     from crawler.query import QueryError
-    from crawler.search import default_index_path
-    from crawler.search_index import TantivyIndex
-    from crawler.store import Store
+    from crawler.search.embedded import default_index_path
+    from crawler.search.tantivy_index import TantivyIndex
+    from crawler.storage import Store
 
     if by not in ("fetched", "published"):
         _usage("--by must be 'fetched' or 'published'")
@@ -143,7 +144,7 @@ def watchlist_explain(
     """Why an article did or did not match: filters, clause by clause, terms found, relevance."""
     from alerts.backtest import ArticleNotFound, explain_article
     from crawler.query import QueryError
-    from crawler.store import Store
+    from crawler.storage import Store
 
     if len(args) == 2:
         name, url_or_id = args

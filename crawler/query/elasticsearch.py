@@ -23,7 +23,7 @@ from crawler.query.syntax import (
 )
 
 # The index fields and their Elasticsearch types. The document values must be normalised the
-# way `MatchDocument.from_article` (and crawler/store.py's facets) normalise them:
+# way `MatchDocument.from_article` (and crawler/storage/store.py's facets) normalise them:
 # - title/text: `textnorm.index_text(original)` (folded, traditional->simplified, each Chinese
 #   character spaced out), analysed with ES_TEXT_ANALYSIS; keep the originals in other,
 #   non-indexed fields for display;
@@ -89,7 +89,7 @@ ES_FACET_FIELDS: dict[str, str] = {
 HIGHLIGHT_PRE = "[["
 HIGHLIGHT_POST = "]]"
 
-# Title clauses weigh three times text clauses, as crawler/search.py's BM25 column weights.
+# Title clauses weigh three times text clauses, as crawler/search/embedded.py's BM25 column weights.
 TITLE_BOOST = 3.0
 
 
@@ -117,7 +117,7 @@ def compile_search(
 ) -> dict[str, Any]:
     """A whole search request body: query, sort, page, highlights and aggregations.
 
-    Mirrors the embedded search (crawler/search.py): relevance ties and "everything" (no
+    Mirrors the embedded search (crawler/search/embedded.py): relevance ties and "everything" (no
     query) go newest first; date sort is newest first; facets count the whole result set,
     most frequent first then by value; the histogram counts UTC days that have articles.
     Hits are collapsed on `id`, so a copy left in an older index after a rollover is shown

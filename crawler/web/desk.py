@@ -1,6 +1,6 @@
 """What the web page and its JSON API may ask: a read-only facade over the archive and the store.
 
-Searches go through the archive interface (`crawler.backend`), so the page works the same over
+Searches go through the archive interface (`crawler.search.request`), so the page works the same over
 the embedded index and Elasticsearch; the outbox, source health, story copies and backtests read
 the SQLite store of record. Nothing here writes.
 """
@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from alerts.alert import MatchedTerm
 from alerts.backtest import ArticleExplanation, Backtest, backtest, draft_watchlist, explain_article
 from alerts.matcher import WatchlistMatcher
 from alerts.watchlist import Watchlist
 from crawler.article import Article
-from crawler.backend import Archive, Hit, SearchRequest, SearchResult, open_archive
-from crawler.search import EmbeddedArchive
-from crawler.store import Store, utcnow
+from crawler.dates import utcnow
+from crawler.records import MatchedTerm
+from crawler.search.backends import open_archive
+from crawler.search.embedded import EmbeddedArchive
+from crawler.search.request import Archive, Hit, SearchRequest, SearchResult
+from crawler.storage import Store
 from crawler.web.markup import Span
 from crawler.web.state import SearchState
 

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from alerts.backtest import ArticleNotFound
-from crawler.backend import FACET_FIELDS
 from crawler.query import QueryError
+from crawler.search.request import FACET_FIELDS
 from crawler.web.desk import Desk
 from crawler.web.markup import csv_cell
 from crawler.web.state import EXPORT_LIMIT, PAGE_SIZE, SearchState

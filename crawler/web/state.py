@@ -13,7 +13,7 @@ from datetime import date
 from functools import lru_cache
 from urllib.parse import quote_plus
 
-from crawler.backend import SearchRequest
+from crawler.search.request import SearchRequest
 
 PAGE_SIZE = 20
 # Deep pages cost an OFFSET scan and nobody reads them; past this, narrow the query.

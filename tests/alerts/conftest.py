@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.store import Store
+from crawler.storage import Store
 from tests.alerts.helpers import Clock
 from tests.slack_stub import SlackStub
 

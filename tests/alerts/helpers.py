@@ -1,5 +1,5 @@
 """Shared pieces of the delivery tests: a controllable clock, articles, and live ingestion
-(match + store in one transaction, exactly as `crawler.pipeline.Processor` does it)."""
+(match + store in one transaction, exactly as `crawler.service.processor.Processor` does it)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from alerts.matcher import WatchlistMatcher
+from alerts.policy import alert_kind
 from alerts.watchlist import WatchlistSet
 from crawler.article import Article, Entity
-from crawler.store import Store, StoryMatch
+from crawler.records import StoryMatch
+from crawler.storage import Store
 
 OXFORD = Entity("geonames:4440076", "Oxford", "place", "US", "Mississippi", kind="city")
 WUHAN = Entity("geonames:1791247", "Wuhan", "place", "CN", "Hubei", kind="city")
@@ -64,5 +66,5 @@ def ingest(store: Store, watchlists: WatchlistSet, article: Article) -> int:
         StoryMatch(m.watchlist.name, m.watchlist.channel, list(m.terms), m.watchlist.is_digest)
         for m in matcher.match(article)
     ]
-    assert store.save_article(article, matches)
+    assert store.save_article(article, matches, alert_kind)
     return len(matches)

@@ -17,11 +17,13 @@ from hypothesis import HealthCheck, given, settings
 
 from alerts.backtest import ArticleNotFound, backtest, explain_article, marked_snippet
 from alerts.matcher import WatchlistMatcher
+from alerts.policy import alert_kind
 from alerts.watchlist import Watchlist
 from crawler.article import Article
 from crawler.query import QueryError
-from crawler.search_index import TantivyIndex
-from crawler.store import Store, StoryMatch
+from crawler.records import StoryMatch
+from crawler.search.tantivy_index import TantivyIndex
+from crawler.storage import Store
 from tests.query.corpus import ARTICLES, resolve_alias
 from tests.query.strategies import queries
 
@@ -193,7 +195,7 @@ def test_the_outbox_agrees_on_stories_and_copies(tmp_path: Path) -> None:
         batch.append(dup)
     for article in batch:
         matches = [StoryMatch(m.watchlist.name, "#c", m.terms) for m in matcher.match(article)]
-        store.save_article(article, matches)
+        store.save_article(article, matches, alert_kind)
     kinds = {a.article_id: a.kind for a in store.list_alerts()}
     result = backtest(store, wl, now=NOW)
     assert {h.article_id: h.kind for h in result.hits if h.kind != "repeat"} == kinds
@@ -232,7 +234,7 @@ def test_snippet_only_marks_what_matched_and_cuts_long_text() -> None:
     article = Article(
         url="u", canonical_url="u", title="t", text="x " * 400 + "Wuhan " + "y " * 400
     )
-    from alerts.alert import MatchedTerm
+    from crawler.records import MatchedTerm
 
     start = article.text.index("Wuhan")
     snippet = marked_snippet(article, [MatchedTerm("Wuhan", "text", start, start + 5)])
@@ -322,7 +324,7 @@ def test_explain_by_url_with_tracking_parameters_and_not_found(
 def test_explain_shows_the_outbox_record(tmp_path: Path) -> None:
     store = Store(tmp_path / "w.db")
     article = copy.deepcopy(ARTICLES[0])
-    store.save_article(article, [StoryMatch("sister", "#c")])
+    store.save_article(article, [StoryMatch("sister", "#c")], alert_kind)
     wl = Watchlist(name="sister", query='"sister city"')
     why = explain_article(store, wl, article.id)
     assert [(a["kind"], a["status"]) for a in why.alerts] == [("story", "pending")]

@@ -20,13 +20,14 @@ from typing import Any
 
 import pytest
 
-from alerts.alert import Alert, DeliveryResult
 from alerts.matcher import WatchlistMatcher
 from alerts.message import render_copy, render_story
 from alerts.outbox import Outbox
 from alerts.sinks import SlackSink
+from alerts.sinks.base import DeliveryResult
 from alerts.watchlist import Watchlist, WatchlistSet
-from crawler.store import Store
+from crawler.records import Alert
+from crawler.storage import Store
 from tests.alerts.helpers import Clock, ingest, make_article
 from tests.conftest import ROOT, run_cli
 from tests.slack_stub import SlackStub, StubRequest
@@ -341,7 +342,7 @@ from datetime import datetime
 from alerts.outbox import Outbox
 from alerts.sinks import SlackSink
 from alerts.watchlist import Watchlist, WatchlistSet
-from crawler.store import Store
+from crawler.storage import Store
 
 class KillingSink(SlackSink):
     calls = 0

@@ -13,7 +13,7 @@ from alerts.digest import next_digest_at
 from alerts.outbox import Outbox
 from alerts.sinks import SlackSink
 from alerts.watchlist import Digest, Watchlist, WatchlistSet
-from crawler.store import Store
+from crawler.storage import Store
 from tests.alerts.helpers import Clock, ingest, make_article
 from tests.slack_stub import SlackStub
 

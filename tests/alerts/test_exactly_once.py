@@ -27,7 +27,7 @@ from rich.console import Console
 from alerts.outbox import Outbox
 from alerts.sinks import JsonlSink, SlackSink, TerminalSink
 from alerts.watchlist import Digest, Watchlist, WatchlistSet
-from crawler.store import Store
+from crawler.storage import Store
 from tests.alerts.helpers import Clock, ingest, make_article
 from tests.conftest import ROOT
 from tests.slack_stub import SlackStub, StubRequest
@@ -219,7 +219,7 @@ import sys
 from alerts.outbox import Outbox
 from alerts.sinks import SlackSink
 from alerts.watchlist import Watchlist, WatchlistSet
-from crawler.store import Store
+from crawler.storage import Store
 
 wl = Watchlist(name="sister", query='"sister city" AND Wuhan', channel="#sister")
 sink = SlackSink("{token}", sys.argv[2], timeout=30)
@@ -275,7 +275,7 @@ import os, signal, sys
 from alerts.outbox import Outbox
 from alerts.sinks import JsonlSink
 from alerts.watchlist import Watchlist, WatchlistSet
-from crawler.store import Store
+from crawler.storage import Store
 
 class DyingSink(JsonlSink):
     calls = 0

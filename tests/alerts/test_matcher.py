@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.alert import MatchedTerm
 from alerts.matcher import WatchlistMatcher, required_features, required_literals
 from alerts.watchlist import Watchlist
 from crawler.article import Article
@@ -21,6 +20,7 @@ from crawler.query import (
     parse_query,
     resolve_aliases,
 )
+from crawler.records import MatchedTerm
 from tests.query.corpus import ARTICLES, FACETS, PREFIXES, VOCAB, resolve_alias
 from tests.query.strategies import queries
 

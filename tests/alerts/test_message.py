@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.alert import Alert, MatchedTerm
 from alerts.message import (
     MAX_BLOCKS,
     MAX_FALLBACK_TEXT,
@@ -25,6 +24,7 @@ from alerts.message import (
 from alerts.mrkdwn import ZWSP, escape_mrkdwn, link, safe_url, truncate_mrkdwn
 from alerts.watchlist import Digest, Watchlist
 from crawler.article import Article, Entity
+from crawler.records import Alert, MatchedTerm
 
 URL = "https://www.oxfordeagle.com/2024/05/01/sister-city-review/?utm_source=x&id=7"
 

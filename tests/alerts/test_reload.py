@@ -11,7 +11,7 @@ import pytest
 from alerts.reload import WatchlistReloader
 from alerts.watchlist import load_watchlists
 from crawler.article import Entity
-from crawler.config import load_config
+from crawler.service.config import load_config
 from tests.alerts.helpers import make_article
 
 FIRST = """\

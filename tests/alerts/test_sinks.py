@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from alerts.alert import Alert, DeliveryResult
 from alerts.message import render_story
 from alerts.sinks import (
     SINKS,
@@ -29,10 +28,12 @@ from alerts.sinks import (
     WebhookSink,
     build_sink,
 )
+from alerts.sinks.base import DeliveryResult
 from alerts.sinks.terminal import message_lines
 from alerts.sinks.webhook import parse_retry_after
 from alerts.watchlist import Watchlist
 from crawler.article import Article, Entity
+from crawler.records import Alert
 from tests.slack_stub import SlackStub
 
 MESSAGE: dict[str, Any] = {

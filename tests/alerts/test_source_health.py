@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 from alerts.sinks import SlackSink
 from alerts.source_health import SourceHealthNotifier
 from crawler.config import SourceConfig
+from crawler.records import PollRecord
 from crawler.schedule import FAILING_AFTER
-from crawler.store import PollRecord, Store
+from crawler.storage import Store
 from tests.slack_stub import SlackStub
 
 SOURCE = SourceConfig(name="gov-press", kind="feed", url="http://127.0.0.1:9/feed.xml", every="15m")

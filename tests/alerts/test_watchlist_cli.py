@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.store import Store
+from crawler.storage import Store
 from tests.conftest import run_cli
 from tests.query.corpus import ARTICLES
 

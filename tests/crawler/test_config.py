@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import ConfigError, load_config, parse_interval
+from crawler.config import ConfigError, parse_interval
+from crawler.service.config import load_config
 
 
 def write(tmp_path: Path, text: str, name: str = "watchdesk.yaml") -> Path:

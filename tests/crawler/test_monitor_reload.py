@@ -7,8 +7,8 @@ import os
 import time
 from pathlib import Path
 
-from crawler.config import load_config
-from crawler.monitor import Monitor
+from crawler.service.config import load_config
+from crawler.service.monitor import Monitor
 
 WATCHLISTS = """\
 watchlists:

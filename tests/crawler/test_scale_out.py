@@ -22,12 +22,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.feedfarm import FeedFarm, service_env, write_config
-from crawler.coordination import (
-    REDIS_URL_ENV,
-    LocalCoordinator,
-    RedisCoordinator,
-    open_coordinator,
-)
+from crawler.coordination import LocalCoordinator
+from crawler.service.coordination import REDIS_URL_ENV, RedisCoordinator, open_coordinator
 from tests.conftest import ROOT
 
 NEW_ARTICLES = re.compile(r"cycle done: .*? (\d+) new articles")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from crawler.config import SourceConfig
+from crawler.records import PollSummary, SourceState
 from crawler.schedule import adaptive_interval, assess_health, next_interval, silent_after
-from crawler.store import PollSummary, SourceState
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 MIN, MAX = timedelta(minutes=5), timedelta(hours=4)

@@ -5,10 +5,11 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from alerts.alert import MatchedTerm
+from alerts.policy import alert_kind
 from crawler.article import Article, Entity
-from crawler.schema import SCHEMA_VERSION
-from crawler.store import PollRecord, Store, StoryMatch
+from crawler.records import MatchedTerm, PollRecord, StoryMatch
+from crawler.storage import Store
+from crawler.storage.schema import SCHEMA_VERSION
 
 
 def make_article(n: int, cluster: str | None = None, source: str = "s1") -> Article:
@@ -70,12 +71,12 @@ def test_alerts_written_with_article_once_per_story(tmp_path: Path) -> None:
     with Store(tmp_path / "w.db") as store:
         lead = make_article(1)
         match = StoryMatch("sister-cities", "#sc", [MatchedTerm("sister city", "title", 0, 11)])
-        store.save_article(lead, [match])
+        store.save_article(lead, [match], alert_kind)
         # a syndicated copy from another source: a threaded "copy" alert
         copy = make_article(2, cluster=lead.id, source="s2")
-        store.save_article(copy, [match])
+        store.save_article(copy, [match], alert_kind)
         # another copy from the same second source: nothing more
-        store.save_article(make_article(3, cluster=lead.id, source="s2"), [match])
+        store.save_article(make_article(3, cluster=lead.id, source="s2"), [match], alert_kind)
         kinds = [(a.kind, a.article_id) for a in reversed(store.list_alerts())]
         assert kinds == [("story", lead.id), ("copy", copy.id)]
         due = store.due_alerts(datetime.now(UTC) + timedelta(seconds=1))
@@ -89,7 +90,7 @@ def test_failed_transaction_writes_nothing(tmp_path: Path) -> None:
         bad = StoryMatch("w", "#c")
         bad.terms = [object()]  # type: ignore[list-item]  # not JSON-serialisable: fails mid-transaction
         with contextlib.suppress(TypeError, AttributeError):
-            store.save_article(a, [bad])
+            store.save_article(a, [bad], alert_kind)
         assert store.count_articles() == 0
         assert store.execute("SELECT count(*) FROM articles_fts")[0][0] == 0
         assert store.list_alerts() == []
@@ -97,7 +98,7 @@ def test_failed_transaction_writes_nothing(tmp_path: Path) -> None:
 
 def test_outbox_state_transitions(tmp_path: Path) -> None:
     with Store(tmp_path / "w.db") as store:
-        store.save_article(make_article(1), [StoryMatch("w", "#c")])
+        store.save_article(make_article(1), [StoryMatch("w", "#c")], alert_kind)
         (alert,) = store.due_alerts()
         assert alert.id is not None
         later = datetime.now(UTC) + timedelta(minutes=5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from crawler.store import Store
+from crawler.storage import Store
 from tests.conftest import run_cli
 from tests.elastic.helpers import closed_port
 from tests.query.corpus import ARTICLES

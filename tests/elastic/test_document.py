@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from crawler.elastic import article_document, article_from_source
 from crawler.query import MatchDocument
+from crawler.search.elastic import article_document, article_from_source
 from crawler.textnorm import index_text
 from tests.elastic.test_templates import _entity_rich_article
 from tests.query.corpus import ARTICLES

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from crawler.backend import SearchRequest
 from crawler.config import ElasticsearchConfig
-from crawler.elastic import ArchiveSync, ElasticsearchArchive
 from crawler.query import MatchDocument, compile_elasticsearch, evaluate, parse_query
 from crawler.query.syntax import resolve_aliases
-from crawler.store import Store
+from crawler.search.elastic import ArchiveSync, ElasticsearchArchive
+from crawler.search.request import SearchRequest
+from crawler.storage import Store
 from tests.elastic.helpers import closed_port
 from tests.query.corpus import ARTICLES, resolve_alias
 from tests.query.test_sqlite import PARITY_QUERIES

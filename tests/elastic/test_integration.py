@@ -14,16 +14,16 @@ import pytest
 from elasticsearch import NotFoundError
 
 from alerts.matcher import WatchlistMatcher
+from alerts.percolator import PercolatorMatcher
 from alerts.watchlist import Watchlist
 from crawler.article import Article
-from crawler.backend import SearchRequest
 from crawler.config import ElasticsearchConfig
-from crawler.elastic import ArchiveSync, ElasticsearchArchive
-from crawler.elastic.percolator import PercolatorMatcher
 from crawler.query import MatchDocument, compile_elasticsearch, evaluate, parse_query
 from crawler.query.syntax import resolve_aliases
-from crawler.search import EmbeddedArchive
-from crawler.store import Store
+from crawler.search.elastic import ArchiveSync, ElasticsearchArchive
+from crawler.search.embedded import EmbeddedArchive
+from crawler.search.request import SearchRequest
+from crawler.storage import Store
 from tests.query.corpus import ARTICLES, resolve_alias
 from tests.query.test_sqlite import PARITY_QUERIES
 

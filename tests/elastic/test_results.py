@@ -10,16 +10,16 @@ import re
 
 import pytest
 
-from crawler.elastic import article_document
-from crawler.elastic.results import (
+from crawler.query.syntax import TOKEN_RE
+from crawler.search.elastic import article_document
+from crawler.search.elastic.results import (
     hit_from_response,
     index_offsets,
     original_spans,
     result_from_response,
     snippet_from_spans,
 )
-from crawler.query.syntax import TOKEN_RE
-from crawler.search import make_snippet
+from crawler.search.snippets import make_snippet
 from crawler.textnorm import fold, index_text
 from tests.query.corpus import ARTICLES
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crawler.config import ElasticsearchConfig
-from crawler.elastic import (
+from crawler.search.elastic import (
     ArchiveSync,
     BulkFailure,
     ElasticsearchArchive,
@@ -18,8 +18,8 @@ from crawler.elastic import (
     credentials,
     redact_url,
 )
-from crawler.elastic.sync import sync_target
-from crawler.store import Store
+from crawler.search.elastic.sync import sync_target
+from crawler.storage import Store
 from tests.elastic.helpers import closed_port
 from tests.query.corpus import ARTICLES
 

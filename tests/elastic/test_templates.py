@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from hypothesis import assume, given, settings
 
+from alerts.percolator import percolator_document
 from alerts.watchlist import Watchlist
 from crawler.article import Article, Entity
 from crawler.config import ElasticsearchConfig
-from crawler.elastic import TEMPLATES_DIR, article_document, render_resources
-from crawler.elastic.percolator import percolator_document
-from crawler.elastic.templates import content_hash, load_template
 from crawler.query import ES_FIELDS, ES_TEXT_ANALYSIS, QueryError, parse_query
 from crawler.query.elasticsearch import ES_FACET_FIELDS, compile_search
+from crawler.search.elastic import TEMPLATES_DIR, article_document, render_resources
+from crawler.search.elastic.templates import content_hash, load_template
 from tests.elastic.helpers import document_paths, mapped_fields
 from tests.query.corpus import ARTICLES, resolve_alias
 from tests.query.strategies import queries

@@ -9,7 +9,7 @@ import pytest
 from crawler.article import Article
 from crawler.stats import Stats
 from crawler.textnorm import fold
-from enrich.chain import EnrichContext, EnrichOptions
+from enrich.context import EnrichContext, EnrichOptions
 from enrich.entities import EntityMatcher, tag_entities
 from enrich.events import classify_events
 from enrich.places import Gazetteer, tag_places

@@ -13,7 +13,6 @@ from opencc import OpenCC
 
 from crawler.article import Article
 from crawler.stats import Stats
-from enrich.chain import EnrichContext
 from enrich.clustering import (
     MIN_TOKENS,
     NUM_PERM,
@@ -24,6 +23,7 @@ from enrich.clustering import (
     encode_fingerprint,
     tokens,
 )
+from enrich.context import EnrichContext
 from enrich.extraction import extract_page
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.article import Article
-from enrich.chain import EnrichContext
+from enrich.context import EnrichContext
 from enrich.entities import EntityDataError, EntityMatcher, tag_entities
 from tests.enrich.conftest import make_article
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.article import Article
-from enrich.chain import EnrichContext
+from enrich.context import EnrichContext
 from enrich.events import classify_events, evidence_snippet
 from enrich.places import tag_places
 from tests.enrich.conftest import make_article

@@ -14,8 +14,8 @@ import pytest
 
 from crawler.article import Article, FeedEntry
 from crawler.stats import Stats
-from enrich.chain import EnrichContext, EnrichOptions
 from enrich.clustering import StoryIndex
+from enrich.context import EnrichContext, EnrichOptions
 from enrich.extraction import (
     MAX_HTML_CHARS,
     choose_published,

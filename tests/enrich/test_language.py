@@ -9,8 +9,8 @@ import pytest
 from crawler.article import Article
 from crawler.stats import Stats
 from crawler.textnorm import fold
-from enrich.chain import EnrichContext, EnrichOptions
 from enrich.clustering import StoryIndex
+from enrich.context import EnrichContext, EnrichOptions
 from enrich.language import (
     SHORT_TEXT_CHARS,
     choose_language,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from crawler.article import Article, Entity
-from enrich.chain import EnrichContext
+from enrich.context import EnrichContext
 from enrich.places import Gazetteer, tag_places
 from tests.enrich.conftest import make_article
 

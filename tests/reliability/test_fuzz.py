@@ -21,10 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alerts.watchlist import WatchlistError, load_watchlists
-from crawler.config import ConfigError, load_config
+from crawler.config import ConfigError
 from crawler.query import QueryError, parse_query
+from crawler.service.config import load_config
 from enrich.extraction import extract_from_html, extract_page
-from spiders.feeds import ParsedFeed, parse_feed
+from spiders.feed_parser import ParsedFeed, parse_feed
 from tests.conftest import ROOT
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "feedparser" / "tests"

@@ -14,11 +14,11 @@ from typing import Any
 
 from rich.console import Console
 
-from alerts.alert import Alert, MatchedTerm
 from alerts.message import render_story
 from alerts.sinks.terminal import TerminalSink
 from alerts.watchlist import Watchlist
 from crawler.article import Article, Entity
+from crawler.records import Alert, MatchedTerm
 from demo.site import FixtureArticle, FixtureServer, article_page, rss_feed
 from tests.conftest import run_cli
 

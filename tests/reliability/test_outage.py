@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alerts.sinks.jsonl import JsonlSink
-from crawler.config import load_config
-from crawler.monitor import BACKOFF_CAP, Monitor
-from crawler.store import PollRecord, Store
+from crawler.records import PollRecord
+from crawler.service.config import load_config
+from crawler.service.monitor import BACKOFF_CAP, Monitor
+from crawler.storage import Store
 from tests.conftest import ROOT
 from tests.reliability.sitegen import NewsSite, SlowServer, cli_env, read_db, start_cli
 

@@ -8,9 +8,11 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from alerts.policy import alert_kind
 from crawler.article import Article, Entity, article_id
-from crawler.retention import prune, retention_cutoff
-from crawler.store import PollRecord, Store, StoryMatch
+from crawler.records import PollRecord, StoryMatch
+from crawler.storage import Store
+from crawler.storage.retention import prune, retention_cutoff
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
@@ -61,7 +63,7 @@ def test_prune_removes_old_articles_and_keeps_alert_history(tmp_path: Path) -> N
     arts = []
     for n, (fetched, published, alerted) in enumerate(plan):
         art = _article(n, fetched, published)
-        assert store.save_article(art, match if alerted else [])
+        assert store.save_article(art, match if alerted else [], alert_kind)
         arts.append(art)
         store.record_poll("https://news.example/feed", PollRecord("ledger", "ok"), at=fetched)
     for alert in store.list_alerts(status="pending", limit=100):
@@ -113,12 +115,12 @@ def test_pruned_story_is_not_alerted_again_when_a_feed_still_lists_it(tmp_path: 
     old = NOW - timedelta(days=400)
     art = _article(1, old, old)
     match = [StoryMatch(watchlist="desk", channel="#desk")]
-    assert store.save_article(art, match)
+    assert store.save_article(art, match, alert_kind)
     alert = store.list_alerts()[0]
     store.mark_delivered(alert.id, "ts-1")  # type: ignore[arg-type]
     assert prune(store, NOW - timedelta(days=365)).articles == 1
     # the crawler meets the same URL again: stored again, but the desk is not alerted twice
-    assert store.save_article(_article(1, NOW, old), match)
+    assert store.save_article(_article(1, NOW, old), match, alert_kind)
     assert store.due_alerts(NOW + timedelta(days=1)) == []
     store.close()
 

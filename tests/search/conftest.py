@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.search import EmbeddedArchive
-from crawler.store import Store
+from crawler.search.embedded import EmbeddedArchive
+from crawler.storage import Store
 from tests.query.corpus import ARTICLES, resolve_alias
 
 

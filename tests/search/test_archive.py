@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from crawler.article import Article, Entity
-from crawler.backend import Archive, SearchRequest
 from crawler.query import MatchDocument, evaluate, parse_query, resolve_aliases
-from crawler.search import EmbeddedArchive, mark_spans
-from crawler.store import Store
+from crawler.search.embedded import EmbeddedArchive
+from crawler.search.request import Archive, SearchRequest
+from crawler.search.snippets import mark_spans
+from crawler.storage import Store
 from tests.query.corpus import ARTICLES, resolve_alias
 
 
@@ -220,7 +221,7 @@ def test_until_includes_the_whole_day(tmp_path: Path, published: datetime) -> No
 
 def test_fts5_baseline_answers_the_same_set(corpus_archive: EmbeddedArchive) -> None:
     """The benchmark's FTS5 baseline must find what the archive finds (like for like)."""
-    from crawler.search import Fts5Search
+    from crawler.search.embedded import Fts5Search
     from tests.search.parity_queries import PARITY_QUERIES
 
     baseline = Fts5Search(corpus_archive.store, aliases=resolve_alias)

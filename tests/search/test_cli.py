@@ -12,7 +12,7 @@ import pytest
 
 from crawler.article import Article
 from crawler.cli.search import csv_cell, parse_day
-from crawler.store import Store
+from crawler.storage import Store
 from tests.conftest import run_cli
 from tests.query.corpus import ARTICLES
 

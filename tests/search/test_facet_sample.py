@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks.synthetic import build_store
-from crawler import search_index
-from crawler.backend import SearchRequest
-from crawler.search import EmbeddedArchive, Fts5Search
-from crawler.store import Store
+from crawler.search import tantivy_index as search_index
+from crawler.search.embedded import EmbeddedArchive, Fts5Search
+from crawler.search.request import SearchRequest
+from crawler.storage import Store
 
 ARTICLES = 1_200
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
-from crawler.backend import SearchRequest
 from crawler.query import MatchDocument, QueryError, evaluate, parse_query, resolve_aliases
-from crawler.search import EmbeddedArchive
+from crawler.search.embedded import EmbeddedArchive
+from crawler.search.request import SearchRequest
 from tests.query.corpus import ARTICLES, resolve_alias
 from tests.query.strategies import queries
 from tests.search.parity_queries import PARITY_FILTERS, PARITY_QUERIES

@@ -10,10 +10,10 @@ import textwrap
 from pathlib import Path
 
 from crawler.article import Article
-from crawler.backend import SearchRequest
-from crawler.search import EmbeddedArchive, default_index_path
-from crawler.search_index import STATE_FILE, TantivyIndex
-from crawler.store import Store
+from crawler.search.embedded import EmbeddedArchive, default_index_path
+from crawler.search.request import SearchRequest
+from crawler.search.tantivy_index import STATE_FILE, TantivyIndex
+from crawler.storage import Store
 from tests.conftest import ROOT
 
 
@@ -53,9 +53,9 @@ def test_crash_after_index_commit_before_watermark(store_path: Path) -> None:
     proc = run_python(
         f"""
         import os
-        from crawler.search_index import TantivyIndex
-        from crawler.search import EmbeddedArchive
-        from crawler.store import Store
+        from crawler.search.tantivy_index import TantivyIndex
+        from crawler.search.embedded import EmbeddedArchive
+        from crawler.storage import Store
         TantivyIndex._write_state = lambda self: os._exit(9)
         EmbeddedArchive(Store({str(store_path)!r}))
         """
@@ -76,7 +76,7 @@ def test_crash_between_sqlite_and_index_loses_nothing(store_path: Path) -> None:
     proc = run_python(
         f"""
         import os
-        from crawler.store import Store
+        from crawler.storage import Store
         from crawler.article import Article
         store = Store({str(store_path)!r})
         for n in range(5, 8):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from spiders.feeds import parse_feed
+from spiders.feed_parser import parse_feed
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><ttl>30</ttl>
 <item><title>A</title><link>https://x.example/a</link><guid>1</guid>

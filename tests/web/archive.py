@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from alerts.alert import MatchedTerm
+from alerts.policy import alert_kind
 from crawler.article import Article, Entity
-from crawler.config import LoadedConfig, load_config
-from crawler.store import PollRecord, Store, StoryMatch
+from crawler.records import MatchedTerm, PollRecord, StoryMatch
+from crawler.service.config import LoadedConfig, load_config
+from crawler.storage import Store
 from tests.query.corpus import ARTICLES, HUBEI, INDIANA, WUHAN
 
 XSS_TITLE = "<script>window.__pwned = 1</script> Mayor <b>signs</b> MOU"
@@ -106,6 +107,7 @@ def build_archive(folder: Path) -> FixtureArchive:
         store.save_article(
             xss,
             [StoryMatch("sister-cities", "C0SISTERS", [MatchedTerm("sister city", "text", 0, 1)])],
+            decide=alert_kind,
         )
         # a story and a syndicated copy of it from another source, both alerted
         lead = copy.deepcopy(ARTICLES[0])
@@ -118,8 +120,8 @@ def build_archive(folder: Path) -> FixtureArchive:
         dupe.source = "voa"
         dupe.title = "Copy: " + lead.title
         match = StoryMatch("sister-cities", "C0SISTERS", [])
-        store.save_article(lead, [match])
-        store.save_article(dupe, [match])
+        store.save_article(lead, [match], alert_kind)
+        store.save_article(dupe, [match], alert_kind)
         alerts = {a.article_id: a for a in store.list_alerts(limit=100)}
         store.mark_delivered(alerts[lead.id].id or 0, "1716900000.000100")
         store.mark_failed(alerts[dupe.id].id or 0, "channel_not_found: <#C0SISTERS>")

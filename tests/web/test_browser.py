@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from alerts.backtest import backtest
-from crawler.store import Store
+from crawler.storage import Store
 from tests.web.archive import XSS_TITLE
 from tests.web.conftest import LiveServer
 

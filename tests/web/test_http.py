@@ -14,7 +14,7 @@ import pytest
 
 from alerts.backtest import backtest
 from crawler.query import QueryError, parse_query
-from crawler.store import Store
+from crawler.storage import Store
 from crawler.web import create_app
 from crawler.web.security import CSP
 from tests.web.archive import XSS_TITLE, FixtureArchive
@@ -76,7 +76,7 @@ def test_search_shows_hits_facets_histogram_and_pages(http: httpx.Client) -> Non
 def test_estimated_facet_counts_are_marked(
     http: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from crawler import search_index
+    from crawler.search import tantivy_index as search_index
 
     exact = http.get("/api/search", params={"q": "sister OR delegation"}).json()
     assert exact["facet_sample"] == 1.0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from crawler.store import Store
+from crawler.storage import Store
 from tests.conftest import ROOT, run_cli
 from tests.web.archive import FixtureArchive, build_archive
 from tests.web.conftest import free_port

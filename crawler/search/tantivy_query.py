@@ -5,7 +5,7 @@ nothing). Every node becomes a query selecting exactly the articles `crawler.que
 accepts, with one exception: a proximity clause of three or more tokens, whose window rule
 tantivy's sloppy phrase does not implement (measured: it misses windows whose gaps add up to
 the slop). Such a tree is compiled to a superset of its answer and marked `exact=False`; the
-caller checks the candidates with `evaluate` (see `crawler/search.py`).
+caller checks the candidates with `evaluate` (see `crawler/search/embedded.py`).
 
 Text leaves score (BM25, title weighted above text); facet and range leaves are filters with a
 constant score of zero, so they select without changing the order.

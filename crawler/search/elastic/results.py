@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from crawler.article import Article
-from crawler.backend import FACET_FIELDS, Hit, SearchResult
-from crawler.elastic.document import article_from_source
 from crawler.query.elasticsearch import HIGHLIGHT_POST, HIGHLIGHT_PRE
 from crawler.query.syntax import is_cjk_token
-from crawler.search import SNIPPET_CHARS, make_snippet, mark_spans
+from crawler.search.elastic.document import article_from_source
+from crawler.search.request import FACET_FIELDS, Hit, SearchResult
+from crawler.search.snippets import SNIPPET_CHARS, make_snippet, mark_spans
 from crawler.textnorm import fold, index_text
 
 Span = tuple[int, int]

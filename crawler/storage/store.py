@@ -10,155 +10,29 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alerts.alert import Alert, MatchedTerm
-from crawler.article import Article, Entity
-from crawler.schema import migrate
-from crawler.textnorm import fold, index_text
+from crawler.article import Article, facets
+from crawler.dates import iso, parse_iso, utcnow
+from crawler.records import (
+    Alert,
+    AlertKind,
+    PollRecord,
+    PollSummary,
+    SourceState,
+    StoryHistory,
+    StoryMatch,
+)
+from crawler.storage.rows import row_to_alert, row_to_article
+from crawler.storage.schema import migrate
+from crawler.textnorm import index_text
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(dt: datetime | None) -> str | None:
-    """ISO 8601 in UTC, the one date format of the store (sorts as text)."""
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def parse_iso(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-@dataclass(slots=True)
-class StoryMatch:
-    """A watchlist that matched an article, with the terms to highlight."""
-
-    watchlist: str
-    channel: str
-    terms: list[MatchedTerm] = field(default_factory=list)
-    digest: bool = False
-
-
-@dataclass(slots=True)
-class SourceState:
-    name: str
-    url: str
-    moved_to: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    last_attempt: datetime | None = None
-    last_success: datetime | None = None
-    last_new: datetime | None = None
-    last_error: str | None = None
-    last_status: int | None = None
-    consecutive_failures: int = 0
-    bozo_reported: str | None = None
-    ttl_minutes: int | None = None  # the feed's own polling hint, from its last good poll
-    health: str = "ok"  # last announced source health: ok, failing, silent
-    health_since: datetime | None = None
-
-
-@dataclass(slots=True)
-class PollRecord:
-    """The outcome of one poll of one source (one structured log line, one row)."""
-
-    source: str
-    status: str  # ok, not_modified, error
-    http_status: int | None = None
-    items: int = 0
-    new: int = 0
-    duration: float = 0.0
-    error: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    moved_to: str | None = None
-    bozo: str | None = None
-    ttl_minutes: int | None = None
-
-
-@dataclass(slots=True)
-class PollSummary:
-    """One row of a source's poll history (what adaptive polling and health checks read)."""
-
-    at: datetime
-    status: str
-    items: int
-    new: int
-
-
-def _facets(article: Article) -> set[tuple[str, str]]:
-    """The (field, value) pairs filters and facets use; values folded like query terms."""
-    out: set[tuple[str, str]] = set()
-    for code in article.countries:
-        out.add(("country", code.upper()))
-    for label in article.events:
-        out.add(("event", label))
-    for ent in article.entities:
-        if ent.country:
-            out.add(("country", ent.country.upper()))
-        if ent.region:
-            out.add(("region", fold(ent.region)))
-        out.add(("entity", ent.id))
-        out.add(("entity", fold(ent.name)))
-        if ent.type == "place":
-            out.add(("place", ent.id))
-            out.add(("place", fold(ent.name)))
-    return out
-
-
-def _row_to_article(row: sqlite3.Row) -> Article:
-    art = Article(url=row["url"], canonical_url=row["canonical_url"], source=row["source"])
-    art.title = row["title"]
-    art.text = row["text"]
-    art.comments = row["comments"]
-    art.author = row["author"]
-    art.site_name = row["site_name"]
-    art.published = parse_iso(row["published"])
-    art.fetched = parse_iso(row["fetched"])
-    art.language = row["language"]
-    art.extractor = row["extractor"]
-    art.fallback = bool(row["fallback"])
-    art.relevance = row["relevance"]
-    art.relevance_reasons = json.loads(row["relevance_reasons"])
-    art.entities = [Entity.from_dict(e) for e in json.loads(row["entities"])]
-    art.countries = json.loads(row["countries"])
-    art.events = json.loads(row["events"])
-    art.evidence = json.loads(row["evidence"])
-    art.source_tags = json.loads(row["source_tags"])
-    art.cluster_id = row["cluster_id"]
-    art.is_cluster_lead = bool(row["is_cluster_lead"])
-    art.content_hash = row["content_hash"]
-    art.fingerprint = row["fingerprint"]
-    return art
-
-
-def _row_to_alert(row: sqlite3.Row) -> Alert:
-    return Alert(
-        id=row["id"],
-        watchlist=row["watchlist"],
-        article_id=row["article_id"],
-        cluster_id=row["cluster_id"],
-        channel=row["channel"],
-        kind=row["kind"],
-        status=row["status"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        delivered_ts=row["delivered_ts"],
-        thread_ts=row["thread_ts"],
-        created=parse_iso(row["created"]),
-        payload={"terms": json.loads(row["terms"]), "source": row["source"]},
-        sending_at=parse_iso(row["sending_at"]),
-    )
+# What a match becomes, given the story's history: `alerts.policy.alert_kind`, passed in by
+# the service (the store records alerts; the alerting stage owns the rule).
+AlertPolicy = Callable[[StoryHistory, str, bool], AlertKind | None]
 
 
 class Store:
@@ -230,13 +104,20 @@ class Store:
     def has_article(self, article_id: str) -> bool:
         return bool(self.known_ids([article_id]))
 
-    def save_article(self, article: Article, matches: Sequence[StoryMatch] = ()) -> bool:
+    def save_article(
+        self,
+        article: Article,
+        matches: Sequence[StoryMatch] = (),
+        decide: AlertPolicy | None = None,
+    ) -> bool:
         """Store a new article with its index entry and its alerts, in one transaction.
 
-        Returns False (and writes nothing) when the article is already stored. A match on a
-        story already alerted for that watchlist (same cluster) becomes a "copy" alert, at
-        most one per source, delivered as a threaded reply.
+        Returns False (and writes nothing) when the article is already stored. What each match
+        becomes (a story, a copy, a digest item, nothing) is `decide`'s call, given the story's
+        history read in the same transaction: `alerts.policy.alert_kind` in the service.
         """
+        if matches and decide is None:
+            raise ValueError("save_article: matches need an alert policy (decide=alert_kind)")
         now = iso(utcnow())
         with self._tx() as c:
             if c.execute("SELECT 1 FROM articles WHERE id = ?", (article.id,)).fetchone():
@@ -278,45 +159,44 @@ class Store:
             seq = cur.lastrowid
             c.executemany(
                 "INSERT OR IGNORE INTO article_facets (field, value, seq) VALUES (?,?,?)",
-                [(f, v, seq) for f, v in _facets(article)],
+                [(f, v, seq) for f, v in facets(article)],
             )
             c.execute(
                 "INSERT INTO articles_fts (rowid, title, text) VALUES (?,?,?)",
                 (seq, index_text(article.title), index_text(article.text)),
             )
             for match in matches:
-                self._add_alert(c, article, match, now)
+                self._add_alert(c, article, match, now, decide)  # type: ignore[arg-type]
         return True
 
     @staticmethod
+    def _story_history(
+        c: sqlite3.Connection, watchlist: str, cluster: str, digest: bool
+    ) -> StoryHistory:
+        rows = c.execute(
+            "SELECT kind, status, source FROM alerts WHERE watchlist = ? AND cluster_id = ?",
+            (watchlist, cluster),
+        ).fetchall()
+        return StoryHistory(
+            story=any(r["kind"] == "story" for r in rows),
+            sources={r["source"] for r in rows},
+            released=any(r["status"] != "held" for r in rows),
+        )
+
     def _add_alert(
-        c: sqlite3.Connection, article: Article, match: StoryMatch, now: str | None
+        self,
+        c: sqlite3.Connection,
+        article: Article,
+        match: StoryMatch,
+        now: str | None,
+        decide: AlertPolicy,
     ) -> None:
         cluster = article.cluster_id or article.id
-        kind = "digest_item" if match.digest else "story"
-        status = "held" if match.digest else "pending"
-        if not match.digest:
-            story = c.execute(
-                "SELECT id FROM alerts WHERE watchlist = ? AND cluster_id = ? AND kind = 'story'",
-                (match.watchlist, cluster),
-            ).fetchone()
-            if story:
-                same_source = c.execute(
-                    """SELECT 1 FROM alerts WHERE watchlist = ? AND cluster_id = ?
-                       AND source = ? LIMIT 1""",
-                    (match.watchlist, cluster, article.source),
-                ).fetchone()
-                if same_source:
-                    return  # "also reported by" at most once per source
-                kind = "copy"
-        elif c.execute(
-            """SELECT 1 FROM alerts WHERE watchlist = ? AND cluster_id = ?
-               AND (status != 'held' OR source = ?) LIMIT 1""",
-            (match.watchlist, cluster, article.source),
-        ).fetchone():
-            # A digest lists each story once: a copy joins its story while both are held
-            # (shown as "+N copies", at most one per source), never a later digest.
+        history = self._story_history(c, match.watchlist, cluster, match.digest)
+        kind = decide(history, article.source, match.digest)
+        if kind is None:
             return
+        status = "held" if kind == "digest_item" else "pending"
         terms = [[t.term, t.field, t.start, t.end] for t in match.terms]
         c.execute(
             """INSERT OR IGNORE INTO alerts (watchlist, article_id, cluster_id, source, kind,
@@ -337,7 +217,7 @@ class Store:
 
     def get_article(self, article_id: str) -> Article | None:
         rows = self.execute("SELECT * FROM articles WHERE id = ?", (article_id,))
-        return _row_to_article(rows[0]) if rows else None
+        return row_to_article(rows[0]) if rows else None
 
     def find_article(self, url_or_id: str) -> Article | None:
         """By id, by canonical URL, or by the URL as first fetched."""
@@ -350,7 +230,7 @@ class Store:
             "SELECT * FROM articles WHERE canonical_url = ? OR url = ? LIMIT 1",
             (canonicalize_url(url_or_id), url_or_id),
         )
-        return _row_to_article(rows[0]) if rows else None
+        return row_to_article(rows[0]) if rows else None
 
     def iter_articles(self, since: datetime | None = None, batch: int = 500) -> Iterator[Article]:
         """Articles fetched since a time, oldest first (for backtests and migrations)."""
@@ -363,7 +243,7 @@ class Store:
             if not rows:
                 return
             for row in rows:
-                yield _row_to_article(row)
+                yield row_to_article(row)
             last = rows[-1]["seq"]
 
     def story_index_rows(self, limit: int) -> list[tuple[str, str | None, str, bytes | None]]:
@@ -571,19 +451,19 @@ class Store:
                ORDER BY a.id LIMIT ?""",
             (when, when, limit),
         )
-        return [_row_to_alert(r) for r in rows]
+        return [row_to_alert(r) for r in rows]
 
     def story_alert(self, watchlist: str, cluster_id: str) -> Alert | None:
         rows = self.execute(
             "SELECT * FROM alerts WHERE watchlist = ? AND cluster_id = ? AND kind = 'story'",
             (watchlist, cluster_id),
         )
-        return _row_to_alert(rows[0]) if rows else None
+        return row_to_alert(rows[0]) if rows else None
 
     def mark_sending(self, alert_ids: Sequence[int], at: datetime | None) -> None:
         """Mark alerts as being sent since `at` (committed before the sink is called), or
         clear the mark (`at` None). A mark still set at the next attempt means the outcome of
-        the last send is unknown (see `alerts.alert.Reconcilable`)."""
+        the last send is unknown (see `alerts.sinks.base.Reconcilable`)."""
         with self._tx() as c:
             c.executemany(
                 "UPDATE alerts SET sending_at = ? WHERE id = ?",
@@ -637,13 +517,13 @@ class Store:
             "SELECT * FROM alerts WHERE (? IS NULL OR status = ?) ORDER BY id DESC LIMIT ?",
             (status, status, limit),
         )
-        return [_row_to_alert(r) for r in rows]
+        return [row_to_alert(r) for r in rows]
 
     def held_digest_items(self, watchlist: str) -> list[Alert]:
         rows = self.execute(
             "SELECT * FROM alerts WHERE watchlist = ? AND status = 'held' ORDER BY id", (watchlist,)
         )
-        return [_row_to_alert(r) for r in rows]
+        return [row_to_alert(r) for r in rows]
 
     def release_digest(
         self,

@@ -21,21 +21,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from alerts.alert import Sink
 from alerts.outbox import DeliveryReport, Outbox
 from alerts.reload import WatchlistReloader
+from alerts.sinks.base import Sink
 from alerts.source_health import SourceHealthNotifier
 from alerts.watchlist import WatchlistSet
-from crawler.config import CrawlConfig, LoadedConfig, SourceConfig
-from crawler.coordination import Coordinator, open_coordinator
-from crawler.pipeline import Processor
+from crawler.config import CrawlConfig, SourceConfig
+from crawler.coordination import Coordinator
+from crawler.records import PollRecord
 from crawler.schedule import next_interval
+from crawler.service.config import LoadedConfig
+from crawler.service.coordination import open_coordinator
+from crawler.service.processor import Processor
 from crawler.stats import Stats
-from crawler.store import PollRecord, Store
-from enrich.chain import EnrichContext, build_context
+from crawler.storage import Store
+from enrich.chain import build_context
+from enrich.context import EnrichContext
 
 if TYPE_CHECKING:
-    from crawler.retention import PruneReport
+    from crawler.storage.retention import PruneReport
     from spiders.base import SourceSpider
 
 log = logging.getLogger("watchdesk")
@@ -271,7 +275,7 @@ class Monitor:
     def _use_percolator(self, watchlists: WatchlistSet) -> None:
         """Match on the Elasticsearch cluster: the stored percolator queries are replaced by
         the current watchlists, and the processor asks the cluster for matches."""
-        from crawler.elastic.percolator import PercolatorMatcher
+        from alerts.percolator import PercolatorMatcher
 
         es = self.config.store.elasticsearch
         if es is None:
@@ -428,8 +432,8 @@ class Monitor:
         await asyncio.get_running_loop().run_in_executor(None, self.check_health, None)
 
     def prune(self) -> PruneReport | None:
-        """Apply `store.retention` (see crawler.retention); None when it is not set."""
-        from crawler.retention import prune, retention_cutoff
+        """Apply `store.retention` (see crawler.storage.retention); None when it is not set."""
+        from crawler.storage.retention import prune, retention_cutoff
 
         cutoff = retention_cutoff(self.config.store.retention)
         return prune(self.store, cutoff) if cutoff is not None else None
@@ -474,7 +478,7 @@ def build_index_sync(loaded: LoadedConfig, store: Store) -> Any:
     es = loaded.config.store.elasticsearch
     if es is None:
         return None
-    from crawler.elastic import ArchiveSync, ElasticsearchArchive
+    from crawler.search.elastic import ArchiveSync, ElasticsearchArchive
 
     return ArchiveSync(store, ElasticsearchArchive.from_config(es))
 
@@ -507,7 +511,7 @@ def _scrapy_log_level() -> str:
 
 def spider_classes() -> dict[str, type[SourceSpider]]:
     """The spider of each source kind."""
-    from spiders.feed import FeedSpider
+    from spiders.feed_spider import FeedSpider
     from spiders.listing import ListingSpider
     from spiders.sitemap import SitemapSpider
 

@@ -23,9 +23,10 @@ from datetime import UTC, datetime
 
 from elasticsearch import ApiError, TransportError
 
-from crawler.elastic.archive import BulkFailure, ElasticsearchArchive
-from crawler.elastic.client import redact_url
-from crawler.store import Store, _row_to_article
+from crawler.search.elastic.archive import BulkFailure, ElasticsearchArchive
+from crawler.search.elastic.client import redact_url
+from crawler.storage import Store
+from crawler.storage.rows import row_to_article as _row_to_article
 
 log = logging.getLogger(__name__)
 

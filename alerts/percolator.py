@@ -17,13 +17,13 @@ from elasticsearch import Elasticsearch
 from alerts.matcher import WatchlistMatch, matched_terms
 from alerts.watchlist import Watchlist
 from crawler.article import Article
-from crawler.backend import SearchRequest
 from crawler.config import ElasticsearchConfig
-from crawler.elastic.client import connect
-from crawler.elastic.document import article_document
-from crawler.elastic.templates import IndexNames
 from crawler.query import AliasResolver, MatchDocument, Query, compile_elasticsearch
 from crawler.query.syntax import resolve_aliases
+from crawler.search.elastic.client import connect
+from crawler.search.elastic.document import article_document
+from crawler.search.elastic.templates import IndexNames
+from crawler.search.request import SearchRequest
 
 
 def watchlist_tree(wl: Watchlist, aliases: AliasResolver | None = None) -> Query:

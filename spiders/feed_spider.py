@@ -15,7 +15,7 @@ from scrapy.http import Response
 
 from crawler.config import SourceConfig
 from spiders.base import SourceProblem, SourceSpider, content_type, describe_failure, log_poll
-from spiders.feeds import parse_feed
+from spiders.feed_parser import parse_feed
 
 __all__ = ["FeedSpider", "describe_failure", "log_poll"]
 

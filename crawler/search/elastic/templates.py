@@ -19,7 +19,7 @@ from typing import Any
 from crawler.config import ElasticsearchConfig
 
 # index_templates/ sits at the top of the repository, beside the packages.
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "index_templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "index_templates"
 PLACEHOLDER = "{prefix}"
 
 

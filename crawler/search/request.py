@@ -153,19 +153,3 @@ def _day(value: date | datetime) -> str:
 
 def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def open_archive(loaded: Any, store: Any = None, aliases: Any = None) -> Archive:
-    """The archive the config asks for: Elasticsearch when `store.elasticsearch` is set, else
-    the embedded index over the SQLite store (opened here unless `store` is given).
-
-    `aliases` resolves entity/place names in queries to ids (`EntityMatcher.ids_for_name`)."""
-    es = loaded.config.store.elasticsearch
-    if es is not None:
-        from crawler.elastic import ElasticsearchArchive
-
-        return ElasticsearchArchive.from_config(es, aliases=aliases)
-    from crawler.search import EmbeddedArchive
-    from crawler.store import Store
-
-    return EmbeddedArchive(store if store is not None else Store(loaded.store_path), aliases)

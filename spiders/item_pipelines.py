@@ -10,7 +10,7 @@ from crawler.article import Page
 
 
 class ArticlePipeline:
-    """Hands every fetched `Page` to the spider's `processor` (crawler.pipeline.Processor)."""
+    """Hands every fetched `Page` to the spider's `processor` (`PageProcessor`)."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler

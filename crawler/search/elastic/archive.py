@@ -16,14 +16,14 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from crawler.article import Article
-from crawler.backend import SearchRequest, SearchResult
 from crawler.config import ElasticsearchConfig
-from crawler.elastic.client import connect, redact_url
-from crawler.elastic.document import article_document, article_from_source
-from crawler.elastic.results import result_from_response
-from crawler.elastic.templates import IndexNames, Resources, render_resources
 from crawler.query import AliasResolver, positive_literals
 from crawler.query.elasticsearch import compile_search
+from crawler.search.elastic.client import connect, redact_url
+from crawler.search.elastic.document import article_document, article_from_source
+from crawler.search.elastic.results import result_from_response
+from crawler.search.elastic.templates import IndexNames, Resources, render_resources
+from crawler.search.request import SearchRequest, SearchResult
 
 log = logging.getLogger(__name__)
 

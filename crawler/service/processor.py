@@ -10,12 +10,15 @@ import logging
 from datetime import UTC, datetime
 
 from alerts.matcher import WatchlistMatcher
+from alerts.policy import alert_kind
 from alerts.watchlist import WatchlistSet
 from crawler.article import Article, Page
+from crawler.records import StoryMatch
 from crawler.stats import Stats
-from crawler.store import Store, StoryMatch
+from crawler.storage import Store
 from crawler.urls import canonicalize_url
-from enrich.chain import EnrichContext, enrich
+from enrich.chain import enrich
+from enrich.context import EnrichContext
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ class Processor:
             self.stats.inc("article/dropped/no_text")
             return None
         matches = self.match(article)
-        if not self.store.save_article(article, matches):
+        if not self.store.save_article(article, matches, alert_kind):
             self.stats.inc("article/dropped/duplicate")
             return None
         self.stats.inc("article/stored")

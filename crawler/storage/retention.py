@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from crawler.config import parse_interval
-from crawler.store import Store, iso, utcnow
+from crawler.dates import iso, utcnow
+from crawler.storage import Store
 from crawler.textnorm import index_text
 
 log = logging.getLogger("watchdesk.retention")

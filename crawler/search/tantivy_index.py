@@ -33,13 +33,14 @@ import tantivy
 
 from crawler.article import Article
 from crawler.query import MatchDocument
-from crawler.search_index_query import (
+from crawler.search.tantivy_query import (
     FACET_INDEX_FIELDS,
     compile_tantivy,
     pairs_field,
     token_pairs,
 )
-from crawler.store import Store, _row_to_article
+from crawler.storage import Store
+from crawler.storage.rows import row_to_article as _row_to_article
 
 log = logging.getLogger(__name__)
 
