@@ -57,7 +57,7 @@ INTERVAL_S = 60
 # The window's tail past the last whole interval: APScheduler adds up to 6 s of jitter to every
 # run of a 1-minute source (crawler.service.monitor.source_trigger), and it accumulates (each run is
 # scheduled from the previous, jittered one): 10 intervals drift by ~30 s, rarely 45 s. On top,
-# the service spreads first polls over the first interval (crawler.service.monitor.Monitor.serve), so a
+# the service spreads first polls over the first interval (Monitor.serve), so a
 # source may start up to a whole interval late.
 TAIL_S = 45 + INTERVAL_S
 # A size keeps up when at least this share of its scheduled polls was done (a few polls of the

@@ -32,7 +32,6 @@ from crawler.stats import Stats
 from crawler.storage import Store
 from crawler.urls import canonicalize_url, refusal_reason
 
-
 log = logging.getLogger("watchdesk.poll")
 
 _PERMANENT_REDIRECTS = {301, 308}

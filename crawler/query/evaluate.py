@@ -113,7 +113,7 @@ class TextPresence:
 class MatchDocument:
     """What a query can see of an article, normalised once and shared by every query.
 
-    The sets hold the same values the store writes to `article_facets` (see crawler/storage/store.py):
+    The sets hold the same values the store writes to `article_facets` (crawler/storage/store.py):
     countries upper-case (the article's and every entity's), regions and names folded, entity
     and place sets holding both ids and folded names.
     """

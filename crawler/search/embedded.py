@@ -1,6 +1,6 @@
 """The embedded archive: search over the SQLite store of record through its tantivy side index.
 
-`EmbeddedArchive` answers `crawler.search.request.Archive`. The index (`crawler.search.tantivy_index`) finds,
+`EmbeddedArchive` answers `crawler.search.request.Archive`. The index (`tantivy_index`) finds,
 ranks, counts and facets; SQLite supplies the articles of the page; snippets are cut from the
 original text around the spans the in-process matcher finds (`crawler.query.find_hits`), so a
 phrase highlights as a phrase, `cit*` highlights "cities", and Chinese highlights by character.

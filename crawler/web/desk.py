@@ -1,6 +1,6 @@
 """What the web page and its JSON API may ask: a read-only facade over the archive and the store.
 
-Searches go through the archive interface (`crawler.search.request`), so the page works the same over
+Searches go through the archive interface (`crawler.search`), so the page works the same over
 the embedded index and Elasticsearch; the outbox, source health, story copies and backtests read
 the SQLite store of record. Nothing here writes.
 """

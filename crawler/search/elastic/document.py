@@ -1,6 +1,6 @@
 """Articles to Elasticsearch documents and back.
 
-The indexed fields hold exactly what the embedded store indexes (crawler/storage/store.py), normalised
+The indexed fields hold exactly what the embedded store indexes (crawler.storage), normalised
 the same way, so that one compiled query means the same on both: title/text in their folded
 index form (`textnorm.index_text`), facet values as in `article_facets`. The article as written
 is kept whole under `article` (stored, not indexed) for display and for `get_article`.
