@@ -25,6 +25,7 @@ from alerts.digest import period_label as digest_period
 from alerts.message import render_copy, render_digest, render_story
 from alerts.sinks.base import DeliveryResult, ReconcileError, Sink
 from alerts.watchlist import Watchlist, WatchlistSet
+from crawler.backoff import exponential_backoff
 from crawler.dates import utcnow
 from crawler.records import Alert, MatchedTerm
 from crawler.stats import Stats
@@ -51,7 +52,7 @@ class DeliveryReport:
 def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
     if retry_after is not None and retry_after > 0:
         return min(retry_after, _BACKOFF_CAP)
-    return min(_BACKOFF_START * (2 ** max(attempts, 0)), _BACKOFF_CAP)
+    return exponential_backoff(_BACKOFF_START, attempts, _BACKOFF_CAP)
 
 
 def _terms(alert: Alert) -> list[MatchedTerm]:

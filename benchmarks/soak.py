@@ -80,7 +80,8 @@ def child(config: str, cycles: int, seconds: float, sample_every: int) -> int:
     """Run `cycles` monitor cycles (or until `seconds` pass), printing a sample line every
     `sample_every` cycles: `SOAK {"cycle": n, "t": s, "rss_mb": ..., ...}`."""
     from crawler.service.config import load_config
-    from crawler.service.monitor import Monitor, run_in_reactor
+    from crawler.service.monitor import Monitor
+    from spiders.runner import run_in_reactor
 
     monitor = Monitor(load_config(Path(config)))
     started = time.monotonic()

@@ -20,6 +20,8 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.http import Request, Response
 
+from crawler.backoff import exponential_backoff
+
 log = logging.getLogger("watchdesk.poll")
 
 # Scrapy's default RETRY_HTTP_CODES: the answers that mean "not now" rather than "never".
@@ -63,7 +65,7 @@ class RetryAfterMiddleware:
         asked = retry_after_seconds(raw.decode("latin-1") if raw else None)
         if asked is not None:
             return asked if asked <= self.max_delay else None
-        return min(self.base_delay * (2**retries), self.max_delay)
+        return exponential_backoff(self.base_delay, retries, self.max_delay)
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:
         if response.status not in RETRY_STATUSES or request.meta.get("dont_retry"):

@@ -17,7 +17,8 @@ def run(
     ] = False,
 ) -> None:
     """Run the monitor: every source on its schedule until Ctrl-C (or once with --once)."""
-    from crawler.service.monitor import Monitor, install_stop_signals, run_in_reactor
+    from crawler.service.monitor import Monitor, install_stop_signals
+    from spiders.runner import run_in_reactor
 
     loaded = _load()
     try:

@@ -22,9 +22,9 @@ def check(
 ) -> None:
     """Fetch one source now and show the links it would yield (new, already stored, refused,
     filtered); stores nothing, fetches no article. Exit 1 when the source fails."""
-    from crawler.service.monitor import crawl_sources, make_runner, run_in_reactor
     from crawler.stats import Stats
     from crawler.storage import Store
+    from spiders.runner import crawl_sources, make_runner, run_in_reactor
 
     loaded = _load()
     source = next((s for s in loaded.config.sources if s.name == name), None)

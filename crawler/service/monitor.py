@@ -16,17 +16,17 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from alerts.outbox import DeliveryReport, Outbox
 from alerts.reload import WatchlistReloader
 from alerts.sinks.base import Sink
 from alerts.source_health import SourceHealthNotifier
 from alerts.watchlist import WatchlistSet
-from crawler.config import CrawlConfig, SourceConfig
+from crawler.backoff import exponential_backoff
+from crawler.config import SourceConfig
 from crawler.coordination import Coordinator
 from crawler.records import PollRecord
 from crawler.schedule import next_interval
@@ -37,10 +37,10 @@ from crawler.stats import Stats
 from crawler.storage import Store
 from enrich.chain import build_context
 from enrich.context import EnrichContext
+from spiders.runner import crawl_sources, make_runner
 
 if TYPE_CHECKING:
     from crawler.storage.retention import PruneReport
-    from spiders.base import SourceSpider
 
 log = logging.getLogger("watchdesk")
 
@@ -493,75 +493,6 @@ def build_health_notifier(
     return SourceHealthNotifier(store, sink, channel, stats)
 
 
-def make_runner(crawl: CrawlConfig) -> Any:
-    """A Scrapy runner for crawl after crawl in this process (on the asyncio reactor)."""
-    from scrapy.crawler import AsyncCrawlerRunner
-
-    from spiders.settings import REACTOR
-
-    # Only what every crawl shares: the runner's settings are merged into each crawl's own
-    # (built per poll by crawl_sources, with the sources' politeness overrides).
-    return AsyncCrawlerRunner({"TWISTED_REACTOR": REACTOR, "LOG_LEVEL": _scrapy_log_level()})
-
-
-def _scrapy_log_level() -> str:
-    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
-    return "ERROR" if level not in ("DEBUG",) else "INFO"
-
-
-def spider_classes() -> dict[str, type[SourceSpider]]:
-    """The spider of each source kind."""
-    from spiders.feed_spider import FeedSpider
-    from spiders.listing import ListingSpider
-    from spiders.sitemap import SitemapSpider
-
-    return {"feed": FeedSpider, "sitemap": SitemapSpider, "listing": ListingSpider}
-
-
-async def crawl_sources(
-    runner: Any,
-    crawl: CrawlConfig,
-    sources: list[SourceConfig],
-    *,
-    store: Store,
-    processor: Processor | None,
-    stats: Stats,
-    in_flight: Coordinator | None = None,
-    dry_run: bool = False,
-) -> list[SourceSpider]:
-    """Crawl `sources` once, one Scrapy crawl per kind, side by side; returns the spiders
-    (their `polls` and, in a dry run, their `tallies` with what each source would yield)."""
-    from scrapy.crawler import Crawler
-
-    from spiders.settings import build_settings
-
-    classes = spider_classes()
-    crawlers = []
-    jobs = []
-    for kind, cls in classes.items():
-        group = [s for s in sources if s.kind == kind]
-        if not group:
-            continue
-        # per-crawl settings: the sources' own politeness overrides become download slots
-        crawler = Crawler(cls, build_settings(crawl, _scrapy_log_level(), group))
-        crawlers.append(crawler)
-        jobs.append(
-            runner.crawl(
-                crawler,
-                sources=group,
-                store=store,
-                processor=processor,
-                stats=stats,
-                allow_private=crawl.allow_private_addresses,
-                max_entries=crawl.max_entries_per_feed,
-                in_flight=in_flight,
-                dry_run=dry_run,
-            )
-        )
-    await asyncio.gather(*jobs)
-    return [cast("SourceSpider", c.spider) for c in crawlers if c.spider is not None]
-
-
 def source_backoff(interval: timedelta, failures: int) -> timedelta:
     """How long a source that failed `failures` times in a row waits past its last attempt.
 
@@ -572,51 +503,12 @@ def source_backoff(interval: timedelta, failures: int) -> timedelta:
     if failures <= 1:
         return timedelta(0)
     cap = max(interval, BACKOFF_CAP)
-    # past 2**20 intervals the cap has long been reached; keeps the multiplication small
-    return min(interval * (2 ** min(failures - 1, 20)), cap)
+    seconds = exponential_backoff(interval.total_seconds(), failures - 1, cap.total_seconds())
+    return timedelta(seconds=seconds)
 
 
 def _soon(within: float = 2.0) -> Any:
     return datetime.now(UTC) + timedelta(seconds=random.uniform(0, within))
-
-
-def run_in_reactor(main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
-    """Run a coroutine on Scrapy's asyncio reactor, to completion; returns its result.
-
-    The reactor can run once per process, which is all the CLI needs.
-    """
-    from scrapy.utils.reactor import install_reactor
-
-    from spiders.settings import REACTOR
-
-    install_reactor(REACTOR)
-    from twisted.internet import reactor as _reactor
-    from twisted.internet.defer import Deferred
-
-    # twisted types the module attribute as its narrowest interface; the installed reactor
-    # has stop/run/callWhenRunning
-    reactor: Any = _reactor
-
-    outcome: dict[str, Any] = {}
-
-    def start() -> None:
-        task = asyncio.ensure_future(main())
-        d = Deferred.fromFuture(task)
-
-        def done(result: Any) -> None:
-            outcome["result"] = result
-
-        def failed(failure: Any) -> None:
-            outcome["error"] = failure.value
-
-        d.addCallbacks(done, failed)
-        d.addBoth(lambda _: reactor.stop())
-
-    reactor.callWhenRunning(start)
-    reactor.run(installSignalHandlers=False)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("result")
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
