@@ -20,7 +20,7 @@ from alerts.matcher import MatchExplanation, WatchlistMatcher
 from alerts.policy import alert_kind
 from alerts.watchlist import Watchlist
 from crawler.article import Article
-from crawler.dates import iso, parse_iso, utcnow
+from crawler.dates import parse_iso, utcnow
 from crawler.query import (
     AliasResolver,
     Explanation,
@@ -34,7 +34,6 @@ from crawler.records import MatchedTerm, StoryHistory
 from crawler.search.request import SearchRequest
 from crawler.search.tantivy_index import TantivyIndex
 from crawler.storage import Store
-from crawler.storage.rows import row_to_article as _row_to_article
 
 DateField = Literal["fetched", "published"]
 AlertKind = Literal["story", "copy", "repeat"]
@@ -335,12 +334,6 @@ def _when(article: Article, date_field: DateField) -> datetime:
     return _utc(when)
 
 
-def _date_sql(date_field: DateField) -> str:
-    if date_field == "published":
-        return "coalesce(articles.published, articles.fetched)"
-    return "articles.fetched"
-
-
 def _candidate_seqs(
     store: Store,
     watchlist: Watchlist,
@@ -354,44 +347,28 @@ def _candidate_seqs(
 
     The filters are repeated in SQL only to narrow the candidates: the matcher still decides.
     """
-    conds: list[str] = []
-    params: list[Any] = []
-    column = _date_sql(date_field)
-    if start is not None:
-        conds.append(f"{column} >= ?")
-        params.append(iso(start))
-    conds.append(f"{column} < ?")
-    params.append(iso(end))
-    if preselect:
-        compiled = compile_sqlite(parse_query(watchlist.query), aliases)
-        conds.append(compiled.where)
-        params.extend(compiled.params)
-        if watchlist.sources:
-            conds.append(f"articles.source IN ({', '.join('?' for _ in watchlist.sources)})")
-            params.extend(watchlist.sources)
-        if watchlist.languages:
-            marks = ", ".join("?" for _ in watchlist.languages)
-            conds.append(f"lower(articles.language) IN ({marks})")
-            params.extend(lang.lower() for lang in watchlist.languages)
-        if watchlist.min_relevance:
-            conds.append("articles.relevance >= ?")
-            params.append(watchlist.min_relevance)
-    rows = store.execute(
-        f"SELECT seq FROM articles WHERE {' AND '.join(conds)} ORDER BY articles.fetched, seq",
-        params,
+    if not preselect:
+        return store.seqs_matching(None, date_field=date_field, start=start, end=end)
+    return store.seqs_matching(
+        compile_sqlite(parse_query(watchlist.query), aliases),
+        date_field=date_field,
+        start=start,
+        end=end,
+        sources=watchlist.sources or (),
+        languages=watchlist.languages or (),
+        min_relevance=watchlist.min_relevance or None,
     )
-    return [int(r[0]) for r in rows]
 
 
 def _load(store: Store, seqs: list[int]) -> Iterator[tuple[int, Article]]:
     """(seq, article) in the order of `seqs`, a batch at a time; deleted ones skipped."""
     for i in range(0, len(seqs), _BATCH):
         chunk = seqs[i : i + _BATCH]
-        by_seq = {int(r["seq"]): r for r in store.article_rows(chunk)}
+        by_seq = store.articles_at(chunk)
         for seq in chunk:
-            row = by_seq.get(seq)
-            if row is not None:  # deleted meanwhile (retention)
-                yield seq, _row_to_article(row)
+            article = by_seq.get(seq)
+            if article is not None:  # deleted meanwhile (retention)
+                yield seq, article
 
 
 def _hit(
@@ -565,12 +542,7 @@ def explain_article(
     assert why.query is not None
     found = matcher.match(article)
     terms = found[0].terms if found else [_term(h) for h in why.query.matched_hits()]
-    rows = store.execute(
-        "SELECT id, kind, status, delivered_ts, last_error FROM alerts "
-        "WHERE watchlist = ? AND article_id = ? ORDER BY id",
-        (watchlist.name, article.id),
-    )
-    alerts = [dict(r) for r in rows] if not draft else []
+    alerts = store.article_alerts(watchlist.name, article.id) if not draft else []
     return ArticleExplanation(
         watchlist=watchlist,
         draft=draft,

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.triggers.cron import CronTrigger
 
 from alerts.watchlist import Digest, Watchlist
-from crawler.dates import parse_iso
 from crawler.storage import Store
 
 _TICK = timedelta(microseconds=1)
@@ -39,13 +38,7 @@ def next_digest_at(watchlist: Watchlist, after: datetime) -> datetime:
 def digest_anchor(store: Store, watchlist: str) -> datetime | None:
     """Since when the held matches have been waiting: the later of the oldest held match and
     the last digest sent; None when nothing is held."""
-    rows = store.execute(
-        """SELECT (SELECT min(created) FROM alerts WHERE watchlist = ? AND status = 'held'),
-                  (SELECT max(delivered_at) FROM alerts WHERE watchlist = ?
-                   AND kind = 'digest_item' AND status = 'delivered')""",
-        (watchlist, watchlist),
-    )
-    oldest, last_sent = parse_iso(rows[0][0]), parse_iso(rows[0][1])
+    oldest, last_sent = store.digest_times(watchlist)
     if oldest is None:
         return None
     return max(oldest, last_sent) if last_sent is not None else oldest

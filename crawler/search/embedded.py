@@ -11,12 +11,10 @@ benchmarks/search.py measures the index against.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from crawler.article import Article
 from crawler.query import (
@@ -33,7 +31,6 @@ from crawler.search.snippets import highlight
 from crawler.search.tantivy_index import IndexPage, TantivyIndex
 from crawler.search.tantivy_query import TITLE_WEIGHT
 from crawler.storage import Store
-from crawler.storage.rows import row_to_article as _row_to_article
 
 TEXT_WEIGHT = 1.0
 
@@ -130,7 +127,7 @@ class EmbeddedArchive:
     # -- helpers ---------------------------------------------------------------------------
 
     def _articles(self, seqs: Sequence[int]) -> dict[int, Article]:
-        return {row["seq"]: _row_to_article(row) for row in self.store.article_rows(seqs)}
+        return self.store.articles_at(seqs)
 
     def _verify(
         self, tree: Query, page: IndexPage, articles: dict[int, Article], request: SearchRequest
@@ -175,16 +172,9 @@ class EmbeddedArchive:
         """Display names of the entity ids in the facet counts (from one article naming each)."""
         names: dict[str, str] = {}
         for ent_id, _ in entity_counts:
-            rows = self.store.execute(
-                "SELECT entities FROM articles WHERE seq = (SELECT seq FROM article_facets "
-                "WHERE field = 'entity' AND value = ? LIMIT 1)",
-                (ent_id,),
-            )
-            for row in rows:
-                for ent in json.loads(row["entities"]):
-                    if ent.get("id") == ent_id:
-                        names[ent_id] = ent.get("name") or ent_id
-                        break
+            name = self.store.entity_name(ent_id)
+            if name is not None:
+                names[ent_id] = name
         return {"entity": names} if names else {}
 
 
@@ -202,59 +192,19 @@ class Fts5Search:
     def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
         tree = request.query_tree()
-        where, params, rank = "1", [], None
-        if tree is not None:
-            sql = compile_sqlite(tree, aliases=self.aliases)
-            where, params, rank = sql.where, list(sql.params), sql.rank_match
-        join, score, rank_params = "", "0.0", []
-        if rank:
-            join = (
-                "LEFT JOIN (SELECT rowid AS r, bm25(articles_fts, ?, ?) AS score FROM "
-                "articles_fts WHERE articles_fts MATCH ?) ranked ON ranked.r = articles.seq"
-            )
-            rank_params = [TITLE_WEIGHT, TEXT_WEIGHT, rank]
-            score = "COALESCE(ranked.score, 0.0)"
-        # `+` keeps the planner off the published index when text decides (the FTS5 trap)
-        order = (
-            "+articles.published DESC, articles.seq DESC"
-            if request.sort == "date" or not rank
-            else f"{score}, +articles.published DESC"
+        where = compile_sqlite(tree, aliases=self.aliases) if tree is not None else None
+        page, total = self.store.fts_page(
+            where,
+            by_date=request.sort == "date",
+            limit=request.limit,
+            offset=request.offset,
+            weights=(TITLE_WEIGHT, TEXT_WEIGHT),
         )
-        rows = self.store.execute(
-            f"SELECT articles.*, {score} AS score FROM articles {join} WHERE ({where}) "
-            f"ORDER BY {order} LIMIT ? OFFSET ?",
-            [*rank_params, *params, request.limit, request.offset],
-        )
-        total = self.store.execute(f"SELECT count(*) FROM articles WHERE ({where})", params)[0][0]
-        result = SearchResult(hits=[], total=int(total))
-        for row in rows:
-            article = _row_to_article(row)
+        result = SearchResult(hits=[], total=total)
+        for article, score in page:
             snippet, title, words = highlight(tree, article)
-            result.hits.append(
-                Hit(article, -float(row["score"]), snippet, words, title_highlighted=title)
-            )
+            result.hits.append(Hit(article, score, snippet, words, title_highlighted=title))
         if request.facets:
-            result.facets = self._facets(where, params, request.facet_size)
+            result.facets = self.store.fts_facets(where, FACET_FIELDS, request.facet_size)
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
-
-    def _facets(self, where: str, params: list[Any], size: int) -> dict[str, list[tuple[str, int]]]:
-        out: dict[str, list[tuple[str, int]]] = {}
-        for name in FACET_FIELDS:
-            if name in ("source", "language"):
-                sql = (
-                    f"SELECT {name} AS value, count(*) AS n FROM articles WHERE ({where}) "
-                    f"AND {name} IS NOT NULL GROUP BY {name} ORDER BY n DESC, value LIMIT ?"
-                )
-                args = [*params, size]
-            else:
-                sql = (
-                    "SELECT value, count(*) AS n FROM article_facets WHERE field = ? AND seq IN "
-                    f"(SELECT seq FROM articles WHERE ({where})) "
-                    + ("AND value LIKE '%:%' " if name == "entity" else "")
-                    + "GROUP BY value ORDER BY n DESC, value LIMIT ?"
-                )
-                args = [name, *params, size]
-            rows = self.store.execute(sql, args)
-            out[name] = [(r["value"], r["n"]) for r in rows]
-        return out

@@ -40,7 +40,6 @@ from crawler.search.tantivy_query import (
     token_pairs,
 )
 from crawler.storage import Store
-from crawler.storage.rows import row_to_article as _row_to_article
 
 log = logging.getLogger(__name__)
 
@@ -235,18 +234,13 @@ class TantivyIndex:
         """(seqs indexed but gone from the store, seqs stored but not indexed), up to the
         watermark. Counting first keeps the usual case (nothing to do) to two count queries."""
         mark = self._watermark
-        stored = int(
-            self.store.execute("SELECT count(*) FROM articles WHERE seq <= ?", (mark,))[0][0]
-        )
+        stored = self.store.count_through(mark)
         below = tantivy.Query.range_query(self.schema, "seq", tantivy.FieldType.Integer, None, mark)
         searcher = self.index.searcher()
         indexed = _count(searcher.search(below, 1, count=True)) if mark > 0 else 0
         if stored == indexed:
             return [], []
-        store_seqs = {
-            int(r[0])
-            for r in self.store.execute("SELECT seq FROM articles WHERE seq <= ?", (mark,))
-        }
+        store_seqs = self.store.seqs_through(mark)
         index_seqs: set[int] = set()
         if indexed:
             hits = searcher.search(below, indexed, count=False).hits
@@ -279,7 +273,7 @@ class TantivyIndex:
             if reconcile and not full:
                 stale, missing = self._differences()
                 self._reconciled = now
-            newest = self.store.execute("SELECT max(seq) FROM articles")[0][0] or 0
+            newest = self.store.newest_seq()
             if newest <= self._watermark and not (full or stale or missing):
                 return 0
             try:
@@ -305,20 +299,17 @@ class TantivyIndex:
                     for seq in stale:
                         writer.delete_documents_by_term("seq", seq)
                 done = 0
-                for row in self.store.article_rows(missing):
-                    writer.add_document(article_document(row["seq"], _row_to_article(row)))
+                for seq, article in self.store.articles_at(missing).items():
+                    writer.add_document(article_document(seq, article))
                     done += 1
                 last = self._watermark
                 while True:
-                    rows = self.store.execute(
-                        "SELECT * FROM articles WHERE seq > ? ORDER BY seq LIMIT ?",
-                        (last, SYNC_BATCH),
-                    )
+                    rows = self.store.articles_after(last, SYNC_BATCH)
                     if not rows:
                         break
-                    for row in rows:
-                        writer.add_document(article_document(row["seq"], _row_to_article(row)))
-                    last = rows[-1]["seq"]
+                    for seq, article in rows:
+                        writer.add_document(article_document(seq, article))
+                    last = rows[-1][0]
                     done += len(rows)
                 writer.commit()
                 writer.wait_merging_threads()

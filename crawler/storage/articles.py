@@ -7,9 +7,11 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from crawler.article import Article, facets
 from crawler.dates import iso, utcnow
+from crawler.query import SqlQuery
 from crawler.records import (
     StoryMatch,
 )
@@ -46,6 +48,165 @@ class ArticleRows(Database):
                 sql = f"SELECT {columns} FROM articles WHERE seq IN ({marks})"
                 rows += self._conn.execute(sql, chunk).fetchall()
         return rows
+
+    def articles_at(self, seqs: Sequence[int]) -> dict[int, Article]:
+        """The stored articles with these seqs, by seq (deleted ones absent)."""
+        return {int(row["seq"]): row_to_article(row) for row in self.article_rows(seqs)}
+
+    def articles_after(self, seq: int, limit: int) -> list[tuple[int, Article]]:
+        """Up to `limit` articles stored after `seq`, in store order, with their seqs."""
+        rows = self.execute(
+            "SELECT * FROM articles WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        )
+        return [(int(row["seq"]), row_to_article(row)) for row in rows]
+
+    def newest_seq(self) -> int:
+        """The seq of the newest stored article (0 for an empty store)."""
+        return int(self.execute("SELECT max(seq) FROM articles")[0][0] or 0)
+
+    def archive_mark(self) -> tuple[int, int]:
+        """(newest seq, article count): changes whenever an article is stored or deleted."""
+        row = self.execute("SELECT max(seq), count(*) FROM articles")[0]
+        return int(row[0] or 0), int(row[1])
+
+    def count_through(self, seq: int) -> int:
+        """How many stored articles have a seq up to `seq`."""
+        return int(self.execute("SELECT count(*) FROM articles WHERE seq <= ?", (seq,))[0][0])
+
+    def seqs_through(self, seq: int) -> set[int]:
+        """The seqs of the stored articles up to `seq`."""
+        return {int(r[0]) for r in self.execute("SELECT seq FROM articles WHERE seq <= ?", (seq,))}
+
+    def entity_name(self, entity_id: str) -> str | None:
+        """The display name of an entity id, from one stored article that names it."""
+        rows = self.execute(
+            "SELECT entities FROM articles WHERE seq = (SELECT seq FROM article_facets "
+            "WHERE field = 'entity' AND value = ? LIMIT 1)",
+            (entity_id,),
+        )
+        for row in rows:
+            for ent in json.loads(row["entities"]):
+                if ent.get("id") == entity_id:
+                    return str(ent.get("name") or entity_id)
+        return None
+
+    def story_copies(
+        self, cluster_id: str, except_id: str, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """The other articles of a story (id, title, source, url, published), oldest first."""
+        rows = self.execute(
+            "SELECT id, title, source, url, published FROM articles WHERE cluster_id = ? "
+            "AND id != ? ORDER BY published, seq LIMIT ?",
+            (cluster_id, except_id, limit),
+        )
+        return [dict(r) for r in rows]
+
+    def seqs_matching(
+        self,
+        where: SqlQuery | None,
+        *,
+        date_field: str,
+        start: datetime | None,
+        end: datetime,
+        sources: Sequence[str] = (),
+        languages: Sequence[str] = (),
+        min_relevance: float | None = None,
+    ) -> list[int]:
+        """The seqs of articles dated in [start, end) that match a compiled query and the
+        filters, in the order they were fetched. `date_field` "published" dates an undated
+        article by when it was fetched; "fetched" uses the fetch time alone."""
+        if date_field == "published":
+            column = "coalesce(articles.published, articles.fetched)"
+        elif date_field == "fetched":
+            column = "articles.fetched"
+        else:
+            raise ValueError(f"not a date field: {date_field!r}")
+        conds: list[str] = []
+        params: list[Any] = []
+        if start is not None:
+            conds.append(f"{column} >= ?")
+            params.append(iso(start))
+        conds.append(f"{column} < ?")
+        params.append(iso(end))
+        if where is not None:
+            conds.append(where.where)
+            params.extend(where.params)
+        if sources:
+            conds.append(f"articles.source IN ({', '.join('?' for _ in sources)})")
+            params.extend(sources)
+        if languages:
+            marks = ", ".join("?" for _ in languages)
+            conds.append(f"lower(articles.language) IN ({marks})")
+            params.extend(lang.lower() for lang in languages)
+        if min_relevance:
+            conds.append("articles.relevance >= ?")
+            params.append(min_relevance)
+        rows = self.execute(
+            f"SELECT seq FROM articles WHERE {' AND '.join(conds)} ORDER BY articles.fetched, seq",
+            params,
+        )
+        return [int(r[0]) for r in rows]
+
+    def fts_page(
+        self,
+        where: SqlQuery | None,
+        *,
+        by_date: bool,
+        limit: int,
+        offset: int,
+        weights: tuple[float, float],
+    ) -> tuple[list[tuple[Article, float]], int]:
+        """One page of a search answered by SQLite FTS5 (the baseline engine), with the total.
+
+        Ranked by bm25() with (title, text) `weights` unless `by_date` or the query has no text
+        clause; newest first otherwise."""
+        clause, params = ("1", []) if where is None else (where.where, list(where.params))
+        rank = where.rank_match if where is not None else None
+        join, score, rank_params = "", "0.0", []
+        if rank:
+            join = (
+                "LEFT JOIN (SELECT rowid AS r, bm25(articles_fts, ?, ?) AS score FROM "
+                "articles_fts WHERE articles_fts MATCH ?) ranked ON ranked.r = articles.seq"
+            )
+            rank_params = [*weights, rank]
+            score = "COALESCE(ranked.score, 0.0)"
+        # `+` keeps the planner off the published index when text decides (the FTS5 trap)
+        order = (
+            "+articles.published DESC, articles.seq DESC"
+            if by_date or not rank
+            else f"{score}, +articles.published DESC"
+        )
+        rows = self.execute(
+            f"SELECT articles.*, {score} AS score FROM articles {join} WHERE ({clause}) "
+            f"ORDER BY {order} LIMIT ? OFFSET ?",
+            [*rank_params, *params, limit, offset],
+        )
+        total = self.execute(f"SELECT count(*) FROM articles WHERE ({clause})", params)[0][0]
+        return [(row_to_article(row), -float(row["score"])) for row in rows], int(total)
+
+    def fts_facets(
+        self, where: SqlQuery | None, fields: Sequence[str], size: int
+    ) -> dict[str, list[tuple[str, int]]]:
+        """Facet counts over the articles a compiled query matches (the FTS5 baseline)."""
+        clause, params = ("1", []) if where is None else (where.where, list(where.params))
+        out: dict[str, list[tuple[str, int]]] = {}
+        for name in fields:
+            if name in ("source", "language"):
+                sql = (
+                    f"SELECT {name} AS value, count(*) AS n FROM articles WHERE ({clause}) "
+                    f"AND {name} IS NOT NULL GROUP BY {name} ORDER BY n DESC, value LIMIT ?"
+                )
+                args = [*params, size]
+            else:
+                sql = (
+                    "SELECT value, count(*) AS n FROM article_facets WHERE field = ? AND seq IN "
+                    f"(SELECT seq FROM articles WHERE ({clause})) "
+                    + ("AND value LIKE '%:%' " if name == "entity" else "")
+                    + "GROUP BY value ORDER BY n DESC, value LIMIT ?"
+                )
+                args = [name, *params, size]
+            out[name] = [(r["value"], r["n"]) for r in self.execute(sql, args)]
+        return out
 
     def has_article(self, article_id: str) -> bool:
         return bool(self.known_ids([article_id]))

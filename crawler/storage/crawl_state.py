@@ -160,3 +160,24 @@ class CrawlStateRows(Database):
             (since,),
         )
         return [dict(r) for r in rows]
+
+    def poll_totals(self) -> dict[str, tuple[int, int]]:
+        """Per source: (polls recorded, failed polls)."""
+        rows = self.execute(
+            "SELECT source, count(*) AS polls, sum(status = 'error') AS failures FROM polls "
+            "GROUP BY source ORDER BY source"
+        )
+        return {r["source"]: (int(r["polls"]), int(r["failures"] or 0)) for r in rows}
+
+    def last_poll_seconds(self) -> dict[str, float]:
+        """Per source: how long its last poll took."""
+        rows = self.execute(
+            "SELECT source, duration FROM polls WHERE id IN "
+            "(SELECT max(id) FROM polls GROUP BY source) ORDER BY source"
+        )
+        return {r["source"]: float(r["duration"]) for r in rows}
+
+    def last_cycle_seconds(self) -> float | None:
+        """How long the monitor's last recorded cycle took (None before the first)."""
+        rows = self.execute("SELECT duration FROM cycles ORDER BY rowid DESC LIMIT 1")
+        return float(rows[0][0]) if rows and rows[0][0] is not None else None

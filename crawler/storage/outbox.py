@@ -11,9 +11,10 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from crawler.article import Article
-from crawler.dates import iso, utcnow
+from crawler.dates import iso, parse_iso, utcnow
 from crawler.records import (
     Alert,
     AlertKind,
@@ -192,3 +193,41 @@ class OutboxRows(Database):
         return {
             r[0]: r[1] for r in self.execute("SELECT status, count(*) FROM alerts GROUP BY status")
         }
+
+    def digest_times(self, watchlist: str) -> tuple[datetime | None, datetime | None]:
+        """(when the oldest held digest item was created, when the last digest was sent)."""
+        rows = self.execute(
+            """SELECT (SELECT min(created) FROM alerts WHERE watchlist = ? AND status = 'held'),
+                      (SELECT max(delivered_at) FROM alerts WHERE watchlist = ?
+                       AND kind = 'digest_item' AND status = 'delivered')""",
+            (watchlist, watchlist),
+        )
+        return parse_iso(rows[0][0]), parse_iso(rows[0][1])
+
+    def article_alerts(self, watchlist: str, article_id: str) -> list[dict[str, Any]]:
+        """The outbox's alerts of one article on one watchlist (id, kind, status, delivered_ts,
+        last_error), oldest first."""
+        rows = self.execute(
+            "SELECT id, kind, status, delivered_ts, last_error FROM alerts "
+            "WHERE watchlist = ? AND article_id = ? ORDER BY id",
+            (watchlist, article_id),
+        )
+        return [dict(r) for r in rows]
+
+    def story_alert_rows(self, article_id: str, cluster_id: str) -> list[dict[str, Any]]:
+        """Every alert row of an article or of its story, oldest first."""
+        rows = self.execute(
+            "SELECT * FROM alerts WHERE article_id = ? OR cluster_id = ? ORDER BY id",
+            (article_id, cluster_id),
+        )
+        return [dict(r) for r in rows]
+
+    def alert_rows_with_articles(self, status: str | None, limit: int) -> list[dict[str, Any]]:
+        """The outbox, newest first, each alert row with its article's title and url."""
+        rows = self.execute(
+            "SELECT alerts.*, articles.title AS title, articles.url AS url FROM alerts "
+            "LEFT JOIN articles ON articles.id = alerts.article_id "
+            "WHERE (? IS NULL OR alerts.status = ?) ORDER BY alerts.id DESC LIMIT ?",
+            (status, status, limit),
+        )
+        return [dict(r) for r in rows]

@@ -215,19 +215,12 @@ class Desk:
     def _copies(self, article: Article) -> list[StoryCopy]:
         if not article.cluster_id:
             return []
-        rows = self.store.execute(
-            "SELECT id, title, source, url, published FROM articles WHERE cluster_id = ? "
-            "AND id != ? ORDER BY published, seq LIMIT 50",
-            (article.cluster_id, article.id),
-        )
+        rows = self.store.story_copies(article.cluster_id, article.id)
         return [StoryCopy(r["id"], r["title"], r["source"], r["url"], r["published"]) for r in rows]
 
     def _alerts_for(self, article: Article) -> list[ArticleAlert]:
         cluster = article.cluster_id or article.id
-        rows = self.store.execute(
-            "SELECT * FROM alerts WHERE article_id = ? OR cluster_id = ? ORDER BY id",
-            (article.id, cluster),
-        )
+        rows = self.store.story_alert_rows(article.id, cluster)
         return [_alert(r, r["article_id"] == article.id) for r in rows]
 
     # -- watchlists --------------------------------------------------------------------------
@@ -243,8 +236,7 @@ class Desk:
         today = (now or self.clock()).astimezone(UTC).date()
         # The answer changes only with the archive's content or the day: one overview is kept
         # until either moves (new articles arrive once per poll cycle, minutes apart).
-        row = self.store.execute("SELECT max(seq), count(*) FROM articles")[0]
-        key = (today, row[0], row[1])
+        key = (today, *self.store.archive_mark())
         with self._overview_lock:
             if self._overview is None or self._overview[0] != key:
                 self._overview = (key, self._watchlist_overview(today))
@@ -342,12 +334,7 @@ class Desk:
 
     def alerts(self, status: str | None, limit: int = 200) -> list[dict[str, Any]]:
         """The outbox, newest first, each alert with its article's title."""
-        rows = self.store.execute(
-            "SELECT alerts.*, articles.title AS title, articles.url AS url FROM alerts "
-            "LEFT JOIN articles ON articles.id = alerts.article_id "
-            "WHERE (? IS NULL OR alerts.status = ?) ORDER BY alerts.id DESC LIMIT ?",
-            (status, status, limit),
-        )
+        rows = self.store.alert_rows_with_articles(status, limit)
         out = []
         for r in rows:
             item = _alert(r, True).to_dict()
@@ -361,37 +348,15 @@ class Desk:
 
     def metrics(self) -> dict[str, Any]:
         """The figures `/metrics` exports, read from the store."""
-        polls = self.store.execute(
-            "SELECT source, count(*) AS polls, sum(status = 'error') AS failures FROM polls "
-            "GROUP BY source ORDER BY source"
-        )
-        last = self.store.execute(
-            "SELECT source, duration FROM polls WHERE id IN "
-            "(SELECT max(id) FROM polls GROUP BY source) ORDER BY source"
-        )
-        cycle = self._last_cycle_seconds()
+        cycle = self.store.last_cycle_seconds()
         return {
             "articles": self.archive.count(),
-            "polls": {r["source"]: (int(r["polls"]), int(r["failures"] or 0)) for r in polls},
-            "last_poll_seconds": {r["source"]: float(r["duration"]) for r in last},
+            "polls": self.store.poll_totals(),
+            "last_poll_seconds": self.store.last_poll_seconds(),
             "alerts": self.store.alert_counts(),
             "last_cycle_seconds": cycle,
             "failing_sources": sum(1 for s in self.sources() if s.state == "failing"),
         }
-
-    def _last_cycle_seconds(self) -> float | None:
-        # Only when the monitor records its cycles in the store (a `cycles` table); polls alone
-        # do not say where one cycle ends.
-        tables = self.store.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'cycles'"
-        )
-        if not tables:
-            return None
-        cols = {r[1] for r in self.store.execute("PRAGMA table_info(cycles)")}
-        if "duration" not in cols:
-            return None
-        rows = self.store.execute("SELECT duration FROM cycles ORDER BY rowid DESC LIMIT 1")
-        return float(rows[0][0]) if rows and rows[0][0] is not None else None
 
 
 def _utc(dt: datetime) -> datetime:

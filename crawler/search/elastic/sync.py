@@ -16,40 +16,22 @@ The same watermark makes `watchdesk index migrate` resumable.
 from __future__ import annotations
 
 import logging
-import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from elasticsearch import ApiError, TransportError
 
+from crawler.article import Article
 from crawler.search.elastic.archive import BulkFailure, ElasticsearchArchive
 from crawler.search.elastic.client import redact_url
 from crawler.storage import Store
-from crawler.storage.rows import row_to_article as _row_to_article
+from crawler.storage.index_sync import IndexSyncState, PendingArticle, Rejection
 
 log = logging.getLogger(__name__)
 
 # Articles per bulk: one store read and one bulk request (see archive.BULK_CHUNK).
 BATCH = 500
-
-_TABLES = (
-    """CREATE TABLE IF NOT EXISTS elastic_sync (
-        target TEXT PRIMARY KEY,
-        seq INTEGER NOT NULL,
-        updated TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS elastic_pending (
-        target TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        article_id TEXT NOT NULL,
-        status INTEGER NOT NULL,
-        reason TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 1,
-        last_attempt TEXT NOT NULL,
-        PRIMARY KEY (target, seq)
-    )""",
-)
 
 
 def _now() -> str:
@@ -62,78 +44,12 @@ def sync_target(archive: ElasticsearchArchive) -> str:
     return f"{redact_url(archive.cfg.url)}/{archive.names.write_alias}"
 
 
-@dataclass(frozen=True, slots=True)
-class PendingArticle:
-    seq: int
-    article_id: str
-    status: int
-    reason: str
-    attempts: int
-
-
-class SyncState:
+class SyncState(IndexSyncState):
     """The watermark and the rejected articles of one target, in the store's database."""
 
-    def __init__(self, store: Store, target: str) -> None:
-        self.store = store
-        self.target = target
-        for sql in _TABLES:
-            store.execute(sql)
-
-    def watermark(self) -> int:
-        rows = self.store.execute("SELECT seq FROM elastic_sync WHERE target = ?", (self.target,))
-        return int(rows[0][0]) if rows else 0
-
-    def advance(self, seq: int) -> None:
-        """Record that every article up to `seq` was sent (never moves backwards)."""
-        self.store.execute(
-            """INSERT INTO elastic_sync (target, seq, updated) VALUES (?, ?, ?)
-               ON CONFLICT (target) DO UPDATE SET seq = max(seq, excluded.seq),
-               updated = excluded.updated""",
-            (self.target, seq, _now()),
-        )
-
-    def hold(self, rejected: list[tuple[int, BulkFailure]]) -> None:
-        """Keep rejected articles (with their seq) for a later retry, counting attempts."""
-        now = _now()
-        for seq, failure in rejected:
-            self.store.execute(
-                """INSERT INTO elastic_pending
-                   (target, seq, article_id, status, reason, attempts, last_attempt)
-                   VALUES (?, ?, ?, ?, ?, 1, ?)
-                   ON CONFLICT (target, seq) DO UPDATE SET status = excluded.status,
-                   reason = excluded.reason, attempts = attempts + 1,
-                   last_attempt = excluded.last_attempt""",
-                (self.target, seq, failure.article_id, failure.status, failure.reason, now),
-            )
-
-    def release(self, seqs: list[int]) -> None:
-        """Forget held articles that were indexed at last."""
-        for i in range(0, len(seqs), 500):
-            chunk = seqs[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            self.store.execute(
-                f"DELETE FROM elastic_pending WHERE target = ? AND seq IN ({marks})",
-                (self.target, *chunk),
-            )
-
-    def pending(self, limit: int | None = None) -> list[PendingArticle]:
-        rows = self.store.execute(
-            """SELECT seq, article_id, status, reason, attempts FROM elastic_pending
-               WHERE target = ? ORDER BY seq LIMIT ?""",
-            (self.target, -1 if limit is None else limit),
-        )
-        return [PendingArticle(r[0], r[1], r[2], r[3], r[4]) for r in rows]
-
-    def backlog(self) -> int:
-        """Articles not in the index yet: beyond the watermark, plus those held back."""
-        beyond = self.store.execute(
-            "SELECT count(*) FROM articles WHERE seq > ?", (self.watermark(),)
-        )[0][0]
-        held = self.store.execute(
-            "SELECT count(*) FROM elastic_pending WHERE target = ?", (self.target,)
-        )[0][0]
-        return int(beyond) + int(held)
+    def hold(self, rejected: Sequence[tuple[int, BulkFailure]]) -> None:  # type: ignore[override]
+        """Keep articles the cluster rejected (seq, failure) for a later retry."""
+        super().hold([Rejection(seq, f.article_id, f.status, f.reason) for seq, f in rejected])
 
 
 @dataclass
@@ -161,10 +77,12 @@ class ArchiveSync:
         self.batch = batch
         self.state = SyncState(store, sync_target(archive))
 
-    def _send(self, rows: list[sqlite3.Row], report: SyncReport) -> tuple[list[int], list[int]]:
-        """Bulk-index store rows; hold the rejected ones. Returns (indexed seqs, rejected)."""
-        seq_of = {row["id"]: int(row["seq"]) for row in rows}
-        bulk = self.archive.bulk_index((_row_to_article(r), int(r["seq"])) for r in rows)
+    def _send(
+        self, rows: list[tuple[int, Article]], report: SyncReport
+    ) -> tuple[list[int], list[int]]:
+        """Bulk-index stored articles; hold the rejected ones. Returns (indexed seqs, rejected)."""
+        seq_of = {article.id: seq for seq, article in rows}
+        bulk = self.archive.bulk_index((article, seq) for seq, article in rows)
         rejected = [(seq_of[f.article_id], f) for f in bulk.failed if f.article_id in seq_of]
         self.state.hold(rejected)
         report.rejected += [f for _, f in rejected]
@@ -185,25 +103,21 @@ class ArchiveSync:
             held = self.state.pending()
             for i in range(0, len(held), self.batch):
                 seqs = [p.seq for p in held[i : i + self.batch]]
-                marks = ",".join("?" * len(seqs))
-                rows = self.store.execute(f"SELECT * FROM articles WHERE seq IN ({marks})", seqs)
+                rows = sorted(self.store.articles_at(seqs).items())
                 indexed, _ = self._send(rows, report)
                 report.retried += len(indexed)
                 # held articles pruned from the store meanwhile have nothing left to send
-                gone = set(seqs) - {int(r["seq"]) for r in rows}
+                gone = set(seqs) - {seq for seq, _ in rows}
                 self.state.release(indexed + sorted(gone))
                 if progress:
                     progress(len(seqs))
             batches = 0
             while max_batches is None or batches < max_batches:
-                rows = self.store.execute(
-                    "SELECT * FROM articles WHERE seq > ? ORDER BY seq LIMIT ?",
-                    (self.state.watermark(), self.batch),
-                )
+                rows = self.store.articles_after(self.state.watermark(), self.batch)
                 if not rows:
                     break
                 self._send(rows, report)
-                self.state.advance(int(rows[-1]["seq"]))
+                self.state.advance(rows[-1][0])
                 batches += 1
                 if progress:
                     progress(len(rows))

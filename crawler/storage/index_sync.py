@@ -1,0 +1,114 @@
+"""What an external search index (Elasticsearch) holds of the store: a watermark per target and
+the articles the index rejected, kept for a retry, in the store's own database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from crawler.dates import iso, utcnow
+from crawler.storage.database import Database
+
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS elastic_sync (
+        target TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        updated TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS elastic_pending (
+        target TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        article_id TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        last_attempt TEXT NOT NULL,
+        PRIMARY KEY (target, seq)
+    )""",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingArticle:
+    """An article the index rejected: its store seq, id, HTTP status and reason, attempts."""
+
+    seq: int
+    article_id: str
+    status: int
+    reason: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """One article the index refused in a bulk request."""
+
+    seq: int
+    article_id: str
+    status: int
+    reason: str
+
+
+class IndexSyncState:
+    """The watermark and the rejected articles of one target (cluster URL and write alias)."""
+
+    def __init__(self, store: Database, target: str) -> None:
+        self.store = store
+        self.target = target
+        for sql in _TABLES:
+            store.execute(sql)
+
+    def watermark(self) -> int:
+        rows = self.store.execute("SELECT seq FROM elastic_sync WHERE target = ?", (self.target,))
+        return int(rows[0][0]) if rows else 0
+
+    def advance(self, seq: int) -> None:
+        """Record that every article up to `seq` was sent (never moves backwards)."""
+        self.store.execute(
+            """INSERT INTO elastic_sync (target, seq, updated) VALUES (?, ?, ?)
+               ON CONFLICT (target) DO UPDATE SET seq = max(seq, excluded.seq),
+               updated = excluded.updated""",
+            (self.target, seq, iso(utcnow())),
+        )
+
+    def hold(self, rejected: Sequence[Rejection]) -> None:
+        """Keep rejected articles (with their seq) for a later retry, counting attempts."""
+        now = iso(utcnow())
+        for r in rejected:
+            self.store.execute(
+                """INSERT INTO elastic_pending
+                   (target, seq, article_id, status, reason, attempts, last_attempt)
+                   VALUES (?, ?, ?, ?, ?, 1, ?)
+                   ON CONFLICT (target, seq) DO UPDATE SET status = excluded.status,
+                   reason = excluded.reason, attempts = attempts + 1,
+                   last_attempt = excluded.last_attempt""",
+                (self.target, r.seq, r.article_id, r.status, r.reason, now),
+            )
+
+    def release(self, seqs: Sequence[int]) -> None:
+        """Forget held articles that were indexed at last."""
+        for i in range(0, len(seqs), 500):
+            chunk = list(seqs[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            self.store.execute(
+                f"DELETE FROM elastic_pending WHERE target = ? AND seq IN ({marks})",
+                (self.target, *chunk),
+            )
+
+    def pending(self, limit: int | None = None) -> list[PendingArticle]:
+        rows = self.store.execute(
+            """SELECT seq, article_id, status, reason, attempts FROM elastic_pending
+               WHERE target = ? ORDER BY seq LIMIT ?""",
+            (self.target, -1 if limit is None else limit),
+        )
+        return [PendingArticle(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def backlog(self) -> int:
+        """Articles not in the index yet: beyond the watermark, plus those held back."""
+        beyond = self.store.execute(
+            "SELECT count(*) FROM articles WHERE seq > ?", (self.watermark(),)
+        )[0][0]
+        held = self.store.execute(
+            "SELECT count(*) FROM elastic_pending WHERE target = ?", (self.target,)
+        )[0][0]
+        return int(beyond) + int(held)
