@@ -29,8 +29,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import machine_info  # noqa: E402
 from crawler.article import Article  # noqa: E402
+from crawler.service.processor import ENRICHMENT_STEPS  # noqa: E402
 from demo.site import FixtureArticle, article_page  # noqa: E402
-from enrich.chain import Step, _steps, build_context  # noqa: E402
+from enrich.chain import EnrichmentStep as Step  # noqa: E402
+from enrich.chain import build_context  # noqa: E402
 from enrich.clustering import StoryIndex  # noqa: E402
 from enrich.context import EnrichContext  # noqa: E402
 from enrich.extraction import extract_article  # noqa: E402
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     context = build_context()
     load_s = time.perf_counter() - t0
-    steps = _steps()
+    steps = list(ENRICHMENT_STEPS)
     pages = load_pages(args.articles)
     for url, html in pages[:3]:  # warm-up: lazy loads (language model, dateparser locales)
         article = new_article(url, html)

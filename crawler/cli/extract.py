@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from alerts.watchlist import WatchlistSet
 from crawler.cli.app import _load, app, err, out, state
 from crawler.config import config_path
 
@@ -40,28 +41,24 @@ def extract(
     """Extract and enrich one page and print what watchdesk sees in it (nothing is stored)."""
     from crawler.article import Page
     from crawler.config import DEFAULT_USER_AGENT
-    from crawler.service.processor import article_from_page
-    from enrich.chain import build_context, enrich
+    from crawler.service.config import enrich_context
+    from crawler.service.processor import Processor
+    from crawler.storage import Store
 
     path = config_path(state.config)
     loaded = _load() if path.exists() else None
     ua = loaded.config.crawl.user_agent if loaded else DEFAULT_USER_AGENT
     html, url = _read_page(path_or_url, ua)
-    watched = [e.model_dump() for e in loaded.watchlists.entities] if loaded else []
-    extra = loaded.config.organisations if loaded else []
-    context = build_context(watched_entities=watched, extra_organisations=extra)
-    article = enrich(article_from_page(Page(url=url, source=source, html=html)), context)
-    matches: list[dict[str, Any]] = []
-    if loaded:
-        from alerts.matcher import WatchlistMatcher
-
-        matcher = WatchlistMatcher(
-            loaded.watchlists.watchlists, aliases=context.entities.ids_for_name
-        )
-        matches = [
-            {"watchlist": m.watchlist.name, "terms": sorted({t.term for t in m.terms})}
-            for m in matcher.match(article)
-        ]
+    context = enrich_context(loaded)
+    # The service's own pipeline, without its store: an in-memory one nothing is written to.
+    watchlists = loaded.watchlists if loaded else WatchlistSet([], [])
+    processor = Processor(Store(":memory:"), context, watchlists)
+    journey = processor.preview(Page(url=url, source=source, html=html))
+    article = journey.article
+    matches: list[dict[str, Any]] = [
+        {"watchlist": m.watchlist, "terms": sorted({t.term for t in m.terms})}
+        for m in journey.matches
+    ]
     data = article.to_dict()
     data["watchlists"] = matches
     if as_json:

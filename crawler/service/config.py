@@ -13,7 +13,10 @@ from pydantic import ValidationError
 
 from alerts.watchlist import WatchlistError, WatchlistSet, load_watchlists, parse_watchlists
 from crawler.config import Config, ConfigError
+from crawler.stats import Stats
 from crawler.yamlfile import YamlError, line_of, load_yaml
+from enrich.chain import build_context
+from enrich.context import EnrichContext
 
 
 class LoadedConfig:
@@ -80,3 +83,11 @@ def load_config(path: str | Path) -> LoadedConfig:
     except WatchlistError as exc:
         raise ConfigError([str(problem) for problem in exc.problems]) from exc
     return LoadedConfig(config, p, watchlists)
+
+
+def enrich_context(loaded: LoadedConfig | None, stats: Stats | None = None) -> EnrichContext:
+    """The enrichment resources for a config (its watched entities and extra organisations):
+    the one builder the service and `watchdesk extract` share, so both tag the same things."""
+    watched = [e.model_dump() for e in loaded.watchlists.entities] if loaded else []
+    extra = loaded.config.organisations if loaded else []
+    return build_context(watched_entities=watched, extra_organisations=extra, stats=stats)

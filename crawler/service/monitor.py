@@ -30,12 +30,11 @@ from crawler.config import SourceConfig
 from crawler.coordination import Coordinator
 from crawler.records import PollRecord
 from crawler.schedule import next_interval
-from crawler.service.config import LoadedConfig
+from crawler.service.config import LoadedConfig, enrich_context
 from crawler.service.coordination import open_coordinator
 from crawler.service.processor import Processor
 from crawler.stats import Stats
 from crawler.storage import Store
-from enrich.chain import build_context
 from enrich.context import EnrichContext
 from spiders.runner import crawl_sources, make_runner
 
@@ -102,12 +101,7 @@ class Monitor:
         self.config = loaded.config
         self.stats = Stats()
         self.store = Store(loaded.store_path)
-        watched = [e.model_dump() for e in loaded.watchlists.entities]
-        self.context = context or build_context(
-            watched_entities=watched,
-            extra_organisations=self.config.organisations,
-            stats=self.stats,
-        )
+        self.context = context or enrich_context(loaded, self.stats)
         self.context.stats = self.stats
         self.context.stories.load(self.store.story_index_rows(STORY_INDEX_WARM))
         self.processor = Processor(self.store, self.context, loaded.watchlists, self.stats)

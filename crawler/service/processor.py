@@ -1,12 +1,18 @@
-"""From a fetched page to a stored, matched article: the plain-Python pipeline.
+"""An article's journey, from a fetched page to alerts queued for delivery: the `PIPELINE` list.
 
-Knows nothing of Scrapy, so `watchdesk extract`, backtests, benchmarks and the crawler all run
-the same code. Every outcome is counted by name in `Stats`.
+The one place that orders the journey. Each step is a plain function over the `Journey` (the
+page, its article, the watchlists it matched) that either lets it go on or drops it with a
+named reason, counted as `article/dropped/<reason>`. Knows nothing of Scrapy, so the crawler
+(through `spiders.item_pipelines`), `watchdesk extract` (`Processor.preview`), benchmarks and
+tests all run the same steps. The last step writes the article and its alerts to the outbox in
+one transaction; the outbox's sender (`alerts.outbox`, on the monitor's tick) delivers them.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from alerts.matcher import WatchlistMatcher
@@ -17,8 +23,15 @@ from crawler.records import StoryMatch
 from crawler.stats import Stats
 from crawler.storage import Store
 from crawler.urls import canonicalize_url
-from enrich.chain import enrich
+from enrich.chain import EnrichmentStep, run_enrichment_step
+from enrich.clustering import cluster_story
 from enrich.context import EnrichContext
+from enrich.entities import tag_entities
+from enrich.events import classify_events
+from enrich.extraction import extract_article
+from enrich.language import identify_language
+from enrich.places import tag_places
+from enrich.relevance import score_relevance
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +51,102 @@ def article_from_page(page: Page) -> Article:
     )
 
 
+@dataclass
+class Journey:
+    """One page on its way through the pipeline."""
+
+    page: Page
+    article: Article
+    matches: list[StoryMatch] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A named step: `run(processor, journey)` returns None to go on, or the drop reason.
+
+    `enrichment` marks the steps that only fill the article's fields (what `extract` shows);
+    `writes` marks those that need the store (skipped by a preview)."""
+
+    name: str
+    run: Callable[[Processor, Journey], str | None]
+    enrichment: bool = False
+    writes: bool = False
+
+
+def skip_known(processor: Processor, journey: Journey) -> str | None:
+    """An article already stored is not processed again (its id is its canonical URL's hash)."""
+    return "duplicate" if processor.store.has_article(journey.article.id) else None
+
+
+def enrichment(step: EnrichmentStep) -> Callable[[Processor, Journey], str | None]:
+    """An enrichment step as a pipeline step: it fills fields and never drops the article."""
+
+    def run(processor: Processor, journey: Journey) -> str | None:
+        run_enrichment_step(step, journey.article, processor.context)
+        return None
+
+    run.__name__ = step.__name__
+    return run
+
+
+def require_text(processor: Processor, journey: Journey) -> str | None:
+    """An article with neither text nor title has nothing to search, match or show."""
+    return None if journey.article.text or journey.article.title else "no_text"
+
+
+def match_watchlists(processor: Processor, journey: Journey) -> str | None:
+    """The watchlists the article matches, with the terms to highlight."""
+    journey.matches = processor.match(journey.article)
+    return None
+
+
+def store_with_alerts(processor: Processor, journey: Journey) -> str | None:
+    """Store the article and queue its alerts (as `alerts.policy` decides) in one transaction."""
+    if not processor.store.save_article(journey.article, journey.matches, alert_kind):
+        return "duplicate"  # stored meanwhile by another worker
+    processor.stats.inc("article/stored")
+    processor.stats.inc("alert/queued", len(journey.matches))
+    return None
+
+
+# The journey of every article, in order. Enrichment steps read what the ones before them set:
+# language needs the extracted text, relevance reads places, entities and events, and the
+# story step goes last because it needs the final text.
+PIPELINE: list[Step] = [
+    Step("known", skip_known),
+    # html -> title, text, date, author, site name (or the feed summary)
+    Step("extract", enrichment(extract_article), enrichment=True),
+    # language, and match_text folded for matching
+    Step("language", enrichment(identify_language), enrichment=True),
+    # countries, states, cities, provinces, with coordinates
+    Step("places", enrichment(tag_places), enrichment=True),
+    # organisations and watched people, exact and explainable
+    Step("entities", enrichment(tag_entities), enrichment=True),
+    # exchange kinds with their evidence phrases
+    Step("events", enrichment(classify_events), enrichment=True),
+    # 0..1 with reasons; reads places, entities and events
+    Step("relevance", enrichment(score_relevance), enrichment=True),
+    # syndicated copies share a cluster_id
+    Step("story", enrichment(cluster_story), enrichment=True),
+    Step("text", require_text),
+    Step("match", match_watchlists),
+    Step("store", store_with_alerts, writes=True),
+]
+
+# The enrichment steps alone, in their pipeline order (benchmarks time them one by one).
+ENRICHMENT_STEPS: list[EnrichmentStep] = [
+    extract_article,
+    identify_language,
+    tag_places,
+    tag_entities,
+    classify_events,
+    score_relevance,
+    cluster_story,
+]
+
+
 class Processor:
-    """Enriches, matches and stores pages; one instance per process, reused across cycles."""
+    """Runs pages through the `PIPELINE`; one instance per process, reused across cycles."""
 
     def __init__(
         self,
@@ -74,27 +181,30 @@ class Processor:
         return out
 
     def process(self, page: Page) -> Article | None:
-        """Enrich, match and store one page; returns the stored article, or None if it was not new.
+        """Take one page through the whole pipeline; returns the stored article, or None when a
+        step dropped it.
 
         Never raises for a bad page: the failure is logged and counted, and the cycle goes on.
         """
-        article = article_from_page(page)
-        if self.store.has_article(article.id):
-            self.stats.inc("article/dropped/duplicate")
-            return None
-        try:
-            enrich(article, self.context)
-        except Exception:
-            self.stats.inc("article/error/enrich")
-            log.exception("enrichment failed url=%r", article.url)
-            return None
-        if not article.text and not article.title:
-            self.stats.inc("article/dropped/no_text")
-            return None
-        matches = self.match(article)
-        if not self.store.save_article(article, matches, alert_kind):
-            self.stats.inc("article/dropped/duplicate")
-            return None
-        self.stats.inc("article/stored")
-        self.stats.inc("alert/queued", len(matches))
-        return article
+        journey = Journey(page, article_from_page(page))
+        return journey.article if self._run(journey, PIPELINE) else None
+
+    def preview(self, page: Page) -> Journey:
+        """The journey without the store: enriched and matched, nothing written or skipped as
+        known (what `watchdesk extract` shows)."""
+        journey = Journey(page, article_from_page(page))
+        self._run(journey, [s for s in PIPELINE if not s.writes and s.name != "known"])
+        return journey
+
+    def _run(self, journey: Journey, steps: list[Step]) -> bool:
+        for step in steps:
+            try:
+                reason = step.run(self, journey)
+            except Exception:
+                self.stats.inc(f"article/error/{step.name}")
+                log.exception("pipeline step failed step=%s url=%r", step.name, journey.article.url)
+                return False
+            if reason is not None:
+                self.stats.inc(f"article/dropped/{reason}")
+                return False
+        return True
