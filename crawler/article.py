@@ -90,7 +90,7 @@ class Entity:
 class Article:
     """The enriched article: what `watchdesk extract --json` prints and what the store keeps.
 
-    The crawler fills the fetch fields; each enrichment step in `enrich.chain.STEPS` fills its
+    The crawler fills the fetch fields; each enrichment step of the service's `PIPELINE` fills its
     own fields and nothing else.
     """
 
@@ -120,6 +120,9 @@ class Article:
     countries: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     evidence: dict[str, list[str]] = field(default_factory=dict)
+    # where the exchange-kind cues are in title + "\n" + text (set by the events step for the
+    # relevance step; None until classified; not stored)
+    event_spans: list[tuple[int, int]] | None = None
     relevance: float = 0.0
     relevance_reasons: list[str] = field(default_factory=list)
     # stories

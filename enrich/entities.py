@@ -17,6 +17,7 @@ from crawler.article import Article, Entity, EntityType
 from crawler.textnorm import fold
 from enrich.gazetteer import load_data_file
 from enrich.phrases import PhraseMatcher, is_latin_start
+from enrich.text import article_text
 
 if TYPE_CHECKING:
     from enrich.context import EnrichContext
@@ -140,9 +141,8 @@ def tag_entities(article: Article, context: EnrichContext) -> None:
     """Append organisations and watched people/places to `article.entities` (replacing the
     ones an earlier run added); mentions are merged per entity with up to 10 offsets into
     `article.text` (mentions in the title count but carry no offset)."""
-    original = article.title + "\n" + article.text
-    folded = article.match_text if len(article.match_text) == len(original) else fold(original)
-    body_start = len(article.title) + 1
+    text = article_text(article)
+    original, folded, body_start = text.original, text.folded, text.body_start
     matcher = context.entities
     merged: dict[str, Entity] = {}
     for known, start, end in matcher.find(original, folded):

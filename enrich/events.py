@@ -17,6 +17,7 @@ from crawler.query.syntax import EVENT_LABELS
 from crawler.textnorm import fold
 from enrich.gazetteer import load_data_file
 from enrich.phrases import PhraseMatcher
+from enrich.text import article_text, place_starts
 
 if TYPE_CHECKING:
     from enrich.context import EnrichContext
@@ -160,17 +161,15 @@ def get_classifier(context: object = None) -> EventClassifier:
 def classify_events(article: Article, context: EnrichContext) -> None:
     """Set `article.events` (sorted labels) and `article.evidence` (label -> snippets as they
     appear in the title/text). Reads the place entities tagged earlier for `before_place`."""
-    original = article.title + "\n" + article.text
-    folded = article.match_text if len(article.match_text) == len(original) else fold(original)
-    body_start = len(article.title) + 1
-    place_starts = [
-        s + body_start
-        for e in article.entities
-        if e.type in ("place", "country")
-        for s, _ in e.offsets
-    ]
+    text = article_text(article)
+    original, folded, body_start = text.original, text.folded, text.body_start
+    starts = place_starts(article, body_start)
     evidence: dict[str, list[str]] = {}
-    for hit in get_classifier(context).find(original, folded, place_starts):
+    hits = get_classifier(context).find(original, folded, starts)
+    # the relevance step reads where the cues are (a passage naming both sides); kept so that
+    # it does not run the classifier again
+    article.event_spans = [(hit.start, hit.end) for hit in hits]
+    for hit in hits:
         snippets = evidence.setdefault(hit.label, [])
         if len(snippets) >= MAX_EVIDENCE_PER_LABEL:
             continue

@@ -18,6 +18,7 @@ from crawler.article import Article, Entity
 from crawler.textnorm import fold, has_cjk
 from enrich.gazetteer import GazetteerData, Place, build_gazetteer_data
 from enrich.phrases import Hit, PhraseMatcher, is_latin_start
+from enrich.text import article_text
 
 if TYPE_CHECKING:
     from enrich.context import EnrichContext
@@ -628,9 +629,8 @@ def tag_places(article: Article, context: EnrichContext) -> None:
     Reads `title`, `text` and `match_text` (= fold(title + "\\n" + text)); offsets are into
     `article.text`, mentions in the title count but carry no offset.
     """
-    original = article.title + "\n" + article.text
-    folded = article.match_text if len(article.match_text) == len(original) else fold(original)
-    body_start = len(article.title) + 1
+    text = article_text(article)
+    original, folded, body_start = text.original, text.folded, text.body_start
     found = context.gazetteer.find(
         original, folded, body_start=body_start, title_case=_is_title_case(article.title)
     )

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from crawler.article import Article, Entity
-from crawler.textnorm import fold
 from enrich.events import get_classifier
 from enrich.gazetteer import load_data_file
 from enrich.phrases import PhraseMatcher
+from enrich.text import article_text, place_starts
 
 if TYPE_CHECKING:
     from enrich.context import EnrichContext
@@ -113,9 +113,8 @@ def _side(e: Entity) -> str | None:
 def score_relevance(article: Article, context: EnrichContext) -> None:
     """Set `article.relevance` (0..1) and `article.relevance_reasons` (one line per component
     and penalty, in the order applied)."""
-    original = article.title + "\n" + article.text
-    folded = article.match_text if len(article.match_text) == len(original) else fold(original)
-    body_start = len(article.title) + 1
+    text = article_text(article)
+    original, folded, body_start = text.original, text.folded, text.body_start
     positions: dict[str, list[int]] = {
         "us_local": [],
         "cn_specific": [],
@@ -137,13 +136,11 @@ def score_relevance(article: Article, context: EnrichContext) -> None:
             key = "us_local" if side == "us_local" else "cn_specific"
             positions[key].append(hit.start)
             names[key].append(original[hit.start : hit.end])
-    place_starts = [
-        s + body_start
-        for e in article.entities
-        if e.type in ("place", "country")
-        for s, _ in e.offsets
-    ]
-    events = get_classifier(context).find(original, folded, place_starts)
+    starts = place_starts(article, body_start)
+    # where the exchange-kind cues are, as the events step found them (run it when it did not)
+    events = article.event_spans
+    if events is None:
+        events = [(h.start, h.end) for h in get_classifier(context).find(original, folded, starts)]
 
     reasons: list[str] = []
     score = 0.0
@@ -173,14 +170,12 @@ def score_relevance(article: Article, context: EnrichContext) -> None:
         reasons.append(f"+{WEIGHTS['exchange']:.2f} exchange: {kinds}")
     cn_positions = sorted(positions["cn_specific"] + positions["cn_country"])
     us_positions = sorted(positions["us_local"])
-    tie = next(
-        (e for e in events if _near(us_positions, e.start) and _near(cn_positions, e.start)), None
-    )
+    tie = next((e for e in events if _near(us_positions, e[0]) and _near(cn_positions, e[0])), None)
     if tie is not None:
         score += WEIGHTS["tie"]
         reasons.append(
             f"+{WEIGHTS['tie']:.2f} tied in one passage: "
-            f'"{original[tie.start : tie.end]}" near both sides'
+            f'"{original[tie[0] : tie[1]]}" near both sides'
         )
 
     caps: list[tuple[str, str]] = []
