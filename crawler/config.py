@@ -22,22 +22,19 @@ from pydantic import (
     model_validator,
 )
 
+from crawler.timespan import parse_span
+
 DEFAULT_CONFIG = "watchdesk.yaml"
 DEFAULT_USER_AGENT = "watchdesk/0.1 (+https://github.com/watchdesk/watchdesk; media monitoring)"
 
-_INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
 def parse_interval(text: str) -> timedelta:
-    """`"15m"` -> 15 minutes; units s, m, h, d."""
-    m = _INTERVAL.match(str(text))
-    if not m:
-        raise ValueError(f"not an interval like '15m', '2h' or '1d': {text!r}")
-    value = int(m.group(1))
-    if value <= 0:
-        raise ValueError("interval must be positive")
-    return timedelta(**{_UNITS[m.group(2)]: value})
+    """`"15m"` -> 15 minutes: a duration setting, in the one grammar of `crawler.timespan`."""
+    try:
+        return parse_span(str(text))
+    except ValueError:
+        if re.fullmatch(r"\s*0+\s*[a-zA-Z]+\s*", str(text)):
+            raise ValueError("interval must be positive") from None
+        raise ValueError(f"not an interval like '15m', '2h' or '1d': {text!r}") from None
 
 
 class _Strict(BaseModel):

@@ -1,22 +1,24 @@
-"""Relative time spans and days, as typed on the command line.
+"""Time spans and days: the one grammar of durations, in the config and on the command line.
 
-One grammar for every option that looks back in time (`watchdesk search --since/--until`,
-`watchdesk watchlist test --since`), so a span that works in one works in the other.
+Every setting that is a duration (`every: 15m`, `store.retention: 90d`, `silent_after: 2d`) and
+every option that looks back in time (`watchdesk search --since/--until`, `watchdesk watchlist
+test --since`) reads spans here, so `15m` means the same everywhere: fifteen minutes, as in
+Elasticsearch's date math, Go and Prometheus durations.
 
 Contract:
 
 - `parse_span(text) -> timedelta`: `<N><unit>`, N a positive whole number, unit one of
-  h (hours), d (days), w (weeks), m (months, counted as 30 days) or y (years, counted as
-  365 days). Surrounding and inner whitespace and letter case are ignored: ` 30 D ` = `30d`.
-  Anything else (empty, 0, negative, a fraction, an unknown unit) raises `ValueError` whose
-  message names the accepted forms.
+  s (seconds), m (minutes), h (hours), d (days), w (weeks), mo or M (months, counted as
+  30 days) or y (years, counted as 365 days). Surrounding and inner whitespace and the case of
+  the other units are ignored: ` 30 D ` = `30d`. Anything else (empty, 0, negative, a
+  fraction, an unknown unit) raises `ValueError` whose message names the accepted forms.
 - `parse_day(text, today=None) -> date`: `YYYY-MM-DD`, `today`, `yesterday`, or a span back
   from now, as the day that moment falls in (so hours round down to their day: at 10:00,
   `12h` is yesterday and `6h` is today). `today` defaults to the current UTC time; a
   `datetime` is used as the exact "now", a plain `date` as the start (00:00) of that day.
   Anything else raises `ValueError` naming the accepted forms.
 
-Months and years are fixed lengths, not calendar arithmetic: "the last 6m" is a window size,
+Months and years are fixed lengths, not calendar arithmetic: "the last 6mo" is a window size,
 and a fixed length never fails on 31 March minus one month.
 """
 
@@ -26,23 +28,28 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 
 # ASCII digits only: `\d` would also take other scripts' digits, which nobody types on purpose.
-_SPAN = re.compile(r"([0-9]+)\s*([hdwmy])")
+_SPAN = re.compile(r"([0-9]+)\s*(mo|[smhdwy])")
 _UNIT = {
+    "s": timedelta(seconds=1),
+    "m": timedelta(minutes=1),
     "h": timedelta(hours=1),
     "d": timedelta(days=1),
     "w": timedelta(weeks=1),
-    "m": timedelta(days=30),
+    "mo": timedelta(days=30),
     "y": timedelta(days=365),
 }
 SPAN_FORMS = (
-    "a positive whole number followed by h (hours), d (days), w (weeks), "
-    "m (months of 30 days) or y (years of 365 days), like 12h, 30d, 2w, 6m, 1y"
+    "a positive whole number followed by s (seconds), m (minutes), h (hours), d (days), "
+    "w (weeks), mo (months of 30 days) or y (years of 365 days), like 15m, 12h, 30d, 2w, 6mo, 1y"
 )
 
 
 def parse_span(text: str) -> timedelta:
-    """`12h`, `30d`, `2w`, `6m`, `1y` as a timedelta; ValueError on anything else."""
-    match = _SPAN.fullmatch(text.strip().lower())
+    """`15m`, `12h`, `30d`, `2w`, `6mo`, `1y` as a timedelta; ValueError on anything else."""
+    raw = str(text).strip()
+    # `M` is months in Elasticsearch's date math, `m` minutes: the one letter whose case counts
+    word = re.sub(r"(?<=[0-9\s])M$", "mo", raw).lower()
+    match = _SPAN.fullmatch(word)
     n = int(match.group(1)) if match else 0
     if not match or n == 0:
         raise ValueError(f"{text!r} is not a time span: use {SPAN_FORMS}")

@@ -145,7 +145,7 @@ def search(
         typer.Option(
             "--since",
             help="From this day: YYYY-MM-DD, today, yesterday, or a span back from now: "
-            "12h, 30d, 2w, 6m (30 days), 1y (365 days).",
+            "12h, 30d, 2w, 6mo (30 days), 1y (365 days).",
         ),
     ] = None,
     until: Annotated[

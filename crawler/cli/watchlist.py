@@ -56,7 +56,7 @@ def watchlist_test(
         str,
         typer.Option(
             "--since",
-            help="How far back: 12h, 30d, 2w, 6m (30 days), 1y (365 days), or 'all'.",
+            help="How far back: 12h, 30d, 2w, 6mo (30 days), 1y (365 days), or 'all'.",
         ),
     ] = "30d",
     by: Annotated[

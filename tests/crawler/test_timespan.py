@@ -16,7 +16,10 @@ from crawler.timespan import parse_day, parse_span
         ("1d", timedelta(days=1)),
         ("30d", timedelta(days=30)),
         ("2w", timedelta(days=14)),
-        ("6m", timedelta(days=180)),
+        ("6mo", timedelta(days=180)),
+        ("6M", timedelta(days=180)),
+        ("15m", timedelta(minutes=15)),
+        ("30s", timedelta(seconds=30)),
         ("1y", timedelta(days=365)),
         (" 30 D ", timedelta(days=30)),
         ("\t2W\n", timedelta(days=14)),
@@ -36,7 +39,7 @@ def test_parse_span_rejects_with_the_accepted_forms(text: str) -> None:
         parse_span(text)
     message = str(info.value)
     assert repr(text) in message
-    for form in ("h (hours)", "d (days)", "w (weeks)", "m (months of 30 days)", "y (years"):
+    for form in ("h (hours)", "d (days)", "w (weeks)", "mo (months of 30 days)", "m (minutes)", "y (years"):
         assert form in message
 
 
@@ -56,7 +59,7 @@ TODAY = date(2024, 6, 30)
         ("2024-01-02", date(2024, 1, 2)),
         ("30d", date(2024, 5, 31)),
         ("2w", date(2024, 6, 16)),
-        ("6m", date(2024, 1, 2)),
+        ("6mo", date(2024, 1, 2)),
         ("1y", date(2023, 7, 1)),
         # a bare day counts from its start: any hours at all reach into the day before
         ("1h", date(2024, 6, 29)),
@@ -89,7 +92,7 @@ def test_parse_day_rejects_with_the_accepted_forms(text: str) -> None:
     with pytest.raises(ValueError, match="is not a date") as info:
         parse_day(text, TODAY)
     message = str(info.value)
-    for form in ("YYYY-MM-DD", "today", "yesterday", "12h", "30d", "2w", "6m", "1y"):
+    for form in ("YYYY-MM-DD", "today", "yesterday", "12h", "30d", "2w", "6mo", "1y"):
         assert form in message
 
 
