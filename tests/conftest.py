@@ -50,4 +50,20 @@ def run_cli(
     )
 
 
+def shared_corpus(*parts: str) -> Path:
+    """A corpus under ../shared/corpora, for a test to read.
+
+    A developer machine without `shared/` beside the checkout skips the test with the reason;
+    under CI (`CI=true`), where `shared/` is always laid beside the clone, a missing corpus is
+    a failure, so that a moved corpus can never turn the quality gates into silent skips.
+    """
+    path = ROOT.parent.joinpath("shared", "corpora", *parts)
+    if not path.exists():
+        message = f"corpus not found at {path}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message} (CI lays ../shared beside the checkout)")
+        pytest.skip(message)
+    return path
+
+
 from tests.slack_stub import slack_stub  # noqa: E402,F401  (the loopback Slack API stub fixture)

@@ -39,7 +39,14 @@ def test_parse_span_rejects_with_the_accepted_forms(text: str) -> None:
         parse_span(text)
     message = str(info.value)
     assert repr(text) in message
-    for form in ("h (hours)", "d (days)", "w (weeks)", "mo (months of 30 days)", "m (minutes)", "y (years"):
+    for form in (
+        "h (hours)",
+        "d (days)",
+        "w (weeks)",
+        "mo (months of 30 days)",
+        "m (minutes)",
+        "y (years",
+    ):
         assert form in message
 
 

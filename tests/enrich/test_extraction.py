@@ -27,6 +27,7 @@ from enrich.extraction import (
     plausible_date,
     summary_text,
 )
+from tests.conftest import shared_corpus
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
 MANIFEST: list[dict[str, Any]] = json.loads((PAGES / "pages.json").read_text("utf-8"))["pages"]
@@ -392,11 +393,9 @@ BENCHMARK = (
 )
 
 
-@pytest.mark.skipif(
-    not BENCHMARK.exists(), reason="article-extraction-benchmark corpus not present"
-)
 def test_f1_on_a_benchmark_sample_does_not_regress() -> None:
     """First 30 pages of the Zyte benchmark, scored like its evaluate.py (full run: benchmarks/)."""
+    shared_corpus("article-extraction-benchmark")
     from benchmarks.extraction_quality import load_corpus, metrics, tp_fp_fn, watchdesk_extract
 
     pages, truth = load_corpus(BENCHMARK, 30)

@@ -26,7 +26,7 @@ from crawler.query import QueryError, parse_query
 from crawler.service.config import load_config
 from enrich.extraction import extract_from_html, extract_page
 from spiders.feed_parser import ParsedFeed, parse_feed
-from tests.conftest import ROOT
+from tests.conftest import ROOT, shared_corpus
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "feedparser" / "tests"
 SLOW = os.environ.get("WATCHDESK_FUZZ_SLOW") == "1"
@@ -110,8 +110,8 @@ def test_generated_feeds_never_raise(body: bytes, ctype: str | None) -> None:
         assert entry.link
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason=f"feedparser corpus not found at {CORPUS}")
 def test_every_feedparser_corpus_file_parses_without_raising() -> None:
+    shared_corpus("feedparser", "tests")
     files = [p for p in CORPUS.rglob("*") if p.is_file()]
     entries = bozo = 0
     for path in files:

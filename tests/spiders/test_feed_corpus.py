@@ -8,10 +8,9 @@ import re
 from pathlib import Path
 
 import feedparser
-import pytest
 
 from demo.site import FixtureServer
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, shared_corpus
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "feedparser" / "tests"
 
@@ -24,8 +23,8 @@ def corpus_files() -> list[Path]:
     )
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason=f"feedparser corpus not found at {CORPUS}")
 def test_every_corpus_feed_is_polled_without_crashing(tmp_path: Path) -> None:
+    shared_corpus("feedparser", "tests")
     files = corpus_files()
     assert len(files) > 1000
     with FixtureServer() as server:
