@@ -5,16 +5,23 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= watchdesk.yaml
 
-.PHONY: run test test-slow install demo bench lint clean
+.PHONY: run test test-slow install demo bench lint constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall when the dependency list changes.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# Reinstall when the dependency list changes. `make run` installs the runtime dependencies
+# only; the test and lint targets add the test extras. Both install the versions CI tested
+# (constraints.txt).
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
 	touch $(STAMP)
+
+TEST_STAMP := $(VENV)/.test-installed
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(TEST_STAMP)
 
 install: $(STAMP)
 
@@ -40,10 +47,10 @@ $(REDIS):
 
 # Elasticsearch tests skip themselves, with the reason shown (-rs), unless
 # WATCHDESK_TEST_ES_URL points at a real cluster.
-test: $(STAMP) $(CHROMIUM) $(REDIS)
+test: $(TEST_STAMP) $(CHROMIUM) $(REDIS)
 	$(BIN)/python -m pytest -q -rs -m "not slow" $(PYTEST_ARGS)
 
-test-slow: $(STAMP) $(CHROMIUM) $(REDIS)
+test-slow: $(TEST_STAMP) $(CHROMIUM) $(REDIS)
 	$(BIN)/python -m pytest -q -rs -m "slow" $(PYTEST_ARGS)
 
 demo: $(STAMP)
@@ -51,16 +58,26 @@ demo: $(STAMP)
 
 # The benchmarks' own extras (plots, baselines) on top of the test install.
 BENCH_STAMP := $(VENV)/.bench-installed
-$(BENCH_STAMP): pyproject.toml | $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+$(BENCH_STAMP): pyproject.toml | $(TEST_STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
-bench: $(STAMP) $(BENCH_STAMP)
+bench: $(TEST_STAMP) $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py $(if $(FULL),--full,)
 
-lint: $(STAMP)
-	$(BIN)/ruff check crawler spiders enrich alerts tests benchmarks demo
+# What CI gates on besides the tests: lint, formatting, types, and the layers contract
+# (pyproject.toml [tool.importlinter]: each layer imports only the layers below it).
+SOURCES := crawler spiders enrich alerts tests benchmarks demo
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
 	$(BIN)/mypy crawler spiders enrich alerts
+	$(BIN)/lint-imports
+
+# The pins CI tests with, from the test venv as it is now.
+constraints: $(TEST_STAMP)
+	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^watchdesk'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
