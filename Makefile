@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= watchdesk.yaml
 
-.PHONY: run test test-slow install demo bench lint constraints clean
+.PHONY: run test test-slow install demo bench lint docs constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,10 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff format --check $(SOURCES)
 	$(BIN)/mypy crawler spiders enrich alerts
 	$(BIN)/lint-imports
+
+# docs/cli.md, generated from the CLI (tests/test_docs.py fails when it is stale).
+docs: $(STAMP)
+	$(BIN)/python -m crawler.cli.reference > docs/cli.md
 
 # The pins CI tests with, from the test venv as it is now.
 constraints: $(TEST_STAMP)
