@@ -31,7 +31,7 @@ def commands(
     group: Command | None = None, prefix: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], Command]]:
     """Every command of the CLI with its path (`("watchlist", "test")`), groups included."""
-    root = group if group is not None else typer.main.get_command(app)
+    root: Command = group if group is not None else typer.main.get_command(app)
     ctx = root.context_class(root, info_name="watchdesk")
     for name in sorted(root.list_commands(ctx)):
         cmd = root.get_command(ctx, name)
@@ -78,7 +78,7 @@ def _option_row(param: Any) -> str:
 def render() -> str:
     """The whole reference as Markdown."""
     out = [HEADER]
-    root = typer.main.get_command(app)
+    root: Command = typer.main.get_command(app)
     out.append("## watchdesk\n")
     out.append(f"```\n{_usage((), root)}\n```\n")
     out.append((root.help or "").strip() + "\n")
