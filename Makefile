@@ -67,7 +67,7 @@ bench: $(TEST_STAMP) $(BENCH_STAMP)
 
 # What CI gates on besides the tests: lint, formatting, types, and the layers contract
 # (pyproject.toml [tool.importlinter]: each layer imports only the layers below it).
-SOURCES := crawler spiders enrich alerts tests benchmarks demo
+SOURCES := crawler spiders enrich alerts tests benchmarks demo docs
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/ruff format --check $(SOURCES)
@@ -75,8 +75,9 @@ lint: $(TEST_STAMP)
 	$(BIN)/lint-imports
 
 # docs/cli.md, generated from the CLI (tests/test_docs.py fails when it is stale).
-docs: $(STAMP)
+docs: $(TEST_STAMP)
 	$(BIN)/python -m crawler.cli.reference > docs/cli.md
+	$(BIN)/python docs/layers.py --write
 
 # The pins CI tests with, from the test venv as it is now.
 constraints: $(TEST_STAMP)

@@ -50,6 +50,18 @@ def test_cli_reference_is_current() -> None:
     assert written == render(), "docs/cli.md is stale: run `make docs`"
 
 
+def test_architecture_diagram_is_current() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("layers", ROOT / "docs" / "layers.py")
+    assert spec is not None and spec.loader is not None
+    layers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(layers)
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    block = text.split(layers.BEGIN, 1)[1].split(layers.END, 1)[0].strip()
+    assert block == layers.render(), "ARCHITECTURE.md's diagram is stale: run `make docs`"
+
+
 def test_every_command_named_in_the_docs_exists() -> None:
     unknown = [f"{page}: watchdesk{words}" for page, path, words, _ in _invocations() if not path]
     assert not unknown, "the docs name commands the CLI does not have:\n" + "\n".join(unknown)
