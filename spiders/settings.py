@@ -87,7 +87,13 @@ def build_settings(
         # A poll waits at most a minute for one server's Retry-After; longer, and the source's
         # backoff between polls is the better tool.
         "WATCHDESK_RETRY_MAX_DELAY": 60.0,
+        # The address policy (spiders/address_policy.py): first of all, so a refused request,
+        # redirect or meta refresh is never sent and its host's robots.txt never asked for;
+        # the connection check's refusals are named before the retry middlewares (550, 560)
+        "WATCHDESK_ALLOW_PRIVATE_ADDRESSES": crawl.allow_private_addresses,
         "DOWNLOADER_MIDDLEWARES": {
+            "spiders.address_policy.AddressPolicyMiddleware": 40,
+            "spiders.address_policy.RefusedConnectionMiddleware": 595,
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "spiders.robots.SharedRobotsTxtMiddleware": 100,
             "spiders.retry.RetryAfterMiddleware": 560,
