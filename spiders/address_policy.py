@@ -4,12 +4,14 @@ checked where it is made.
 One policy (`crawler.addresses`), enforced twice:
 
 - `AddressPolicyMiddleware`, the first downloader middleware (before robots.txt), checks every
-  request that reaches the downloader: the spiders' own, and those Scrapy makes for them, namely
-  HTTP redirects (RedirectMiddleware re-schedules a new request), meta refreshes
-  (MetaRefreshMiddleware, likewise) and robots.txt. A request to the origin of the configured
-  source it was made for passes; anything else needs a host whose every address is allowed. A
-  refused request is never sent, so a refused host's robots.txt is never requested either: it
-  fails with `HopRefused` (the hop's URL and the reason), which the spider records.
+  request that reaches the downloader: the spiders' own, and those Scrapy makes for them
+  (robots.txt, redirects, meta refreshes). `PolicyRedirectMiddleware` and
+  `PolicyMetaRefreshMiddleware`, Scrapy's two redirect middlewares in their places, check a
+  target before it is even scheduled (where a duplicate would be dropped without a word). A
+  request to the origin of the configured source it was made for passes; anything else needs a
+  host whose every address is allowed. A refused request is never sent, so a refused host's
+  robots.txt is never requested either: it fails with `HopRefused` (the hop's URL and the
+  reason), which the spider records.
 - `PolicyResolver`, installed as the reactor's name resolver, resolves each connection's host
   afresh and checks the answer before Twisted connects to it. A name that answered a public
   address to the first check and answers an internal one at connection time (DNS rebinding)
@@ -30,6 +32,7 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from scrapy.http import Request
 from scrapy.utils.httpobj import urlparse_cached
@@ -115,18 +118,41 @@ class AddressPolicyMiddleware:
         self.resolver.unregister(self)
 
     def process_request(self, request: Request) -> None:
-        spider = self.crawler.spider
-        trusted = _trusted_urls(request, spider)
-        if any(same_origin(request.url, url) for url in trusted):
-            return None
-        try:
-            crawl_policy(self.crawler).check(request.url, None, fresh=False)
-        except AddressRefused as refused:
-            stats = getattr(spider, "wd_stats", None)
-            if stats is not None:
-                stats.inc(f"hop/refused/{refused.reason}")
-            raise HopRefused(refused.url, refused.reason, refused.address) from None
-        return None
+        check_request(self.crawler, request)
+
+
+def check_request(crawler: Crawler, request: Request) -> None:
+    """Raise HopRefused unless `request` goes to its source's origin or to allowed addresses."""
+    spider = crawler.spider
+    if any(same_origin(request.url, url) for url in _trusted_urls(request, spider)):
+        return
+    try:
+        crawl_policy(crawler).check(request.url, None, fresh=False)
+    except AddressRefused as refused:
+        stats = getattr(spider, "wd_stats", None)
+        if stats is not None:
+            stats.inc(f"hop/refused/{refused.reason}")
+        raise HopRefused(refused.url, refused.reason, refused.address) from None
+
+
+class _CheckedRedirects:
+    """Checks a redirect's target before it is scheduled: refused there, it ends the fetch with
+    HopRefused (an errback), where a request left to the scheduler could instead be dropped
+    silently as a duplicate of another link's redirect to the same URL."""
+
+    crawler: Crawler
+
+    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+        check_request(self.crawler, redirected)
+        return super()._redirect(redirected, request, reason)  # type: ignore[misc,no-any-return]
+
+
+class PolicyRedirectMiddleware(_CheckedRedirects, RedirectMiddleware):
+    """Scrapy's RedirectMiddleware (3xx + Location), each target checked first."""
+
+
+class PolicyMetaRefreshMiddleware(_CheckedRedirects, MetaRefreshMiddleware):
+    """Scrapy's MetaRefreshMiddleware (`<meta http-equiv="refresh">`), each target checked first."""
 
 
 class RefusedConnectionMiddleware:
