@@ -74,13 +74,11 @@ def ip_literal(host: str) -> str | None:
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with default ports made explicit, for same-origin checks."""
+    """(scheme, host, port) with default ports made explicit, for same-origin checks; raises
+    ValueError for a port that is not a number."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    try:
-        port = parts.port or {"http": 80, "https": 443}.get(scheme)
-    except ValueError:  # a port that is not a number
-        port = None
+    port = parts.port or {"http": 80, "https": 443}.get(scheme)
     return scheme, (parts.hostname or "").lower().rstrip("."), port
 
 
@@ -90,7 +88,7 @@ def same_origin(a: str, b: str) -> bool:
 
 class AddressRefused(Exception):
     """A request the address policy refuses: `url` is the hop that was refused (the link itself,
-    a redirect or refresh target), `reason` one of scheme, no_host, unresolvable,
+    a redirect or refresh target), `reason` one of scheme, bad_url, no_host, unresolvable,
     refused_address, `address` the internal address it resolved to, when there was one, and
     `via` the URL whose redirect led there."""
 
@@ -142,8 +140,11 @@ class AddressPolicy:
         """Why `url` must not be requested on behalf of `trusted_url` (a configured source, or
         the URL an operator gave), or None when it may be: the trusted URL's own origin, or a
         host whose every address is allowed."""
-        scheme, host, _ = origin(url)
-        trusted = trusted_url is not None and same_origin(url, trusted_url)
+        try:
+            scheme, host, _ = origin(url)
+            trusted = trusted_url is not None and same_origin(url, trusted_url)
+        except ValueError:
+            return "bad_url"
         if trusted and scheme in ("http", "https") and host:
             return None  # the trusted origin: no look-up needed
         try:
@@ -155,13 +156,17 @@ class AddressPolicy:
     def check(self, url: str, trusted_url: str | None, *, fresh: bool = True) -> tuple[str, ...]:
         """The addresses `url` may be connected to, resolved now (`fresh`) or as first seen by
         this policy; raises AddressRefused. The trusted URL's own origin is not checked."""
-        scheme, host, _ = origin(url)
+        try:
+            scheme, host, _ = origin(url)
+            trusted = trusted_url is not None and same_origin(url, trusted_url)
+        except ValueError:  # a port that is not a number
+            raise AddressRefused(url, "bad_url") from None
         if scheme not in ("http", "https"):
             raise AddressRefused(url, "scheme")
         if not host:
             raise AddressRefused(url, "no_host")
         addresses = self._addresses(host, fresh=fresh)
-        if trusted_url is not None and same_origin(url, trusted_url):
+        if trusted:
             return addresses
         if not addresses:
             raise AddressRefused(url, "unresolvable")

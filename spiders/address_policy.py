@@ -121,10 +121,17 @@ class AddressPolicyMiddleware:
         check_request(self.crawler, request)
 
 
+def _same_origin(a: str, b: str) -> bool:
+    try:
+        return same_origin(a, b)
+    except ValueError:  # a port that is not a number: not the source's origin
+        return False
+
+
 def check_request(crawler: Crawler, request: Request) -> None:
     """Raise HopRefused unless `request` goes to its source's origin or to allowed addresses."""
     spider = crawler.spider
-    if any(same_origin(request.url, url) for url in _trusted_urls(request, spider)):
+    if any(_same_origin(request.url, url) for url in _trusted_urls(request, spider)):
         return
     try:
         crawl_policy(crawler).check(request.url, None, fresh=False)

@@ -13,10 +13,10 @@ from crawler.cli.app import _load, app, err, out, state
 from crawler.config import CrawlConfig, config_path
 
 
-def fetch_for_cli(url: str, crawl: CrawlConfig) -> tuple[str, str]:
+def fetch_for_cli(url: str, crawl: CrawlConfig, failed: str = "") -> tuple[str, str]:
     """(html, final URL) of `url` through `spiders.fetch.fetch_page`, under the crawl's address
     policy: the URL given is trusted, every redirect away from its origin is checked. A refused
-    hop or a failed fetch is one line on stderr and exit 1."""
+    hop or a failed fetch is one line on stderr and exit 1 (`failed` opens the latter)."""
     from crawler.addresses import AddressPolicy, AddressRefused
     from spiders.fetch import FetchError, fetch_page
     from spiders.settings import user_agent
@@ -38,7 +38,7 @@ def fetch_for_cli(url: str, crawl: CrawlConfig) -> tuple[str, str]:
         err.print(f"error: {escape(str(refused))}; not fetched{why}")
         raise typer.Exit(1) from None
     except FetchError as exc:
-        err.print(f"error: {escape(str(exc))}")
+        err.print(f"error: {escape(failed + str(exc))}")
         raise typer.Exit(1) from None
     return page.text, page.url
 

@@ -190,7 +190,9 @@ def _fetch_article(loaded: LoadedConfig, url: str) -> Article:
     from crawler.service.processor import article_from_page
     from enrich.chain import build_context, enrich
 
-    html, final_url = fetch_for_cli(url, loaded.config.crawl)
+    html, final_url = fetch_for_cli(
+        url, loaded.config.crawl, failed="no stored article with that URL, and fetching it failed: "
+    )
     context = build_context(
         watched_entities=[e.model_dump() for e in loaded.watchlists.entities],
         extra_organisations=loaded.config.organisations,
