@@ -526,15 +526,17 @@ def explain_article(
     aliases: AliasResolver | None = None,
     *,
     draft: bool = False,
+    article: Article | None = None,
 ) -> ArticleExplanation:
     """Why `target` (a watchlist, or a draft query string) did or did not match the article.
 
     Raises ArticleNotFound when no stored article has that id or URL, QueryError for a
     malformed draft query. `draft` marks a Watchlist target as an unsaved rule (its outbox
-    history is then not looked up).
+    history is then not looked up). `article`, when given, is explained instead of a stored one
+    (a page fetched and enriched just now: `watchlist explain` of an unstored URL).
     """
     watchlist, draft = _target(target, draft)
-    article = store.find_article(url_or_id)
+    article = article or store.find_article(url_or_id)
     if article is None:
         raise ArticleNotFound(f"no stored article with id or URL {url_or_id!r}")
     matcher = WatchlistMatcher([watchlist], aliases=aliases)

@@ -1,20 +1,28 @@
-"""URL canonicalisation and the address policy for discovered links.
+"""URL canonicalisation: one article is stored once.
 
-One article is stored once: tracking parameters, fragments, default ports, host case and
-trailing slashes do not make a new URL. Links found inside feeds and pages are untrusted: they
-may point at the source's own origin or at public addresses, never at loopback, private,
-link-local or reserved ones (unless the config allows it).
+Tracking parameters, fragments, default ports, host case and trailing slashes do not make a new
+URL. Which URLs may be requested at all is the address policy's (`crawler.addresses`).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url as _w3_canonicalize
 from w3lib.url import safe_url_string
+
+# The address policy lives in crawler.addresses; these names stay importable from here.
+from crawler.addresses import is_public_ip, origin, refusal_reason, same_origin
+
+__all__ = [
+    "canonicalize_url",
+    "is_public_ip",
+    "is_tracking_param",
+    "origin",
+    "refusal_reason",
+    "same_origin",
+    "same_site",
+]
 
 # Parameters that only track the reader. utm_* is Google Analytics' family; the rest are the
 # click ids and share markers seen on news links (Facebook, Google Ads, Microsoft, Mailchimp,
@@ -95,60 +103,7 @@ def canonicalize_url(url: str) -> str:
     return _w3_canonicalize(rebuilt, keep_fragments=False)
 
 
-def origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with default ports made explicit, for same-origin checks."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or {"http": 80, "https": 443}.get(scheme)
-    return scheme, (parts.hostname or "").lower().rstrip("."), port
-
-
-def same_origin(a: str, b: str) -> bool:
-    return origin(a) == origin(b)
-
-
 def same_site(a: str, b: str) -> bool:
     """Same host, ignoring a leading `www.`: enough for trusting `rel=canonical`."""
     ha, hb = origin(a)[1], origin(b)[1]
     return ha.removeprefix("www.") == hb.removeprefix("www.")
-
-
-def is_public_ip(ip: str) -> bool:
-    """True only for globally routable unicast addresses."""
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
-        addr = addr.ipv4_mapped
-    return addr.is_global and not addr.is_multicast
-
-
-@lru_cache(maxsize=4096)
-def _resolve(host: str) -> tuple[str, ...]:
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError, OSError):
-        return ()
-    return tuple(sorted({str(info[4][0]) for info in infos}))
-
-
-def refusal_reason(url: str, source_url: str, *, allow_private: bool = False) -> str | None:
-    """Why a discovered link must not be fetched, or None when it may be.
-
-    Allowed: the source's own origin, and hosts that resolve only to public addresses. The
-    check runs after DNS resolution, so a public-looking name pointing at 127.0.0.1 is refused.
-    """
-    scheme, host, _ = origin(url)
-    if scheme not in ("http", "https"):
-        return "scheme"
-    if not host:
-        return "no_host"
-    if same_origin(url, source_url) or allow_private:
-        return None
-    addresses = _resolve(host)
-    if not addresses:
-        return "unresolvable"
-    if not all(is_public_ip(a) for a in addresses):
-        return "refused_address"
-    return None

@@ -36,12 +36,6 @@ def _owner(module: str, layers: list[list[str]]) -> str | None:
     return best
 
 
-def _lines(module: str) -> int:
-    path = ROOT.joinpath(*module.split("."))
-    files = list(path.rglob("*.py")) if path.is_dir() else [path.with_suffix(".py")]
-    return sum(len(f.read_text().splitlines()) for f in files if f.exists())
-
-
 def render() -> str:
     layers = contract_layers()
     graph = grimp.build_graph("crawler", "spiders", "enrich", "alerts")
@@ -55,18 +49,17 @@ def render() -> str:
     rank = {name: i for i, layer in enumerate(layers) for name in layer}
     out = ["```"]
     for i, layer in enumerate(layers):
-        sizes = ", ".join(f"{name} ({_lines(name):,})" for name in layer)
-        out.append(f"{i + 1}. {sizes}")
+        out.append(f"{i + 1}. {', '.join(layer)}")
         below: Counter[str] = Counter()
         for (a, b), n in edges.items():
             if a in layer:
                 below[b] += n
         if below:
             ordered = sorted(below.items(), key=lambda p: (rank[p[0]], p[0]))
-            targets = ", ".join(f"{b} ×{n}" for b, n in ordered)
+            targets = ", ".join(b for b, _ in ordered)
             out.append(f"     imports: {targets}")
     upward = sum(n for (a, b), n in edges.items() if rank[b] < rank[a])
-    out.append(f"(lines of code per room; `imports` counts importing modules; upward: {upward})")
+    out.append(f"(each floor and the rooms below it that it imports; imports upward: {upward})")
     out.append("```")
     return "\n".join(out)
 

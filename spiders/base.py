@@ -30,7 +30,8 @@ from crawler.coordination import Coordinator, LocalCoordinator
 from crawler.records import PollRecord, SourceState
 from crawler.stats import Stats
 from crawler.storage import Store
-from crawler.urls import canonicalize_url, refusal_reason
+from crawler.urls import canonicalize_url
+from spiders.address_policy import HopRefused, crawl_policy
 
 log = logging.getLogger("watchdesk.poll")
 
@@ -49,6 +50,8 @@ class PageProcessor(Protocol):
 def describe_failure(failure: Failure) -> tuple[str, int | None]:
     """A short reason for a failed request, and the HTTP status when there was one."""
     exc = failure.value
+    if isinstance(exc, HopRefused):  # "refused_address: <the hop's URL> (resolves to ...)"
+        return str(exc), None
     response = getattr(exc, "response", None)
     if response is not None:
         return f"HTTP {response.status}", response.status
@@ -270,6 +273,9 @@ class SourceSpider(scrapy.Spider):
         reason, status = describe_failure(failure)
         if tally.error is None:
             tally.error, tally.error_status = reason, status
+        if isinstance(failure.value, HopRefused):  # the source redirected somewhere refused
+            first = (request.meta.get("redirect_urls") or [request.url])[0]
+            self._record_refusal(source, first, failure.value.url, failure.value.reason)
         if not request.meta.get("entry_document"):
             log.info(
                 "source document failed source=%s url=%r reason=%s",
@@ -354,11 +360,12 @@ class SourceSpider(scrapy.Spider):
             entry.link = link
             found = Discovery(link, "new", entry.title, entry.published or entry.updated)
             verdicts.append(found)
-            reason = refusal_reason(link, base_url, allow_private=self.allow_private)
+            reason = crawl_policy(self.crawler).refusal_reason(link, base_url)
             if reason:
                 self.wd_stats.inc(f"link/refused/{reason}")
                 found.outcome = f"refused:{reason}"
                 log.info("refused link source=%s reason=%s url=%r", source.name, reason, link)
+                self._record_refusal(source, link, link, reason)
                 continue
             if not self.wanted(source, link):
                 self.wd_stats.inc("link/filtered")
@@ -402,6 +409,11 @@ class SourceSpider(scrapy.Spider):
         tally.discoveries.extend(verdicts)
         return requests
 
+    def _record_refusal(self, source: SourceConfig, url: str, hop_url: str, reason: str) -> None:
+        """Keep the address policy's verdict for `watchdesk status` (not in a dry run)."""
+        if not self.dry_run:
+            self.store.record_refusal(source.name, url, hop_url, reason)
+
     # -- articles ----------------------------------------------------------------------------
 
     def _page(
@@ -438,6 +450,21 @@ class SourceSpider(scrapy.Spider):
         source: SourceConfig = request.meta["source"]
         entry: FeedEntry = request.meta["entry"]
         reason, status = describe_failure(failure)
+        refused = failure.value
+        if isinstance(refused, HopRefused):
+            # a redirect, a meta refresh or the connection went somewhere refused: the article
+            # is not fetched, and (a verdict, not an outage) does not hold the feed's validators
+            self.wd_stats.inc(f"article/dropped/{refused.reason}")
+            log.info(
+                "refused hop source=%s reason=%s url=%r hop=%r",
+                source.name,
+                refused.reason,
+                entry.link,
+                refused.url,
+            )
+            self._record_refusal(source, entry.link, refused.url, refused.reason)
+            self.tallies[source.name].queued.discard(article_id(canonicalize_url(entry.link)))
+            return
         if reason == "forbidden by robots.txt":
             self.wd_stats.inc("article/dropped/robots")
             return

@@ -87,7 +87,19 @@ def build_settings(
         # A poll waits at most a minute for one server's Retry-After; longer, and the source's
         # backoff between polls is the better tool.
         "WATCHDESK_RETRY_MAX_DELAY": 60.0,
+        # The address policy (spiders/address_policy.py): every request checked first of all,
+        # so a refused one is never sent and its host's robots.txt never asked for; redirect
+        # and meta refresh targets checked before they are scheduled (Scrapy's middlewares,
+        # subclassed, in their places); the connection check's refusals named before the
+        # retry middlewares (550, 560) could retry them
+        "WATCHDESK_ALLOW_PRIVATE_ADDRESSES": crawl.allow_private_addresses,
         "DOWNLOADER_MIDDLEWARES": {
+            "spiders.address_policy.AddressPolicyMiddleware": 40,
+            "spiders.address_policy.RefusedConnectionMiddleware": 595,
+            "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+            "spiders.address_policy.PolicyMetaRefreshMiddleware": 580,
+            "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+            "spiders.address_policy.PolicyRedirectMiddleware": 600,
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "spiders.robots.SharedRobotsTxtMiddleware": 100,
             "spiders.retry.RetryAfterMiddleware": 560,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,15 +11,42 @@ from rich.markup import escape
 
 from alerts.watchlist import WatchlistSet
 from crawler.cli.app import _load, app, err, out, state
-from crawler.config import config_path
+from crawler.config import CrawlConfig, config_path
 
 
-def _read_page(path_or_url: str, user_agent: str) -> tuple[str, str]:
+def fetch_for_cli(url: str, crawl: CrawlConfig, failed: str = "") -> tuple[str, str]:
+    """(html, final URL) of `url` through `spiders.fetch.fetch_page`, under the crawl's address
+    policy: the URL given is trusted, every redirect away from its origin is checked. A refused
+    hop or a failed fetch is one line on stderr and exit 1 (`failed` opens the latter)."""
+    from crawler.addresses import AddressPolicy, AddressRefused
+    from spiders.fetch import FetchError, fetch_page
+    from spiders.settings import user_agent
+
+    try:
+        page = fetch_page(
+            url,
+            policy=AddressPolicy(allow_private=crawl.allow_private_addresses),
+            user_agent=user_agent(crawl),
+            timeout=crawl.timeout,
+            max_bytes=crawl.max_page_bytes,
+        )
+    except AddressRefused as refused:
+        why = (
+            " (crawl.allow_private_addresses is false)"
+            if refused.reason == "refused_address"
+            else ""
+        )
+        err.print(f"error: {escape(str(refused))}; not fetched{why}")
+        raise typer.Exit(1) from None
+    except FetchError as exc:
+        err.print(f"error: {escape(failed + str(exc))}")
+        raise typer.Exit(1) from None
+    return page.text, page.url
+
+
+def _read_page(path_or_url: str, crawl: CrawlConfig) -> tuple[str, str]:
     if path_or_url.startswith(("http://", "https://")):
-        req = urllib.request.Request(path_or_url, headers={"User-Agent": user_agent})
-        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - http(s) only, checked above
-            charset = resp.headers.get_content_charset() or "utf-8"
-            return resp.read().decode(charset, errors="replace"), resp.geturl()
+        return fetch_for_cli(path_or_url, crawl)
     p = Path(path_or_url)
     if not p.exists():
         err.print(f"error: no such file: {p}")
@@ -40,15 +66,13 @@ def extract(
 ) -> None:
     """Extract and enrich one page and print what watchdesk sees in it (nothing is stored)."""
     from crawler.article import Page
-    from crawler.config import DEFAULT_USER_AGENT
     from crawler.service.config import enrich_context
     from crawler.service.processor import Processor
     from crawler.storage import Store
 
     path = config_path(state.config)
     loaded = _load() if path.exists() else None
-    ua = loaded.config.crawl.user_agent if loaded else DEFAULT_USER_AGENT
-    html, url = _read_page(path_or_url, ua)
+    html, url = _read_page(path_or_url, loaded.config.crawl if loaded else CrawlConfig())
     context = enrich_context(loaded)
     # The service's own pipeline, without its store: an in-memory one nothing is written to.
     watchlists = loaded.watchlists if loaded else WatchlistSet([], [])

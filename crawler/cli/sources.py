@@ -60,6 +60,7 @@ def check(
                     "status": poll.status,
                     "http_status": poll.http_status,
                     "error": poll.error,
+                    "refused": sum(d.outcome.startswith("refused") for d in found),
                     "links": [
                         {
                             "url": d.url,
@@ -75,9 +76,10 @@ def check(
         )
     else:
         new = sum(d.outcome == "new" for d in found)
+        refused = sum(d.outcome.startswith("refused") for d in found)
         out.print(
             f"{escape(name)} ({source.kind}): {poll.status}, HTTP {poll.http_status or '-'}, "
-            f"{len(found)} links, {new} new"
+            f"{len(found)} links, {new} new, {refused} refused"
             + (f"; error: {escape(poll.error)}" if poll.error else "")
         )
         table = Table()

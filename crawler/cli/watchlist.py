@@ -22,6 +22,7 @@ from crawler.service.config import LoadedConfig, load_config
 
 if TYPE_CHECKING:
     from alerts.watchlist import Watchlist
+    from crawler.article import Article
     from crawler.query import AliasResolver, QueryError
 
 
@@ -155,9 +156,17 @@ def watchlist_explain(
     loaded = _load()
     target = _target(loaded, name, query)
     with Store(loaded.store_path) as store:
+        unstored = None
+        if url_or_id.startswith(("http://", "https://")) and store.find_article(url_or_id) is None:
+            unstored = _fetch_article(loaded, url_or_id)
         try:
             why = explain_article(
-                store, target, url_or_id, _aliases(loaded), draft=query is not None
+                store,
+                target,
+                url_or_id,
+                _aliases(loaded),
+                draft=query is not None,
+                article=unstored,
             )
         except QueryError as exc:
             _bad_query(query or "", exc)
@@ -172,6 +181,23 @@ def watchlist_explain(
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _fetch_article(loaded: LoadedConfig, url: str) -> Article:
+    """An unstored URL fetched under the address policy (as `extract` does) and enriched."""
+    from crawler.article import Page
+    from crawler.cli.extract import fetch_for_cli
+    from crawler.service.config import enrich_context
+    from crawler.service.processor import Processor
+    from crawler.storage import Store
+
+    html, final_url = fetch_for_cli(
+        url, loaded.config.crawl, failed="no stored article with that URL, and fetching it failed: "
+    )
+    # the service's own steps, as `extract` runs them: enriched, nothing stored
+    processor = Processor(Store(":memory:"), enrich_context(loaded), loaded.watchlists)
+    page = Page(url=url, source="cli", html=html, final_url=final_url)
+    return processor.preview(page).article
 
 
 def _usage(message: str) -> NoReturn:

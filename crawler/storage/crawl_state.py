@@ -181,3 +181,23 @@ class CrawlStateRows(Database):
         """How long the monitor's last recorded cycle took (None before the first)."""
         rows = self.execute("SELECT duration FROM cycles ORDER BY rowid DESC LIMIT 1")
         return float(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def record_refusal(
+        self, source: str, url: str, hop_url: str, reason: str, at: datetime | None = None
+    ) -> None:
+        """Remember that the address policy refused `url` (found in `source`) at `hop_url`."""
+        with self._tx() as c:
+            c.execute(
+                """INSERT INTO refusals (source, url, hop_url, reason, at) VALUES (?,?,?,?,?)
+                   ON CONFLICT (source, url) DO UPDATE SET hop_url = excluded.hop_url,
+                   reason = excluded.reason, at = excluded.at, times = times + 1""",
+                (source, url, hop_url, reason, iso(at or utcnow())),
+            )
+
+    def recent_refusals(self, since: datetime) -> dict[str, list[dict[str, Any]]]:
+        """Per source, the links refused since `since` (url, hop_url, reason, at), newest first."""
+        rows = self.execute("SELECT * FROM refusals WHERE at >= ? ORDER BY at DESC", (iso(since),))
+        out: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            out.setdefault(r["source"], []).append(dict(r))
+        return out

@@ -131,6 +131,20 @@ MIGRATIONS: list[str] = [
         alerts_sent INTEGER NOT NULL
     );
     """,
+    # 5: links the address policy refused (issue #19), one row per source and link with the
+    # hop that was refused (the link itself, a redirect or refresh target) and when last, so
+    # `watchdesk status` can count them
+    """
+    CREATE TABLE refusals (
+        source TEXT NOT NULL,
+        url TEXT NOT NULL,
+        hop_url TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL,
+        times INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (source, url)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
