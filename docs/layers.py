@@ -49,14 +49,20 @@ def render() -> str:
     rank = {name: i for i, layer in enumerate(layers) for name in layer}
     out = ["```"]
     for i, layer in enumerate(layers):
-        out.append(f"{i + 1}. {', '.join(layer)}")
+        label = "kernel: " if i == len(layers) - 1 else ""
+        out.append(f"{i + 1}. {label}{', '.join(layer)}")
         below: Counter[str] = Counter()
         for (a, b), n in edges.items():
             if a in layer:
                 below[b] += n
         if below:
             ordered = sorted(below.items(), key=lambda p: (rank[p[0]], p[0]))
-            targets = ", ".join(b for b, _ in ordered)
+            # the kernel's modules are one room to the floors above it
+            kernel = set(layers[-1])
+            names = [b for b, _ in ordered if b not in kernel]
+            if any(b in kernel for b, _ in ordered):
+                names.append("the kernel")
+            targets = ", ".join(names)
             out.append(f"     imports: {targets}")
     upward = sum(n for (a, b), n in edges.items() if rank[b] < rank[a])
     out.append(f"(each floor and the rooms below it that it imports; imports upward: {upward})")
