@@ -50,11 +50,11 @@ def main(feed_url: str, db: str) -> None:
     from scrapy.crawler import Crawler
 
     from crawler.config import CrawlConfig, SourceConfig
-    from spiders.runner import make_runner, run_in_reactor
     from crawler.stats import Stats
     from crawler.storage import Store
     from spiders.address_policy import LOOKUP_SETTING
     from spiders.feed_spider import FeedSpider
+    from spiders.runner import make_runner, run_in_reactor
     from spiders.settings import build_settings
 
     crawl = CrawlConfig()
