@@ -27,6 +27,7 @@ from crawler.timespan import parse_span
 DEFAULT_CONFIG = "watchdesk.yaml"
 DEFAULT_USER_AGENT = "watchdesk/0.1 (+https://github.com/watchdesk/watchdesk; media monitoring)"
 
+
 def parse_interval(text: str) -> timedelta:
     """`"15m"` -> 15 minutes: a duration setting, in the one grammar of `crawler.timespan`."""
     try:
