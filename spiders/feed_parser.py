@@ -91,6 +91,8 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> P
         if guid in seen or link in seen:
             continue
         seen.update((guid, link))
+        # Google News (and other aggregators) name the outlet: <source url="...">Name</source>
+        origin = e.get("source") or {}
         result.entries.append(
             FeedEntry(
                 link=link,
@@ -100,6 +102,8 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> P
                 published=_date(e.get("published_parsed"), now),
                 updated=_date(e.get("updated_parsed"), now),
                 author=str(e.get("author") or ""),
+                publisher=str(origin.get("title") or "").strip(),
+                publisher_url=str(origin.get("href") or "").strip(),
             )
         )
     return result

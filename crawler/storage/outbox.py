@@ -11,9 +11,10 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from crawler.article import Article
-from crawler.dates import iso, utcnow
+from crawler.dates import iso, parse_iso, utcnow
 from crawler.records import (
     Alert,
     AlertKind,
@@ -192,3 +193,15 @@ class OutboxRows(Database):
         return {
             r[0]: r[1] for r in self.execute("SELECT status, count(*) FROM alerts GROUP BY status")
         }
+
+    def delivered_since(self, since: datetime) -> list[dict[str, Any]]:
+        """Alerts delivered at or after `since`, oldest first, with their article's title and
+        publication time (`watchlist`, `channel`, `kind`, `title`, `published`): the service
+        logs one line for each."""
+        rows = self.execute(
+            """SELECT l.watchlist, l.channel, l.kind, a.title, a.published
+               FROM alerts l LEFT JOIN articles a ON a.id = l.article_id
+               WHERE l.status = 'delivered' AND l.delivered_at >= ? ORDER BY l.delivered_at""",
+            (iso(since),),
+        )
+        return [{**dict(r), "published": parse_iso(r["published"])} for r in rows]
