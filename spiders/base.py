@@ -77,10 +77,24 @@ def describe_failure(failure: Failure) -> tuple[str, int | None]:
 
 
 def _network_failures() -> tuple[tuple[type[BaseException], str], ...]:
+    from scrapy import exceptions as scrapy_errors
     from twisted.internet import error
     from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
+    # Scrapy 2.13+ wraps Twisted's errors in its own types; both are listed, older first
+    wrapped: list[tuple[type[BaseException], str]] = [
+        (getattr(scrapy_errors, name), words)
+        for name, words in (
+            ("CannotResolveHostError", "dns"),
+            ("DownloadConnectionRefusedError", "connection refused"),
+            ("DownloadTimeoutError", "timeout"),
+            ("ResponseDataLossError", "answer cut off"),
+            ("DownloadFailedError", "download failed"),
+        )
+        if hasattr(scrapy_errors, name)
+    ]
     return (
+        *wrapped,
         (error.DNSLookupError, "dns"),
         (error.ConnectionRefusedError, "connection refused"),
         (error.TimeoutError, "timeout"),
