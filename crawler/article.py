@@ -39,6 +39,10 @@ class FeedEntry:
     # the outlet the aggregator names for this item (Google News' `<source url=...>Name`)
     publisher: str = ""
     publisher_url: str = ""
+    # the link as the aggregator listed it, when `link` is the publisher URL found behind it
+    aggregator_link: str = ""
+    # an aggregator link that could not be resolved: the entry is all there is (no fetch)
+    unresolved: bool = False
 
 
 @dataclass(slots=True)

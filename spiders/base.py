@@ -327,7 +327,7 @@ class SourceSpider(scrapy.Spider):
             self._finish(source)
         yield from out
 
-    def _on_source_failure(self, failure: Failure) -> None:
+    def _on_source_failure(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
         source: SourceConfig = request.meta["source"]
         tally = self.tallies[source.name]
@@ -337,13 +337,26 @@ class SourceSpider(scrapy.Spider):
             tally.error, tally.error_status = reason, status
         if not request.meta.get("entry_document"):
             log.info(
-                "source document failed source=%s url=%r reason=%s",
+                'source document failed source=%s url=%s reason="%s"',
                 source.name,
                 request.url,
                 reason,
             )
+        try:
+            out = list(self.source_document_failed(request, source, reason))
+        except Exception as exc:  # one odd document must not stop the other sources
+            log.exception("source failure handling crashed source=%s", source.name)
+            tally.error = f"{type(exc).__name__}: {exc}"[:300]
+            out = []
         if tally.pending <= 0:
             self._finish(source)
+        yield from out
+
+    def source_document_failed(
+        self, request: scrapy.Request, source: SourceConfig, reason: str
+    ) -> Iterable[Any]:
+        """A request of `source_request` failed: what to do instead (nothing by default)."""
+        return ()
 
     def _finish(self, source: SourceConfig) -> None:
         tally = self.tallies[source.name]
@@ -399,7 +412,7 @@ class SourceSpider(scrapy.Spider):
 
     def follow(
         self, source: SourceConfig, base_url: str, entries: Iterable[FeedEntry]
-    ) -> list[scrapy.Request]:
+    ) -> list[Any]:
         """Vet the links found in one document and return requests for the new articles.
 
         Refused addresses, unwanted patterns, repeats (by canonical URL) within the poll or
@@ -476,8 +489,14 @@ class SourceSpider(scrapy.Spider):
         log.info("refused link source=%s reason=%s url=%s", source.name, reason, link)
         self.store.record_link(lid, link, source.name, "refused", reason)
 
-    def article_request(self, source: SourceConfig, entry: FeedEntry, aid: str) -> scrapy.Request:
-        """The request for one new article (`aid`: the id of the listed link)."""
+    def article_request(self, source: SourceConfig, entry: FeedEntry, aid: str) -> Any:
+        """The request for one new article (`aid`: the id of the listed link); for an
+        aggregator link that could not be resolved, the page of its feed entry alone."""
+        if entry.unresolved:
+            self.wd_stats.inc("article/unresolved")
+            page = self._page(source, entry, "", 200, entry.link, "", aid)
+            page.unresolved = True
+            return page
         # dont_filter: links are deduplicated by their claims above; Scrapy's own filter would
         # silently drop a link that redirects to an article another link already fetched,
         # and that link would never be settled (found by tests/spiders/test_links.py)

@@ -91,8 +91,10 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> P
         if guid in seen or link in seen:
             continue
         seen.update((guid, link))
-        # Google News (and other aggregators) name the outlet: <source url="...">Name</source>
+        # Google News names the outlet as <source url="...">Name</source>, Bing News as
+        # <News:Source>Name</News:Source>
         origin = e.get("source") or {}
+        publisher = str(origin.get("title") or e.get("news_source") or "").strip()
         result.entries.append(
             FeedEntry(
                 link=link,
@@ -102,7 +104,7 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> P
                 published=_date(e.get("published_parsed"), now),
                 updated=_date(e.get("updated_parsed"), now),
                 author=str(e.get("author") or ""),
-                publisher=str(origin.get("title") or "").strip(),
+                publisher=publisher,
                 publisher_url=str(origin.get("href") or "").strip(),
             )
         )
