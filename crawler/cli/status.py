@@ -25,6 +25,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         healths = source_healths(store, configured.values())
         counts = store.alert_counts()
         articles = store.count_articles()
+        refused = store.refused_counts()
     report = []
     for name, src in configured.items():
         r = rows.get(name, {})
@@ -40,6 +41,10 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 "consecutive_failures": r.get("consecutive_failures", 0),
                 "items_24h": r.get("items_24h", 0),
                 "new_24h": r.get("new_24h", 0),
+                # links it listed that watchdesk refused (robots.txt, the address policy):
+                # `sources check NAME` lists them with their reasons
+                "refused_links": refused.get(name, 0),
+                "label": src.label,
                 # failing, or answering with nothing new for longer than its rhythm
                 "health": healths[name][0],
                 "health_reason": healths[name][1],
@@ -54,7 +59,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     out.print(f"articles: {articles}   alerts: {counts or '{}'}")
     table = Table()
-    for col in ("source", "health", "last success", "failures", "new 24h", "problem"):
+    for col in ("source", "health", "last success", "failures", "new 24h", "refused", "problem"):
         table.add_column(col, overflow="fold")
     for r in sorted(report, key=lambda r: (-int(r["consecutive_failures"] or 0), r["source"])):
         style = {"failing": "red", "silent": "yellow"}.get(r["health"])
@@ -64,6 +69,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             r["last_success"] or "never",
             str(r["consecutive_failures"]),
             f"{r['new_24h']}/{r['items_24h']}",
+            str(r["refused_links"]),
             escape(r["health_reason"] or r["last_error"] or ""),
             style=style,
         )

@@ -157,7 +157,8 @@ def test_every_story_is_stored_once_under_the_publisher_url(
     stored = {
         r[0]: r
         for r in rows(
-            config, "SELECT id, url, title, publisher, extractor, unresolved FROM articles"
+            config,
+            "SELECT id, canonical_url, title, publisher, extractor, unresolved FROM articles",
         )
     }
     assert set(stored) == {aid(s.url) for s in stories}
@@ -200,6 +201,22 @@ def test_every_story_is_stored_once_under_the_publisher_url(
     assert len(google.hits("/rss/articles/")) == signature_pages  # resolved tokens are cached
     for a in arts:
         assert len(site.site.hits(f"/articles/{a.slug}.html")) == 1
+
+    # people see the outlet as the source, the configured feed as "via"
+    found = run_cli("--config", str(config), "search", "", "--json", "--limit", "50")
+    assert found.returncode == 0, found.stderr
+    hits = [json.loads(line) for line in found.stdout.splitlines()]
+    assert hits and all(h["publisher"] == PUBLISHER for h in hits)
+    assert {h["via"] for h in hits} <= {
+        "gnews-sister-city",
+        "bing-sister-city",
+        "ledger",
+        "ledger-atom",
+    }
+    csv = run_cli("--config", str(config), "search", "", "--csv").stdout.splitlines()
+    header = csv[0].split(",")
+    assert header[2:4] == ["source", "publisher"]
+    assert all(line.split(",")[3] == PUBLISHER for line in csv[1:])
 
 
 def test_unresolvable_items_fall_back_to_the_feed_entry(

@@ -87,6 +87,9 @@ def test_refused_links_are_recorded_and_the_next_poll_is_conditional(
         assert outcomes[f"{base}/private/secret.html"] == "refused:robots"
         assert outcomes[internal] == "refused:refused_address"
         assert outcomes[f"{base}/articles/{good.slug}.html"] == "stored"
+        status = run_cli("--config", str(config), "status", "--json")
+        by_name = {s["source"]: s for s in json.loads(status.stdout)["sources"]}
+        assert by_name["mixed"]["refused_links"] == 2
 
 
 def test_articles_are_keyed_on_the_url_they_live_at(tmp_path: Path, site: FixtureServer) -> None:
