@@ -191,9 +191,11 @@ def check_cron(expr: str, timezone: str = "UTC") -> str:
     return expr
 
 
-# What kind of source a desk is looking at; a search facet (`label:state_media`) and a watchlist
-# filter. The list is the beat's own (DOMAIN.md "Sources worth polling").
-SourceLabel = Literal["aggregator", "wire", "state_media", "local", "official", "think_tank"]
+# What kind of source a desk is looking at. The list is the beat's own (DOMAIN.md "Sources worth
+# polling"), plus `outlet` for independent newspapers that are none of the others (SCMP).
+SourceLabel = Literal[
+    "aggregator", "wire", "state_media", "local", "official", "think_tank", "outlet"
+]
 # News aggregators whose feed links are not the article (spiders/aggregators.py resolves them).
 Aggregator = Literal["google_news", "bing", "google_alerts", "none"]
 _AGGREGATOR_HOSTS: dict[str, Aggregator] = {

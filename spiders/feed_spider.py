@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import scrapy
 from scrapy.http import Response, TextResponse
@@ -68,7 +69,8 @@ class FeedSpider(SourceSpider):
         if step == "batch":
             return self._on_batch(response, source)
         ctype = content_type(response) or None
-        parsed = parse_feed(response.body, response.url, ctype)
+        zone = ZoneInfo(source.timezone) if source.timezone != "UTC" else None
+        parsed = parse_feed(response.body, response.url, ctype, zone)
         tally = self.tallies[source.name]
         if not parsed.is_feed:
             raise SourceProblem(f"not a feed ({ctype or 'no content type'})")
