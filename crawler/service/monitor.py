@@ -535,14 +535,12 @@ def first_poll_times(sources: list[SourceConfig], store: Store) -> dict[str, dat
     due time for one polled recently."""
     now = datetime.now(UTC)
     out: dict[str, datetime] = {}
-    due = 0
     spread = min(FIRST_POLL_SPREAD_SECONDS, 0.25 * max(1, len(sources)))
     for source in sources:
         state = store.source_state(source.name, source.url)
         nxt = state.last_attempt + source.interval if state.last_attempt is not None else None
         if nxt is None or nxt <= now:
             out[source.name] = now + timedelta(seconds=random.uniform(0, spread))
-            due += 1
         else:
             out[source.name] = nxt
     return out
