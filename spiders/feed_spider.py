@@ -107,6 +107,9 @@ class FeedSpider(SourceSpider):
             if token:
                 entry.aggregator_link = entry.link
                 tokens[i] = token
+            elif urlsplit(entry.link).netloc.lower() == parts.netloc.lower():
+                # another page of the aggregator itself: its interstitial is never an article
+                entry.unresolved = True
         cached = self.store.resolved_tokens("google_news", set(tokens.values()))
         pending: dict[int, str] = {}
         for i, token in tokens.items():
