@@ -144,7 +144,11 @@ def latency_phase(items: int, feeds: int, every_s: int, mean_gap: float, work: P
     rng = random.Random(20240601)
     with FeedFarm(feeds) as farm, SlackStub() as stub:
         config = write_config(
-            work, farm.urls(), every=f"{every_s}s", alerts="{sink: slack}", watchlists=WATCHLIST
+            work,
+            farm.urls(),
+            every=f"{every_s}s",
+            alerts="{sink: slack, first_poll: alert, max_age: none}",
+            watchlists=WATCHLIST,
         )
         log = work / "latency.log"
         proc = start_service(config, stub, log)
@@ -191,7 +195,11 @@ def memory_phase(sources: int, every_s: int, cycles: int, work: Path) -> dict:
     rng = random.Random(7)
     with FeedFarm(sources) as farm, SlackStub() as stub:
         config = write_config(
-            work, farm.urls(), every=f"{every_s}s", alerts="{sink: slack}", watchlists=WATCHLIST
+            work,
+            farm.urls(),
+            every=f"{every_s}s",
+            alerts="{sink: slack, first_poll: alert, max_age: none}",
+            watchlists=WATCHLIST,
         )
         log = work / "memory.log"
         started = time.monotonic()

@@ -283,7 +283,7 @@ def write_config(
     *,
     every: str = "15m",
     user_agent: str = "watchdesk-bench/0.1",
-    alerts: str = "{sink: jsonl, jsonl_path: alerts.jsonl}",
+    alerts: str = "{sink: jsonl, jsonl_path: alerts.jsonl, first_poll: alert, max_age: none}",
     watchlists: str | None = None,
 ) -> Path:
     """A watchdesk config in `directory` polling every URL as a feed source `every`, with the

@@ -36,11 +36,27 @@ class FeedEntry:
     published: datetime | None = None
     updated: datetime | None = None
     author: str = ""
+    # the outlet the aggregator names for this item (Google News' `<source url=...>Name`)
+    publisher: str = ""
+    publisher_url: str = ""
+    # the link as the aggregator listed it, when `link` is the publisher URL found behind it
+    aggregator_link: str = ""
+    # an aggregator link that could not be resolved: the entry is all there is (no fetch)
+    unresolved: bool = False
 
 
 @dataclass(slots=True)
 class Page:
-    """A fetched page handed from the crawler to the pipeline."""
+    """A fetched page handed from the crawler to the pipeline.
+
+    `url` is the link the source listed, `final_url` where the page answered (after
+    redirects), `canonical_url` the key the crawler chose for it (the final URL, or its
+    `rel=canonical` on the same registered domain; empty: the canonical form of `url`).
+    `links` are `(link_id, url)` of the listed links that led here under another key, recorded
+    with the article. `first_poll`: found by the first successful poll of its source (the
+    service may seed it without alerting). `unresolved`: an aggregator link that could not be
+    resolved to its publisher (the page is the feed entry alone, never the aggregator's).
+    """
 
     url: str
     source: str
@@ -51,6 +67,11 @@ class Page:
     language_hint: str | None = None
     source_tags: list[str] = field(default_factory=list)
     fetched: datetime | None = None
+    canonical_url: str = ""
+    links: list[tuple[str, str]] = field(default_factory=list)
+    first_poll: bool = False
+    unresolved: bool = False
+    publisher: str = ""
 
 
 @dataclass(slots=True)
@@ -96,7 +117,13 @@ class Article:
 
     url: str
     canonical_url: str
+    # the configured source (feed) it came through; shown to people as "via"
     source: str = ""
+    # the outlet that published it: the aggregator's `<source>`, `og:site_name`, JSON-LD
+    # `publisher`, else the host; shown to people as the source
+    publisher: str = ""
+    # an aggregator link that could not be resolved: title and text are the feed entry's
+    unresolved: bool = False
     # raw input, not stored by default
     html: str = ""
     entry: FeedEntry | None = None
@@ -145,6 +172,9 @@ class Article:
             "url": self.url,
             "canonical_url": self.canonical_url,
             "source": self.source,
+            "publisher": self.publisher,
+            "via": self.source,
+            "unresolved": self.unresolved,
             "title": self.title,
             "text": self.text,
             "comments": self.comments,

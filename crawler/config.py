@@ -117,6 +117,26 @@ class AlertsConfig(_Strict):
     # Where source-health events (a source failing or gone silent, and its recovery) go;
     # None = not delivered (still shown by `watchdesk status`).
     source_health_channel: str | None = None
+    # The safe first day (issue 12). An article published longer ago than this (undated: first
+    # seen longer ago) is stored and searchable but never alerts; `none` turns the limit off.
+    # 7 days: Google News answers up to 100 items per query, some weeks old, and a desk wants
+    # this week's news, not a backlog.
+    max_age: str | None = "7d"
+    # The first successful poll of a source never polled before: `seed` stores its backlog
+    # without alerting (the desk is not flooded on day one), `alert` treats it like any poll.
+    first_poll: Literal["seed", "alert"] = "seed"
+
+    @field_validator("max_age", mode="before")
+    @classmethod
+    def _max_age(cls, v: object) -> str | None:
+        if v is None or (isinstance(v, str) and v.strip().lower() == "none"):
+            return None
+        parse_interval(str(v))
+        return str(v).strip()
+
+    @property
+    def max_age_delta(self) -> timedelta | None:
+        return parse_interval(self.max_age) if self.max_age else None
 
 
 class WebConfig(_Strict):
@@ -169,6 +189,21 @@ def check_cron(expr: str, timezone: str = "UTC") -> str:
     return expr
 
 
+# What kind of source a desk is looking at. The list is the beat's own (DOMAIN.md "Sources worth
+# polling"), plus `outlet` for independent newspapers that are none of the others (SCMP).
+SourceLabel = Literal[
+    "aggregator", "wire", "state_media", "local", "official", "think_tank", "outlet"
+]
+# News aggregators whose feed links are not the article (spiders/aggregators.py resolves them).
+Aggregator = Literal["google_news", "bing", "google_alerts", "none"]
+_AGGREGATOR_HOSTS: dict[str, Aggregator] = {
+    "news.google.com": "google_news",
+    "www.bing.com": "bing",
+    "bing.com": "bing",
+    "www.google.com": "google_alerts",  # Google Alerts feeds: https://www.google.com/alerts/feeds/...
+}
+
+
 class SourceConfig(_Strict):
     """One source: a feed, a sitemap (news sitemap or sitemap index) or a listing page.
 
@@ -200,6 +235,14 @@ class SourceConfig(_Strict):
     max_pages: int | None = Field(default=None, ge=1, le=100)
     # nothing new for longer than this marks the source "silent"; None = learnt from history
     silent_after: str | None = None
+    # query parameters kept in this source's article URLs even where watchdesk would drop
+    # them as tracking (`ocid` as the article id of one CMS, say)
+    keep_params: list[str] = []
+    # the source's label (a facet and a watchlist filter): aggregator, wire, state_media, ...
+    label: SourceLabel | None = None
+    # a news aggregator whose links must be resolved to the publisher; None = detected from
+    # the feed's host (news.google.com, www.bing.com, Google Alerts feeds)
+    aggregator: Aggregator | None = None
 
     @field_validator("name")
     @classmethod
@@ -293,6 +336,20 @@ class SourceConfig(_Strict):
         if self.every == "auto" and self.min_interval > self.max_interval:
             raise ValueError("min_every, max_every: min_every is longer than max_every")
         return self
+
+    @property
+    def aggregator_kind(self) -> Aggregator:
+        """The aggregator this source is: as set, else detected from the feed's host."""
+        if self.aggregator is not None:
+            return self.aggregator
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        host = (parts.hostname or "").lower()
+        found = _AGGREGATOR_HOSTS.get(host, "none")
+        if found == "google_alerts" and not parts.path.startswith("/alerts/feeds/"):
+            return "none"
+        return found
 
     @property
     def is_adaptive(self) -> bool:

@@ -6,8 +6,11 @@ URL. Which URLs may be requested at all is the address policy's (`crawler.addres
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import tldextract
 from w3lib.url import canonicalize_url as _w3_canonicalize
 from w3lib.url import safe_url_string
 
@@ -20,14 +23,19 @@ __all__ = [
     "is_tracking_param",
     "origin",
     "refusal_reason",
+    "registered_domain",
     "same_origin",
+    "same_registered_domain",
     "same_site",
 ]
 
-# Parameters that only track the reader. utm_* is Google Analytics' family; the rest are the
-# click ids and share markers seen on news links (Facebook, Google Ads, Microsoft, Mailchimp,
-# HubSpot, Twitter/X, Yandex, Instagram, Adobe, Piano, Outbrain, Taboola).
-_TRACKING_PREFIXES = ("utm_", "hsa_", "pk_", "mtm_", "at_")
+# Parameters that only track the reader and are never an article's id. utm_* is Google
+# Analytics' family; the rest are the click ids and campaign markers of Facebook, Google Ads,
+# Microsoft, Mailchimp, HubSpot, Twitter/X, Yandex, Instagram, Adobe, Piano, Outbrain and
+# Taboola. Generic names that some CMSs use as the article id itself (`cid`, `share`, `rss`,
+# `cmp`, `id`, `p`) are deliberately absent: two different articles must never collapse into
+# one (issue 12). A source's `keep_params` keeps any of these it needs.
+_TRACKING_PREFIXES = ("utm_", "hsa_", "pk_", "mtm_")
 _TRACKING_PARAMS = frozenset(
     {
         "fbclid",
@@ -52,33 +60,34 @@ _TRACKING_PARAMS = frozenset(
         "ncid",
         "sr_share",
         "smid",
-        "cid",
-        "outbrain",
-        "taboola",
         "ref_src",
         "ref_url",
-        "share",
-        "rss",
-        "cmp",
         "intcmp",
         "xtor",
+        "at_medium",
+        "at_campaign",
         "__twitter_impression",
     }
 )
 
 
-def is_tracking_param(name: str) -> bool:
+def is_tracking_param(name: str, keep: frozenset[str] = frozenset()) -> bool:
+    """True for a query parameter that only tracks the reader (unless listed in `keep`)."""
     low = name.lower()
+    if low in keep:
+        return False
     return low in _TRACKING_PARAMS or low.startswith(_TRACKING_PREFIXES)
 
 
-def canonicalize_url(url: str) -> str:
+def canonicalize_url(url: str, keep_params: Iterable[str] = ()) -> str:
     """The form of a URL under which an article is stored.
 
-    Lowercases scheme and host, drops default ports, fragments and tracking parameters, sorts
-    the remaining query, percent-encodes consistently (w3lib), and removes a trailing slash from
-    non-root paths (news CMSs serve `/story/` and `/story` as the same page).
+    Lowercases scheme and host, drops default ports, fragments and tracking parameters (except
+    those in `keep_params`, a source's own list), sorts the remaining query, percent-encodes
+    consistently (w3lib), and removes a trailing slash from non-root paths (news CMSs serve
+    `/story/` and `/story` as the same page).
     """
+    keep = frozenset(p.lower() for p in keep_params)
     url = safe_url_string(url.strip())
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -93,7 +102,7 @@ def canonicalize_url(url: str) -> str:
         [
             (k, v)
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not is_tracking_param(k)
+            if not is_tracking_param(k, keep)
         ]
     )
     path = parts.path or "/"
@@ -107,3 +116,28 @@ def same_site(a: str, b: str) -> bool:
     """Same host, ignoring a leading `www.`: enough for trusting `rel=canonical`."""
     ha, hb = origin(a)[1], origin(b)[1]
     return ha.removeprefix("www.") == hb.removeprefix("www.")
+
+
+# The Public Suffix List snapshot bundled with tldextract, never fetched at run time: the
+# crawler must not make requests of its own outside Scrapy's politeness.
+# Private suffixes count too: two blogs on github.io or blogspot.com are two publishers.
+_SUFFIXES = tldextract.TLDExtract(
+    suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+)
+
+
+@lru_cache(maxsize=8192)
+def registered_domain(url: str) -> str:
+    """The domain a publisher registered (`www.bbc.co.uk` -> `bbc.co.uk`); the host itself for
+    IP addresses, `localhost` and names outside the Public Suffix List."""
+    host = origin(url)[1]
+    parts = _SUFFIXES(host)
+    if parts.domain and parts.suffix:
+        return f"{parts.domain}.{parts.suffix}"
+    return host
+
+
+def same_registered_domain(a: str, b: str) -> bool:
+    """Both URLs under one registered domain: `rel=canonical` is trusted within it (a
+    publisher moving a story from `www.` to `news.` is still the publisher)."""
+    return bool(origin(a)[1]) and registered_domain(a) == registered_domain(b)

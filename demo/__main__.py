@@ -23,7 +23,9 @@ def demo_config(base_url: str, workdir: Path) -> Path:
     config.write_text(
         f"""store: {{path: watchdesk-demo.db}}
 crawl: {{user_agent: "watchdesk-demo/0.1"}}
-alerts: {{sink: terminal}}
+# the demo's stories are archive pieces (2019-2024), alerted on its first poll on purpose:
+# a real config keeps the safe defaults (first_poll: seed, max_age: 7d)
+alerts: {{sink: terminal, first_poll: alert, max_age: none}}
 sources:
   - {{name: ledger, kind: feed, url: "{base_url}/feeds/ledger.xml", every: 15m}}
   - {{name: ledger-atom, kind: feed, url: "{base_url}/feeds/atom.xml", every: 15m}}

@@ -302,6 +302,30 @@ def summary_text(summary: str) -> str:
     return _BLANK_LINES.sub("\n", "\n".join(line for line in lines if line)).strip()
 
 
+# Titles an aggregator's interstitial or a site's shell page carry instead of the headline.
+_GENERIC_TITLES = frozenset({"google news", "bing", "bing news", "google alerts", "msn", "yahoo"})
+
+
+def choose_title(page_title: str, feed_title: str, site_name: str = "") -> str:
+    """The page's title, unless it is generic, when the feed's title is used instead.
+
+    Generic (issue 12): empty, equal to the site's name or an aggregator's, or shorter than
+    the feed's title and contained in it (a truncated or shell title).
+    """
+    page_title, feed_title = page_title.strip(), feed_title.strip()
+    if not feed_title:
+        return page_title
+    low = page_title.casefold()
+    if (
+        not page_title
+        or low in _GENERIC_TITLES
+        or (site_name and low == site_name.strip().casefold())
+        or (len(page_title) < len(feed_title) and low in feed_title.casefold())
+    ):
+        return feed_title
+    return page_title
+
+
 # -- the chain step -------------------------------------------------------------------------
 
 
@@ -333,7 +357,7 @@ def extract_into(
         stats.inc("extract/empty")
 
     feed_title = summary_text(entry.title) if entry is not None else ""
-    article.title = page.title or feed_title
+    article.title = choose_title(page.title, feed_title, page.site_name)
     article.author = page.author or (entry.author.strip() if entry is not None else "")
     article.site_name = page.site_name
     article.published = choose_published(

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.http import Response, TextResponse
@@ -32,6 +32,7 @@ from crawler.stats import Stats
 from crawler.storage import Store
 from crawler.urls import canonicalize_url
 from spiders.address_policy import HopRefused, crawl_policy
+from spiders.keys import link_id, page_key
 
 log = logging.getLogger("watchdesk.poll")
 
@@ -48,25 +49,74 @@ class PageProcessor(Protocol):
 
 
 def describe_failure(failure: Failure) -> tuple[str, int | None]:
-    """A short reason for a failed request, and the HTTP status when there was one."""
+    """A short reason for a failed request, in words, and the HTTP status when there was one.
+
+    Network failures read like `dns: no such host news.google.com`, `connection refused:
+    127.0.0.1:9`, `timeout after 30s`: what a person needs, without a traceback.
+    """
     exc = failure.value
     if isinstance(exc, HopRefused):  # "refused_address: <the hop's URL> (resolves to ...)"
         return str(exc), None
     response = getattr(exc, "response", None)
     if response is not None:
         return f"HTTP {response.status}", response.status
-    name = type(exc).__name__
     text = str(exc).strip()
     if "robots.txt" in text.lower():
         return "forbidden by robots.txt", None
+    request = getattr(failure, "request", None)
+    host = urlsplit(request.url).hostname if request is not None else ""
+    port = urlsplit(request.url).port if request is not None else None
+    where = f"{host}:{port}" if port else (host or "")
+    for kind, words in _NETWORK_FAILURES:
+        if failure.check(kind):
+            if words == "dns":
+                return f"dns: no such host {host}", None
+            if words == "timeout":
+                timeout = request.meta.get("download_timeout") if request is not None else None
+                return (f"timeout after {timeout:.0f}s" if timeout else "timeout"), None
+            return f"{words}: {where}" if where else words, None
+    name = type(exc).__name__
     return (f"{name}: {text}" if text else name)[:300], None
 
 
+def _network_failures() -> tuple[tuple[type[BaseException], str], ...]:
+    from scrapy import exceptions as scrapy_errors
+    from twisted.internet import error
+    from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+
+    # Scrapy 2.13+ wraps Twisted's errors in its own types; both are listed, older first
+    wrapped: list[tuple[type[BaseException], str]] = [
+        (getattr(scrapy_errors, name), words)
+        for name, words in (
+            ("CannotResolveHostError", "dns"),
+            ("DownloadConnectionRefusedError", "connection refused"),
+            ("DownloadTimeoutError", "timeout"),
+            ("ResponseDataLossError", "answer cut off"),
+            ("DownloadFailedError", "download failed"),
+        )
+        if hasattr(scrapy_errors, name)
+    ]
+    return (
+        *wrapped,
+        (error.DNSLookupError, "dns"),
+        (error.ConnectionRefusedError, "connection refused"),
+        (error.TimeoutError, "timeout"),
+        (error.TCPTimedOutError, "timeout"),
+        (error.ConnectionLost, "connection lost"),
+        (error.ConnectionDone, "connection closed"),
+        (error.ConnectError, "cannot connect"),
+        (ResponseNeverReceived, "connection lost before an answer"),
+        (ResponseFailed, "answer cut off"),
+    )
+
+
+_NETWORK_FAILURES = _network_failures()
+
+
 def log_poll(poll: PollRecord, kind: str = "feed") -> None:
-    """One structured line per poll: key=value pairs, quiet (DEBUG) when nothing happened."""
+    """One key=value line per poll outcome (INFO), a failed poll at WARNING with its reason in
+    words: a healthy steady state prints one line per poll and nothing else."""
     level = logging.WARNING if poll.status == "error" else logging.INFO
-    if poll.status == "not_modified" or (poll.status == "ok" and not poll.new):
-        level = logging.DEBUG
     log.log(
         level,
         "poll source=%s kind=%s status=%s http=%s items=%d new=%d duration=%.2fs%s",
@@ -77,9 +127,19 @@ def log_poll(poll: PollRecord, kind: str = "feed") -> None:
         poll.items,
         poll.new,
         poll.duration,
-        f" error={poll.error!r}" if poll.error else "",
+        f' error="{poll.error}"' if poll.error else "",
         extra={"poll": poll},
     )
+
+
+def absolute_link(link: str, base_url: str) -> str:
+    """A listed link made absolute against the document it was found in."""
+    link = link.strip()
+    if link.startswith("//"):
+        return "https:" + link
+    if not link.startswith(("http://", "https://")):
+        return urljoin(base_url, link)
+    return link
 
 
 def header(response: Response, name: bytes) -> str | None:
@@ -179,7 +239,8 @@ class SourceSpider(scrapy.Spider):
             self._save_validators()
 
     def _save_validators(self) -> None:
-        """Keep a feed's ETag/Last-Modified only once every article it led to is stored.
+        """Keep a feed's ETag/Last-Modified only once every link it listed is settled: its
+        article stored, or the link refused for good (robots.txt, the address policy).
 
         Saved earlier, a crash (or a 5xx on an article page) between the feed and its articles
         would turn the next poll into a 304 and the missing stories would never be fetched
@@ -190,7 +251,7 @@ class SourceSpider(scrapy.Spider):
             tally = self.tallies.get(source.name)
             if tally is None or not tally.queued or not (tally.etag or tally.last_modified):
                 continue
-            if self.store.known_ids(tally.queued) >= tally.queued:
+            if self.store.settled_links(tally.queued) >= tally.queued:
                 self.store.save_validators(source.name, tally.etag, tally.last_modified)
             else:
                 self.wd_stats.inc(f"{self.kind}/validators_withheld")
@@ -215,12 +276,16 @@ class SourceSpider(scrapy.Spider):
         source: SourceConfig,
         url: str,
         headers: dict[str, str] | None = None,
+        method: str = "GET",
+        body: bytes | str | None = None,
         **meta: Any,
     ) -> scrapy.Request:
         """A request for one of the source's own documents (counted until it is answered)."""
         self.tallies[source.name].pending += 1
         return scrapy.Request(
             url,
+            method=method,
+            body=body,
             headers=headers or {},
             callback=self._on_source_response,
             errback=self._on_source_failure,
@@ -265,7 +330,7 @@ class SourceSpider(scrapy.Spider):
             self._finish(source)
         yield from out
 
-    def _on_source_failure(self, failure: Failure) -> None:
+    def _on_source_failure(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
         source: SourceConfig = request.meta["source"]
         tally = self.tallies[source.name]
@@ -278,13 +343,26 @@ class SourceSpider(scrapy.Spider):
             self._record_refusal(source, first, failure.value.url, failure.value.reason)
         if not request.meta.get("entry_document"):
             log.info(
-                "source document failed source=%s url=%r reason=%s",
+                'source document failed source=%s url=%s reason="%s"',
                 source.name,
                 request.url,
                 reason,
             )
+        try:
+            out = list(self.source_document_failed(request, source, reason))
+        except Exception as exc:  # one odd document must not stop the other sources
+            log.exception("source failure handling crashed source=%s", source.name)
+            tally.error = f"{type(exc).__name__}: {exc}"[:300]
+            out = []
         if tally.pending <= 0:
             self._finish(source)
+        yield from out
+
+    def source_document_failed(
+        self, request: scrapy.Request, source: SourceConfig, reason: str
+    ) -> Iterable[Any]:
+        """A request of `source_request` failed: what to do instead (nothing by default)."""
+        return ()
 
     def _finish(self, source: SourceConfig) -> None:
         tally = self.tallies[source.name]
@@ -340,44 +418,42 @@ class SourceSpider(scrapy.Spider):
 
     def follow(
         self, source: SourceConfig, base_url: str, entries: Iterable[FeedEntry]
-    ) -> list[scrapy.Request]:
+    ) -> list[Any]:
         """Vet the links found in one document and return requests for the new articles.
 
         Refused addresses, unwanted patterns, repeats (by canonical URL) within the poll or
-        already in flight in another crawl, and articles already stored are dropped, each
-        counted by reason; in a dry run nothing is requested and the verdicts are kept.
+        already in flight in another crawl, and links already settled (an article stored, a
+        link refused before) are dropped, each counted by reason; a refused link is recorded
+        with its reason. In a dry run nothing is requested or recorded and the verdicts are
+        kept.
         """
         tally = self.tallies[source.name]
         candidates: dict[str, tuple[str, FeedEntry]] = {}
         verdicts: list[Discovery] = []
         for entry in entries:
             tally.items += 1
-            link = entry.link.strip()
-            if link.startswith("//"):
-                link = "https:" + link
-            elif not link.startswith(("http://", "https://")):
-                link = urljoin(base_url, link)
+            link = absolute_link(entry.link, base_url)
             entry.link = link
             found = Discovery(link, "new", entry.title, entry.published or entry.updated)
             verdicts.append(found)
             reason = crawl_policy(self.crawler).refusal_reason(link, base_url)
             if reason:
-                self.wd_stats.inc(f"link/refused/{reason}")
-                found.outcome = f"refused:{reason}"
-                log.info("refused link source=%s reason=%s url=%r", source.name, reason, link)
+                self.refuse(source, link, reason, found)
                 self._record_refusal(source, link, link, reason)
                 continue
             if not self.wanted(source, link):
                 self.wd_stats.inc("link/filtered")
                 found.outcome = "filtered"
                 continue
-            aid = article_id(canonicalize_url(link))
+            aid = link_id(link, source.keep_params)
             if aid in candidates:
                 found.outcome = "duplicate"
                 continue
             candidates[aid] = (link, entry)
-        known = self.store.known_ids(candidates)
-        self.wd_stats.inc("article/dropped/already_stored", len(known))
+        known = self.store.settled_links(candidates)
+        refused_before = self.store.refused_reasons(known) if known else {}
+        self.wd_stats.inc("article/dropped/already_stored", len(known) - len(refused_before))
+        self.wd_stats.inc("link/refused_before", len(refused_before))
         fresh = [aid for aid in candidates if aid not in known]
         # Claimed before fetching: another source polled at the same moment, here or in
         # another process, may link the same article; whoever claims it first fetches it.
@@ -388,6 +464,8 @@ class SourceSpider(scrapy.Spider):
         requests = []
         for aid, (link, entry) in candidates.items():
             outcome = "stored" if aid in known else None if aid in claimed else "duplicate"
+            if aid in refused_before:
+                outcome = f"refused:{refused_before[aid]}"
             if outcome is not None:
                 for found in verdicts:
                     if found.url == link:
@@ -398,14 +476,7 @@ class SourceSpider(scrapy.Spider):
                 continue
             self.queued.add(aid)
             tally.queued.add(aid)
-            requests.append(
-                scrapy.Request(
-                    link,
-                    callback=self.parse_article,
-                    errback=self.article_failed,
-                    meta={"source": source, "entry": entry, **self._politeness_meta(source)},
-                )
-            )
+            requests.append(self.article_request(source, entry, aid))
         tally.discoveries.extend(verdicts)
         return requests
 
@@ -414,11 +485,60 @@ class SourceSpider(scrapy.Spider):
         if not self.dry_run:
             self.store.record_refusal(source.name, url, hop_url, reason)
 
+    def refuse(
+        self, source: SourceConfig, link: str, reason: str, found: Discovery | None = None
+    ) -> None:
+        """A link that must not be fetched: counted, logged once, recorded with its reason
+        (so the next poll skips it without a word and the feed's validators are kept)."""
+        self.wd_stats.inc(f"link/refused/{reason}")
+        if found is not None:
+            found.outcome = f"refused:{reason}"
+        if self.dry_run:
+            return
+        lid = link_id(link, source.keep_params)
+        if lid in self.store.settled_links([lid]):
+            return
+        log.info("refused link source=%s reason=%s url=%s", source.name, reason, link)
+        self.store.record_link(lid, link, source.name, "refused", reason)
+
+    def article_request(self, source: SourceConfig, entry: FeedEntry, aid: str) -> Any:
+        """The request for one new article (`aid`: the id of the listed link); for an
+        aggregator link that could not be resolved, the page of its feed entry alone."""
+        if entry.unresolved:
+            self.wd_stats.inc("article/unresolved")
+            page = self._page(source, entry, "", 200, entry.link, "", aid)
+            page.unresolved = True
+            return page
+        # dont_filter: links are deduplicated by their claims above; Scrapy's own filter would
+        # silently drop a link that redirects to an article another link already fetched,
+        # and that link would never be settled (found by tests/spiders/test_links.py)
+        return scrapy.Request(
+            entry.link,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            dont_filter=True,
+            meta={
+                "source": source,
+                "entry": entry,
+                "link_id": aid,
+                **self._politeness_meta(source),
+            },
+        )
+
     # -- articles ----------------------------------------------------------------------------
 
     def _page(
-        self, source: SourceConfig, entry: FeedEntry, html: str, status: int, url: str
+        self,
+        source: SourceConfig,
+        entry: FeedEntry,
+        html: str,
+        status: int,
+        url: str,
+        key: str = "",
+        aid: str = "",
     ) -> Page:
+        key = key or canonicalize_url(url or entry.link, source.keep_params)
+        links = [(aid, entry.link)] if aid and aid != article_id(key) else []
         return Page(
             url=entry.link,
             source=source.name,
@@ -429,26 +549,34 @@ class SourceSpider(scrapy.Spider):
             language_hint=source.language,
             source_tags=list(source.tags),
             fetched=datetime.now(UTC),
+            canonical_url=key,
+            links=links,
+            first_poll=self.states[source.name].last_success is None,
+            publisher=entry.publisher,
         )
 
     def parse_article(self, response: Response) -> Iterable[Page]:
         source: SourceConfig = response.meta["source"]
         entry: FeedEntry = response.meta["entry"]
+        aid: str = response.meta.get("link_id", "")
         ctype = content_type(response)
         if ctype and not _PAGE_TYPES.match(ctype):
             # a PDF or an image is not parsed as a page; the entry's own text is kept
             self.wd_stats.inc("article/not_html")
-            yield self._page(source, entry, "", response.status, response.url)
+            key = canonicalize_url(response.url, source.keep_params)
+            yield self._page(source, entry, "", response.status, response.url, key, aid)
             return
         html = response.text if isinstance(response, TextResponse) else ""
         if not html:
             self.wd_stats.inc("article/page_not_text")
-        yield self._page(source, entry, html, response.status, response.url)
+        key = page_key(response, source.keep_params)
+        yield self._page(source, entry, html, response.status, response.url, key, aid)
 
     def article_failed(self, failure: Failure) -> Iterable[Page]:
         request = failure.request  # type: ignore[attr-defined]
         source: SourceConfig = request.meta["source"]
         entry: FeedEntry = request.meta["entry"]
+        aid: str = request.meta.get("link_id", "")
         reason, status = describe_failure(failure)
         refused = failure.value
         if isinstance(refused, HopRefused):
@@ -463,19 +591,21 @@ class SourceSpider(scrapy.Spider):
                 refused.url,
             )
             self._record_refusal(source, entry.link, refused.url, refused.reason)
-            self.tallies[source.name].queued.discard(article_id(canonicalize_url(entry.link)))
+            # settled: the next poll skips the link, and the feed's validators are kept
+            self.refuse(source, entry.link, refused.reason)
             return
         if reason == "forbidden by robots.txt":
             self.wd_stats.inc("article/dropped/robots")
+            self.refuse(source, entry.link, "robots")
             return
         if status is not None and 400 <= status < 500 and status != 429:
             # The page refuses us for good (paywall, removed): the source's own summary is all
             # there will be; keep it rather than lose the story. 5xx and timeouts are retried
             # next poll instead, since the article is not stored.
             self.wd_stats.inc("article/summary_only")
-            yield self._page(source, entry, "", status, request.url)
+            yield self._page(source, entry, "", status, request.url, "", aid)
             return
         self.wd_stats.inc("article/fetch_failed")
         log.warning(
-            "article fetch failed source=%s url=%r reason=%s", source.name, request.url, reason
+            'article fetch failed source=%s url=%s reason="%s"', source.name, request.url, reason
         )

@@ -7,8 +7,9 @@ whatever entries could be recovered, and the problem is reported alongside them.
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import feedparser
 
@@ -30,13 +31,23 @@ class ParsedFeed:
     is_feed: bool = True  # False when the document was not a feed at all (HTML, JSON, ...)
 
 
-def _date(parsed: object, now: datetime) -> datetime | None:
+# A date with a zone: an offset, Z, or a zone name (GMT, UTC, EST, ...) after the time.
+_HAS_ZONE = re.compile(r"(?:[+-]\d{2}:?\d{2}|\bZ|[A-Za-z]{2,5})\s*$")
+
+
+def _date(
+    parsed: object, now: datetime, raw: str = "", zone: tzinfo | None = None
+) -> datetime | None:
     if not parsed:
         return None
     try:
         dt = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
         return None
+    if zone is not None and raw and not _HAS_ZONE.search(raw.strip()):
+        # feedparser reads a date without a zone as UTC; the source says what its clock is
+        # (People's Daily writes `2024-05-16 16:25:03`, Beijing time)
+        dt = dt.replace(tzinfo=zone).astimezone(UTC)
     if dt < _EARLIEST or dt > now + _FUTURE_SLACK:
         return None
     return dt
@@ -62,8 +73,12 @@ def _ttl(feed: dict[str, object]) -> int | None:
     return None
 
 
-def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> ParsedFeed:
-    """Parse RSS 0.9x/1.0/2.0 or Atom bytes into FeedEntry records; never raises."""
+def parse_feed(
+    body: bytes, url: str = "", content_type: str | None = None, zone: tzinfo | None = None
+) -> ParsedFeed:
+    """Parse RSS 0.9x/1.0/2.0 or Atom bytes into FeedEntry records; never raises.
+
+    `zone` is the time zone of dates written without one (the source's `timezone`)."""
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -91,15 +106,23 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> P
         if guid in seen or link in seen:
             continue
         seen.update((guid, link))
+        # Google News names the outlet as <source url="...">Name</source>, Bing News as
+        # <News:Source>Name</News:Source>
+        origin = e.get("source") or {}
+        publisher = str(origin.get("title") or e.get("news_source") or "").strip()
         result.entries.append(
             FeedEntry(
                 link=link,
                 title=str(e.get("title") or ""),
                 summary=str(e.get("summary") or ""),
                 guid=guid,
-                published=_date(e.get("published_parsed"), now),
-                updated=_date(e.get("updated_parsed"), now),
+                published=_date(
+                    e.get("published_parsed"), now, str(e.get("published") or ""), zone
+                ),
+                updated=_date(e.get("updated_parsed"), now, str(e.get("updated") or ""), zone),
                 author=str(e.get("author") or ""),
+                publisher=publisher,
+                publisher_url=str(origin.get("href") or "").strip(),
             )
         )
     return result

@@ -21,6 +21,7 @@ def write_config(tmp_path: Path, base: str) -> Path:
     config.write_text(
         f"""store: {{path: var/test.db}}
 crawl: {{user_agent: "watchdesk-test/0.1"}}
+alerts: {{first_poll: alert, max_age: none}}
 sources:
   - {{name: ledger, kind: feed, url: "{base}/feeds/ledger.xml"}}
   - {{name: ledger-atom, kind: feed, url: "{base}/feeds/atom.xml"}}

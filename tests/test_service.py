@@ -38,7 +38,7 @@ def test_scheduled_polls_and_clean_stop(
     config = tmp_path / "watchdesk.yaml"
     config.write_text(
         f"""store: {{path: service.db}}
-alerts: {{sink: jsonl, jsonl_path: alerts.jsonl}}
+alerts: {{sink: jsonl, jsonl_path: alerts.jsonl, first_poll: alert, max_age: none}}
 sources:
   - {{name: ledger, kind: feed, url: "{base}/feeds/ledger.xml", every: 2s}}
   - {{name: atom, kind: feed, url: "{base}/feeds/atom.xml", every: 3s}}

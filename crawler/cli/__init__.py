@@ -1,6 +1,6 @@
 """The `watchdesk` command line: each command is a thin layer over a library function.
 
-One module per command group (run, search, extract, watchlist, alerts, status, ...); the app,
+One module per command group (init, run, search, extract, watchlist, alerts, status, ...); the app,
 the shared options and consoles, and the config loader are in `crawler.cli.app`.
 
 Exit codes: 0 success, 1 a check failed (watchlist errors, nothing found where asked),
@@ -12,7 +12,18 @@ from __future__ import annotations
 import sys
 
 # Command modules register themselves on `app` when imported.
-from crawler.cli import alerts, extract, index, run, search, serve, sources, status, watchlist  # noqa: F401
+from crawler.cli import (  # noqa: F401
+    alerts,
+    extract,
+    index,
+    init,
+    run,
+    search,
+    serve,
+    sources,
+    status,
+    watchlist,
+)
 from crawler.cli.app import app
 
 

@@ -6,14 +6,13 @@ imports them.
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.markup import escape
 
+from crawler.cli.logs import configure_logging
 from crawler.config import ConfigError, config_path
 from crawler.service.config import LoadedConfig, load_config
 
@@ -35,6 +34,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 class State:
     config: str | None = None
     verbose: int = 0
+    log_format: str = "auto"
 
 
 state = State()
@@ -49,34 +49,27 @@ def main_options(
         ),
     ] = None,
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv for debug).")
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True, help="-v: debug for watchdesk; -vv: for Scrapy too."
+        ),
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format",
+            help="auto (Rich on a terminal, else plain key=value lines), rich, text or json.",
+        ),
+    ] = "auto",
 ) -> None:
     state.config = config
-    level = logging.WARNING if quiet else (logging.INFO if verbose < 2 else logging.DEBUG)
-    if verbose == 0 and not quiet:
-        level = logging.INFO
-    logging.basicConfig(
-        level=level,
-        format="%(name)s %(message)s",
-        handlers=[RichHandler(console=err, show_path=False, markup=False, rich_tracebacks=False)],
-        force=True,
-    )
-    # third-party libraries are noisy at INFO; their warnings still show
-    for noisy in (
-        "scrapy",
-        "twisted",
-        "apscheduler",
-        "trafilatura",
-        "htmldate",
-        "urllib3",
-        "slack_sdk",
-        "elastic_transport",
-        "py.warnings",
-        "asyncio",
-    ):
-        logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.INFO)
+    state.verbose = verbose
+    state.log_format = log_format
+    if log_format not in ("auto", "rich", "text", "json"):
+        err.print(f"error: --log-format: not one of auto, rich, text, json: {escape(log_format)}")
+        raise typer.Exit(2)
+    configure_logging(verbose, quiet, log_format)  # type: ignore[arg-type]
 
 
 def _load() -> LoadedConfig:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from crawler.cli.app import _load, app, err
+from crawler.cli.app import _load, app, err, state
 
 
 @app.command()
@@ -39,7 +39,8 @@ def run(
         report = run_in_reactor(main)
     finally:
         monitor.close()
-    if once and report is not None:
+    if once and report is not None and state.log_format != "json":
+        # a summary for people; with --log-format json the monitor's `cycle` line carries it
         s = report.stats
 
         def polls(status: str) -> int:

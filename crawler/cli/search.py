@@ -32,6 +32,7 @@ CSV_COLUMNS = (
     "id",
     "published",
     "source",
+    "publisher",
     "language",
     "title",
     "url",
@@ -52,6 +53,13 @@ def parse_day(value: str, option: str, today: date | None = None) -> date:
         return timespan.parse_day(value, today)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def outlet(publisher: str, via: str) -> str:
+    """The source as people read it: the outlet, and the configured feed it came through."""
+    if not publisher or publisher == via:
+        return via
+    return f"{publisher} (via {via})"
 
 
 def csv_cell(value: Any) -> str:
@@ -79,6 +87,7 @@ def _csv_row(hit: Hit) -> list[str]:
         "id": a.id,
         "published": a.published.isoformat() if a.published else "",
         "source": a.source,
+        "publisher": a.publisher or a.source,
         "language": a.language or "",
         "title": a.title,
         "url": a.url,
@@ -106,7 +115,7 @@ def _print_table(result: SearchResult, page: int, limit: int) -> None:
             a = hit.article
             table.add_row(
                 _rich_snippet(hit.title_highlighted or a.title),
-                Text(a.source),
+                Text(outlet(a.publisher, a.source)),
                 a.published.date().isoformat() if a.published else "-",
                 _rich_snippet(hit.snippet),
             )

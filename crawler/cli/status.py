@@ -29,6 +29,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         counts = store.alert_counts()
         articles = store.count_articles()
         refusals = store.recent_refusals(utcnow() - timedelta(hours=24))
+        refused = store.refused_counts()
     report = []
     for name, src in configured.items():
         r = rows.get(name, {})
@@ -50,6 +51,10 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                     {k: x[k] for k in ("url", "hop_url", "reason", "at")}
                     for x in refusals.get(name, [])[:10]
                 ],
+                # links it listed that watchdesk refused (robots.txt, the address policy):
+                # `sources check NAME` lists them with their reasons
+                "refused_links": refused.get(name, 0),
+                "label": src.label,
                 # failing, or answering with nothing new for longer than its rhythm
                 "health": healths[name][0],
                 "health_reason": healths[name][1],

@@ -104,7 +104,15 @@ class Monitor:
         self.context = context or enrich_context(loaded, self.stats)
         self.context.stats = self.stats
         self.context.stories.load(self.store.story_index_rows(STORY_INDEX_WARM))
-        self.processor = Processor(self.store, self.context, loaded.watchlists, self.stats)
+        alerts = self.config.alerts
+        self.processor = Processor(
+            self.store,
+            self.context,
+            loaded.watchlists,
+            self.stats,
+            max_age=alerts.max_age_delta,
+            seed_first_poll=alerts.first_poll == "seed",
+        )
         self.sink = sink or build_sink(loaded)
         self.outbox = Outbox(
             self.store,
@@ -179,6 +187,10 @@ class Monitor:
             in_flight=self.coordinator,
         )
         polls = [p for spider in spiders for p in spider.polls]
+        for source in sources:
+            seeded = self.processor.seeded.pop(source.name, 0)
+            if seeded:
+                log.info("seeded %d items from %s, no alerts", seeded, source.name)
         if self.health is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.check_health, sources)
         return polls
@@ -216,8 +228,11 @@ class Monitor:
         report = DeliveryReport()
         if self._lease_outbox(lease_wait):
             with self._send_lock:
+                started = datetime.now(UTC)
                 report = self.outbox.deliver_due()
                 self.outbox.send_due_digests()
+                if report.delivered:
+                    log_delivered(self.store.delivered_since(started))
         if self.index_sync is not None:
             sync = self.index_sync.sync()
             # logged when the state changes, not on every 10 s tick of a long outage
@@ -317,6 +332,7 @@ class Monitor:
 
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone="UTC")
         self._scheduler = scheduler
+        first_polls = first_poll_times(self.sources, self.store)
         for source in self.sources:
             interval = self.interval_for(source)
             self._intervals[source.name] = interval
@@ -328,10 +344,9 @@ class Monitor:
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=max(1, int(interval.total_seconds())),
-                # cron sources wait for their time; the others start spread over the first
-                # interval (at most a minute), so that 1,000 sources do not poll as one burst
-                # at every round (benchmarks/load.py showed 90 % of polls within 8 s)
-                next_run_time=None if source.cron else _soon(min(interval.total_seconds(), 60)),
+                # cron sources wait for their time; a source never polled, or overdue, is
+                # polled within seconds of the start; one polled recently waits for its turn
+                next_run_time=None if source.cron else first_polls[source.name],
             )
         if self.health is not None:
             scheduler.add_job(
@@ -499,6 +514,46 @@ def source_backoff(interval: timedelta, failures: int) -> timedelta:
     cap = max(interval, BACKOFF_CAP)
     seconds = exponential_backoff(interval.total_seconds(), failures - 1, cap.total_seconds())
     return timedelta(seconds=seconds)
+
+
+# A source never polled (or overdue) is polled within this many seconds of `watchdesk run`,
+# spread so that a big config does not fire as one burst (benchmarks/load.py: 1,000 sources
+# started within a minute kept every poll on time). 30 s: a newcomer sees the first outcomes
+# well within the first minute (issue 12).
+FIRST_POLL_SPREAD_SECONDS = 30.0
+
+
+def first_poll_times(sources: list[SourceConfig], store: Store) -> dict[str, datetime]:
+    """When each source is first polled after a start: within `FIRST_POLL_SPREAD_SECONDS` for
+    one never polled or overdue (spread by a fraction of a second per source), at its next
+    due time for one polled recently."""
+    now = datetime.now(UTC)
+    out: dict[str, datetime] = {}
+    spread = min(FIRST_POLL_SPREAD_SECONDS, 0.25 * max(1, len(sources)))
+    for source in sources:
+        state = store.source_state(source.name, source.url)
+        nxt = state.last_attempt + source.interval if state.last_attempt is not None else None
+        if nxt is None or nxt <= now:
+            out[source.name] = now + timedelta(seconds=random.uniform(0, spread))
+        else:
+            out[source.name] = nxt
+    return out
+
+
+def log_delivered(rows: list[dict[str, Any]]) -> None:
+    """One line per delivered alert: watchlist, channel, kind, latency since publication."""
+    now = datetime.now(UTC)
+    for row in rows:
+        published = row.get("published")
+        latency = f"{(now - published).total_seconds():.0f}s" if published else "-"
+        log.info(
+            'alert delivered watchlist=%s channel=%s kind=%s latency=%s title="%s"',
+            row["watchlist"],
+            row["channel"],
+            row["kind"],
+            latency,
+            " ".join(str(row.get("title") or "").split())[:120].replace('"', "'"),
+        )
 
 
 def _soon(within: float = 2.0) -> Any:

@@ -11,9 +11,11 @@ one transaction; the outbox's sender (`alerts.outbox`, on the monitor's tick) de
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from alerts.matcher import WatchlistMatcher
 from alerts.policy import alert_kind
@@ -37,12 +39,15 @@ log = logging.getLogger(__name__)
 
 
 def article_from_page(page: Page) -> Article:
-    """The article record for a fetched page, before enrichment."""
-    url = page.url or page.final_url
+    """The article record for a fetched page, before enrichment: keyed and linked on the URL it
+    lives at (the crawler's `canonical_url`, after redirects), not on the link that led there."""
+    url = page.final_url or page.url
     return Article(
         url=url,
-        canonical_url=canonicalize_url(url),
+        canonical_url=page.canonical_url or canonicalize_url(url),
         source=page.source,
+        publisher=page.publisher,
+        unresolved=page.unresolved,
         html=page.html,
         entry=page.entry,
         source_tags=list(page.source_tags),
@@ -58,6 +63,7 @@ class Journey:
     page: Page
     article: Article
     matches: list[StoryMatch] = field(default_factory=list)
+    seeding: bool = False  # a first poll storing its backlog without alerts
 
 
 @dataclass(frozen=True)
@@ -74,8 +80,16 @@ class Step:
 
 
 def skip_known(processor: Processor, journey: Journey) -> str | None:
-    """An article already stored is not processed again (its id is its canonical URL's hash)."""
-    return "duplicate" if processor.store.has_article(journey.article.id) else None
+    """An article already stored is not processed again (its id is its canonical URL's hash).
+
+    The links that led to it (a redirect, an aggregator, the outlet's own feed) are remembered,
+    so the next poll needs no fetch."""
+    article, page = journey.article, journey.page
+    if not processor.store.has_article(article.id):
+        return None
+    for lid, url in page.links:
+        processor.store.record_link(lid, url, page.source, "stored", article_id=article.id)
+    return "duplicate"
 
 
 def enrichment(step: EnrichmentStep) -> Callable[[Processor, Journey], str | None]:
@@ -94,16 +108,41 @@ def require_text(processor: Processor, journey: Journey) -> str | None:
     return None if journey.article.text or journey.article.title else "no_text"
 
 
+def name_publisher(processor: Processor, journey: Journey) -> str | None:
+    """The outlet, when neither the feed nor the page named it: the page's site name, or its
+    host."""
+    article = journey.article
+    if not article.publisher:
+        article.publisher = article.site_name or publisher_from_host(article.url)
+    return None
+
+
 def match_watchlists(processor: Processor, journey: Journey) -> str | None:
     """The watchlists the article matches, with the terms to highlight."""
     journey.matches = processor.match(journey.article)
     return None
 
 
+def hold_first_day(processor: Processor, journey: Journey) -> str | None:
+    """No alerts from a source's first poll when `alerts.first_poll: seed` (its backlog is
+    stored and searchable), nor for articles older than `alerts.max_age`."""
+    seeding = processor.seed_first_poll and journey.page.first_poll
+    journey.seeding = seeding
+    if journey.matches and (seeding or processor.too_old(journey.article)):
+        processor.stats.inc("alert/skipped/seed" if seeding else "alert/skipped/too_old")
+        journey.matches = []
+    return None
+
+
 def store_with_alerts(processor: Processor, journey: Journey) -> str | None:
     """Store the article and queue its alerts (as `alerts.policy` decides) in one transaction."""
-    if not processor.store.save_article(journey.article, journey.matches, alert_kind):
+    page = journey.page
+    if not processor.store.save_article(
+        journey.article, journey.matches, alert_kind, links=page.links
+    ):
         return "duplicate"  # stored meanwhile by another worker
+    if journey.seeding:
+        processor.seeded[page.source] += 1
     processor.stats.inc("article/stored")
     processor.stats.inc("alert/queued", len(journey.matches))
     return None
@@ -129,7 +168,9 @@ PIPELINE: list[Step] = [
     # syndicated copies share a cluster_id
     Step("story", enrichment(cluster_story), enrichment=True),
     Step("text", require_text),
+    Step("publisher", name_publisher),
     Step("match", match_watchlists),
+    Step("first_day", hold_first_day),
     Step("store", store_with_alerts, writes=True),
 ]
 
@@ -154,10 +195,18 @@ class Processor:
         context: EnrichContext,
         watchlists: WatchlistSet,
         stats: Stats | None = None,
+        *,
+        max_age: timedelta | None = None,
+        seed_first_poll: bool = False,
     ) -> None:
         self.store = store
         self.context = context
         self.stats = stats or context.stats
+        self.max_age = max_age
+        self.seed_first_poll = seed_first_poll
+        # articles stored without alerts by a source's first poll, per source (the monitor
+        # logs "seeded N items from SOURCE, no alerts" and resets it)
+        self.seeded: Counter[str] = Counter()
         self.set_watchlists(watchlists)
 
     def set_watchlists(self, watchlists: WatchlistSet) -> None:
@@ -208,3 +257,17 @@ class Processor:
                 self.stats.inc(f"article/dropped/{reason}")
                 return False
         return True
+
+    def too_old(self, article: Article, now: datetime | None = None) -> bool:
+        """Published longer ago than `alerts.max_age` (undated: first seen, which is now)."""
+        if self.max_age is None:
+            return False
+        when = article.published or article.fetched
+        return when is not None and when < (now or datetime.now(UTC)) - self.max_age
+
+
+def publisher_from_host(url: str) -> str:
+    """The outlet when a page names none: its host without `www.` (`www.voanews.com` ->
+    `voanews.com`)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")

@@ -16,6 +16,7 @@ from crawler.records import (
     StoryMatch,
 )
 from crawler.storage.database import Database
+from crawler.storage.links import add_link_rows
 from crawler.storage.outbox import AlertPolicy, add_alert
 from crawler.storage.rows import row_to_article
 from crawler.textnorm import index_text
@@ -216,9 +217,13 @@ class ArticleRows(Database):
         article: Article,
         matches: Sequence[StoryMatch] = (),
         decide: AlertPolicy | None = None,
+        links: Sequence[tuple[str, str]] = (),
     ) -> bool:
         """Store a new article with its index entry and its alerts, in one transaction.
 
+        `links` are `(link_id, url)` of the feed links that led to it under another URL (a
+        redirect, `rel=canonical`, an aggregator): they are recorded in the same transaction,
+        so the next poll knows them without a fetch, and never before the article is stored.
         Returns False (and writes nothing) when the article is already stored. What each match
         becomes (a story, a copy, a digest item, nothing) is `decide`'s call, given the story's
         history read in the same transaction: `alerts.policy.alert_kind` in the service.
@@ -233,8 +238,9 @@ class ArticleRows(Database):
                 """INSERT INTO articles (id, canonical_url, url, source, title, text, comments,
                     author, site_name, published, fetched, language, extractor, fallback,
                     relevance, relevance_reasons, entities, countries, events, evidence,
-                    source_tags, cluster_id, is_cluster_lead, content_hash, fingerprint)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                    source_tags, cluster_id, is_cluster_lead, content_hash, fingerprint,
+                    publisher, unresolved)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                 (
                     article.id,
                     article.canonical_url,
@@ -261,6 +267,8 @@ class ArticleRows(Database):
                     int(article.is_cluster_lead),
                     article.content_hash,
                     article.fingerprint,
+                    article.publisher,
+                    int(article.unresolved),
                 ),
             )
             seq = cur.lastrowid
@@ -272,6 +280,7 @@ class ArticleRows(Database):
                 "INSERT INTO articles_fts (rowid, title, text) VALUES (?,?,?)",
                 (seq, index_text(article.title), index_text(article.text)),
             )
+            add_link_rows(c, links, article.source, article.id, now or "")
             for match in matches:
                 add_alert(c, article, match, now, decide)  # type: ignore[arg-type]
         return True

@@ -231,3 +231,15 @@ class OutboxRows(Database):
             (status, status, limit),
         )
         return [dict(r) for r in rows]
+
+    def delivered_since(self, since: datetime) -> list[dict[str, Any]]:
+        """Alerts delivered at or after `since`, oldest first, with their article's title and
+        publication time (`watchlist`, `channel`, `kind`, `title`, `published`): the service
+        logs one line for each."""
+        rows = self.execute(
+            """SELECT l.watchlist, l.channel, l.kind, a.title, a.published
+               FROM alerts l LEFT JOIN articles a ON a.id = l.article_id
+               WHERE l.status = 'delivered' AND l.delivered_at >= ? ORDER BY l.delivered_at""",
+            (iso(since),),
+        )
+        return [{**dict(r), "published": parse_iso(r["published"])} for r in rows]

@@ -1,9 +1,10 @@
 """Retention: pruning old articles from the embedded store, never the alert history.
 
 `prune(store, older_than)` deletes articles fetched (and, when dated, published) before the
-cutoff, with their facets and full-text index rows, and the poll history of the same age. Rows
-of the `alerts` table are never touched: the desk's record of what was sent stays whole. An
-article whose alert is still waiting (pending, or held for a digest) is kept until it is sent.
+cutoff, with their facets and full-text index rows, and the poll history, recorded links and
+resolved aggregator tokens of the same age. Rows of the `alerts` table are never touched: the
+desk's record of what was sent stays whole. An article whose alert is still waiting (pending,
+or held for a digest) is kept until it is sent.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class PruneReport:
     facets: int = 0
     fts_rows: int = 0
     polls: int = 0
+    links: int = 0  # recorded links (refused, or other URLs of an article) last seen earlier
     kept_for_alerts: int = 0  # old articles kept because an alert for them is still waiting
 
     def to_dict(self) -> dict[str, object]:
@@ -44,6 +46,7 @@ class PruneReport:
             "facets": self.facets,
             "fts_rows": self.fts_rows,
             "polls": self.polls,
+            "links": self.links,
             "kept_for_alerts": self.kept_for_alerts,
         }
 
@@ -95,6 +98,10 @@ def prune(
     with store._tx() as c:
         report.polls = c.execute("DELETE FROM polls WHERE at < ?", (iso(cutoff),)).rowcount
         c.execute("DELETE FROM cycles WHERE at < ?", (iso(cutoff),))
+        # links and resolved aggregator tokens last seen before the cutoff: a link listed
+        # again later is settled again on its next poll
+        report.links = c.execute("DELETE FROM links WHERE seen < ?", (iso(cutoff),)).rowcount
+        c.execute("DELETE FROM aggregator_tokens WHERE resolved < ?", (iso(cutoff),))
     if report.articles or report.polls:
         log.info(
             "retention pruned articles=%d polls=%d kept_for_alerts=%d cutoff=%s",

@@ -33,6 +33,8 @@ def row_to_article(row: sqlite3.Row) -> Article:
     art.is_cluster_lead = bool(row["is_cluster_lead"])
     art.content_hash = row["content_hash"]
     art.fingerprint = row["fingerprint"]
+    art.publisher = row["publisher"]
+    art.unresolved = bool(row["unresolved"])
     return art
 
 

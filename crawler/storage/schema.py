@@ -145,6 +145,33 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (source, url)
     ) WITHOUT ROWID;
     """,
+    # 6 (issue 12): the publisher (outlet) of each article, shown to people with the feed as
+    # "via", and whether an aggregator's link could not be resolved to it; every link a source
+    # listed that did not become an article of its own (refused by robots.txt or the address
+    # policy, or another URL of a stored article), so it costs no fetch next time and no
+    # longer blocks the feed's validators; aggregator tokens already resolved to their
+    # publisher URL
+    """
+    ALTER TABLE articles ADD COLUMN publisher TEXT NOT NULL DEFAULT '';
+    ALTER TABLE articles ADD COLUMN unresolved INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE links (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        source TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        reason TEXT,
+        article_id TEXT,
+        seen TEXT NOT NULL
+    );
+    CREATE INDEX links_source ON links(source, outcome);
+    CREATE TABLE aggregator_tokens (
+        aggregator TEXT NOT NULL,
+        token TEXT NOT NULL,
+        url TEXT NOT NULL,
+        resolved TEXT NOT NULL,
+        PRIMARY KEY (aggregator, token)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from crawler.storage.articles import ArticleRows
 from crawler.storage.crawl_state import CrawlStateRows
+from crawler.storage.links import LinkRows
 from crawler.storage.outbox import AlertPolicy, OutboxRows
 
 __all__ = ["AlertPolicy", "Store"]
 
 
-class Store(ArticleRows, CrawlStateRows, OutboxRows):
+class Store(ArticleRows, CrawlStateRows, LinkRows, OutboxRows):
     """The SQLite store. Safe to share between threads (one connection behind a lock)."""

@@ -30,7 +30,8 @@ def test_watchlist_edits_are_picked_up_and_bad_edits_kept_out(tmp_path: Path) ->
     wl.write_text(WATCHLISTS, encoding="utf-8")
     cfg = tmp_path / "watchdesk.yaml"
     cfg.write_text(
-        "store: {path: w.db}\nalerts: {sink: jsonl, jsonl_path: a.jsonl}\n"
+        "store: {path: w.db}\n"
+        "alerts: {sink: jsonl, jsonl_path: a.jsonl, first_poll: alert, max_age: none}\n"
         "watchlists: watchlists.yaml\n",
         encoding="utf-8",
     )

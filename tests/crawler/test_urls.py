@@ -66,3 +66,38 @@ def test_refusal_reason_allowed_when_configured() -> None:
 def test_refusal_reason_scheme() -> None:
     assert refusal_reason("file:///etc/passwd", "http://127.0.0.1/f") == "scheme"
     assert refusal_reason("ftp://127.0.0.1/x", "http://127.0.0.1/f") == "scheme"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://cms.example/view?cid=123",
+        "https://cms.example/story?share=77",
+        "https://cms.example/a?rss=9",
+        "https://cms.example/a?cmp=4",
+    ],
+)
+def test_parameters_that_can_be_article_ids_are_kept(url: str) -> None:
+    # some CMSs use these as the article id itself: dropping them would merge two articles
+    assert canonicalize_url(url) == url
+    assert canonicalize_url(url.replace("=", "=1")) != canonicalize_url(url)
+
+
+def test_tracking_only_parameters_are_dropped() -> None:
+    url = "https://a.example/s?id=1&utm_source=x&fbclid=2&gclid=3&mc_cid=4&mc_eid=5&ocid=6&cmpid=7"
+    assert canonicalize_url(url) == "https://a.example/s?id=1"
+
+
+def test_keep_params_overrides_the_tracking_list() -> None:
+    url = "https://msn.example/story?ocid=AA1x&utm_source=rss"
+    assert canonicalize_url(url, keep_params=["ocid"]) == "https://msn.example/story?ocid=AA1x"
+    assert canonicalize_url(url) == "https://msn.example/story"
+
+
+def test_registered_domain() -> None:
+    from crawler.urls import registered_domain, same_registered_domain
+
+    assert registered_domain("https://www.bbc.co.uk/news/1") == "bbc.co.uk"
+    assert registered_domain("http://127.0.0.1:8000/x") == "127.0.0.1"
+    assert same_registered_domain("https://news.scmp.com/a", "https://www.scmp.com/b")
+    assert not same_registered_domain("https://a.github.io/x", "https://b.github.io/x")

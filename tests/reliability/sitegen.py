@@ -141,7 +141,7 @@ class NewsSite:
 def write_config(path: Path, base: str, *, every: str = "2s", extra: str = "") -> Path:
     path.write_text(
         f"""store: {{path: var/watchdesk.db}}
-alerts: {{sink: auto}}
+alerts: {{sink: auto, first_poll: alert, max_age: none}}
 sources:
   - {{name: local, kind: feed, url: "{base}/feeds/local.xml", every: {every}}}
   - {{name: wire, kind: feed, url: "{base}/feeds/wire.xml", every: {every}}}

@@ -116,7 +116,7 @@ def test_csv_export_neutralises_formulas(tmp_path: Path) -> None:
         config = tmp_path / "c.yaml"
         config.write_text(
             f"""store: {{path: c.db}}
-alerts: {{sink: jsonl, jsonl_path: a.jsonl}}
+alerts: {{sink: jsonl, jsonl_path: a.jsonl, first_poll: alert, max_age: none}}
 sources:
   - {{name: "=evil", kind: feed, url: "{base}/feed.xml"}}
 """.replace('"=evil"', "evil"),
@@ -161,7 +161,7 @@ def test_discovered_links_to_refused_addresses_are_never_requested(tmp_path: Pat
         config = tmp_path / "c.yaml"
         config.write_text(
             f"""store: {{path: c.db}}
-alerts: {{sink: jsonl, jsonl_path: a.jsonl}}
+alerts: {{sink: jsonl, jsonl_path: a.jsonl, first_poll: alert, max_age: none}}
 sources:
   - {{name: feed, kind: feed, url: "{base}/feed.xml"}}
 """,

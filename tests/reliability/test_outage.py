@@ -28,7 +28,7 @@ def _config(tmp: Path, base: str) -> Path:
     path = tmp / "watchdesk.yaml"
     path.write_text(
         f"""store: {{path: var/watchdesk.db}}
-alerts: {{sink: jsonl, jsonl_path: alerts.jsonl}}
+alerts: {{sink: jsonl, jsonl_path: alerts.jsonl, first_poll: alert, max_age: none}}
 sources:
   - {{name: local, kind: feed, url: "{base}/feeds/local.xml", every: 15m}}
   - {{name: wire, kind: feed, url: "{base}/feeds/wire.xml", every: 15m}}

@@ -20,7 +20,7 @@ def write_config(tmp_path: Path, sources: str, crawl: str = "{}") -> Path:
     config.write_text(
         f"""store: {{path: test.db}}
 crawl: {crawl}
-alerts: {{sink: jsonl, jsonl_path: alerts.jsonl}}
+alerts: {{sink: jsonl, jsonl_path: alerts.jsonl, first_poll: alert, max_age: none}}
 sources:
 {sources}
 watchlists: []

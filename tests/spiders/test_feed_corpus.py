@@ -30,7 +30,7 @@ def test_every_corpus_feed_is_polled_without_crashing(tmp_path: Path) -> None:
     with FixtureServer() as server:
         lines = [
             "store: {path: corpus.db}",
-            "alerts: {sink: jsonl, jsonl_path: alerts.jsonl}",
+            "alerts: {sink: jsonl, jsonl_path: alerts.jsonl, first_poll: alert, max_age: none}",
             "sources:",
         ]
         names = {}

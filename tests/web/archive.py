@@ -118,6 +118,7 @@ def build_archive(folder: Path) -> FixtureArchive:
         dupe = copy.deepcopy(lead)
         dupe.url = dupe.canonical_url = "https://voa.example/indiana-wuhan"
         dupe.source = "voa"
+        dupe.publisher = "Voice of <b>America</b>"  # the outlet, from crawled markup
         dupe.title = "Copy: " + lead.title
         match = StoryMatch("sister-cities", "C0SISTERS", [])
         store.save_article(lead, [match], alert_kind)

@@ -144,6 +144,9 @@ def test_article_page(
     assert "channel_not_found: &lt;#C0SISTERS&gt;" in page  # the copy's failed alert
     assert "another copy" in page and "this article" in page
     assert "30.5833, 114.2667" not in page  # the corpus Wuhan has no coordinates
+    # the outlet is the source people read, the configured feed is "via"; both escaped
+    copy = http.get(f"/articles/{archive.copy_id}").text
+    assert "Voice of &lt;b&gt;America&lt;/b&gt;</span>" in copy and "via voa" in copy
     xss = http.get(f"/articles/{archive.xss_id}").text
     assert (
         '<mark class="ent ent-place" title="Indianapolis (Indiana, US)">Indianapolis</mark>' in xss
