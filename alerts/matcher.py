@@ -14,6 +14,7 @@ naive evaluation of every watchlist)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import repeat
@@ -43,7 +44,15 @@ from crawler.query import (
     to_query_text,
 )
 from crawler.query.evaluate import TextPresence, phrase_spans
-from crawler.query.syntax import TEXT_FIELDS, is_cjk_token, token_pattern, walk
+from crawler.query.syntax import (
+    TEXT_FIELDS,
+    Exists,
+    Near,
+    Pattern,
+    is_cjk_token,
+    token_pattern,
+    walk,
+)
 from crawler.records import MatchedTerm
 
 # A feature is a string: text features are token patterns of the scan string (they start with
@@ -144,12 +153,26 @@ def required_clauses(query: Query) -> list[Clause] | None:
     """
     if isinstance(query, Text):
         last = len(query.tokens) - 1
+        # a `case:` clause needs at least its words in any case (the scan is case-folded)
+        tokens = tuple(t.lower() for t in query.tokens) if query.cased else query.tokens
         if query.slop is None:
-            return [frozenset({token_pattern(query.tokens, query.prefix)})]
+            return [frozenset({token_pattern(tokens, query.prefix)})]
         return [
             frozenset({token_pattern((t,), query.prefix and i == last)})
-            for i, t in enumerate(query.tokens)
+            for i, t in enumerate(tokens)
         ]
+    if isinstance(query, Near):
+        return [
+            frozenset(token_pattern(t.tokens, t.prefix) for t in side)
+            for side in (query.left, query.right)
+        ]
+    if isinstance(query, Pattern):
+        if query.kind == "fuzzy":
+            return None
+        stem = re.split(r"[*?]", query.value, maxsplit=1)[0]  # the letters before a wildcard
+        return [frozenset({token_pattern((stem,), prefix=True)})] if stem else None
+    if isinstance(query, Exists):
+        return None
     if isinstance(query, Facet):
         if query.field not in _FACET_FIELDS:
             return None
@@ -242,10 +265,10 @@ class _Compiler:
     """
 
     def __init__(self) -> None:
-        self._ids: dict[tuple[Text, str], int] = {}
-        self.leaves: list[Text] = []  # by id
+        self._ids: dict[tuple[Text | Pattern | Near, str], int] = {}
+        self.leaves: list[Text | Pattern | Near] = []  # by id
 
-    def leaf_id(self, leaf: Text) -> int:
+    def leaf_id(self, leaf: Text | Pattern | Near) -> int:
         key = (leaf, leaf.source)  # the spelling is part of the highlight's term
         found = self._ids.get(key)
         if found is None:
@@ -254,8 +277,10 @@ class _Compiler:
         return found
 
     def check(self, query: Query) -> Check:
-        if isinstance(query, Text):
+        if isinstance(query, Text) and not query.cased:
             return _text_check(query)
+        if isinstance(query, Text | Pattern | Near | Exists):
+            return lambda s: evaluate(query, s.doc)
         if isinstance(query, Facet):
             feats = frozenset(facet_feature(query.field, v) for v in query.values)
             if len(feats) == 1:
@@ -280,7 +305,7 @@ class _Compiler:
 
     def collect(self, query: Query) -> Collect | None:
         """None when no phrase clause under `query` can contribute a highlight."""
-        if isinstance(query, Text):
+        if isinstance(query, Text | Pattern | Near):
             i = self.leaf_id(query)
             return lambda s, out: out.append(i)
         if isinstance(query, And):
@@ -347,10 +372,15 @@ def _near_patterns(leaf: Text) -> list[str]:
     return [token_pattern((t,), leaf.prefix and i == last) for i, t in enumerate(leaf.tokens)]
 
 
-def _leaf_rows(leaf: Text, s: _Scan) -> list[_Row]:
+def _leaf_rows(leaf: Text | Pattern | Near, s: _Scan) -> list[_Row]:
     """`find_hits(leaf)` as rows, for a clause known to be true; a phrase's fields are read
     from the presearch instead of being searched again."""
-    if leaf.slop is not None or not set(leaf.fields) <= _FIELD_SET:
+    if (
+        not isinstance(leaf, Text)
+        or leaf.slop is not None
+        or leaf.cased
+        or not set(leaf.fields) <= _FIELD_SET
+    ):
         return [(h.term, h.field, h.start, h.end) for h in find_hits(leaf, s.doc)]
     doc = s.doc
     term = leaf.source or to_query_text(leaf)
@@ -374,7 +404,7 @@ def _row_order(row: _Row) -> tuple[bool, int, int]:
     return (row[1] != "title", row[2], row[3])
 
 
-def _terms(s: _Scan, ids: list[int], leaves: list[Text]) -> list[MatchedTerm]:
+def _terms(s: _Scan, ids: list[int], leaves: list[Text | Pattern | Near]) -> list[MatchedTerm]:
     """The highlights of the given phrase clauses: deduplicated, title first, then by offset.
 
     Exactly `matched_terms`: one clause's hits are already unique and in that order; several
@@ -396,7 +426,10 @@ def _terms(s: _Scan, ids: list[int], leaves: list[Text]) -> list[MatchedTerm]:
 
 
 def _clause_terms(
-    spans: dict[int, tuple[list[_Row], list[MatchedTerm]]], i: int, leaves: list[Text], s: _Scan
+    spans: dict[int, tuple[list[_Row], list[MatchedTerm]]],
+    i: int,
+    leaves: list[Text | Pattern | Near],
+    s: _Scan,
 ) -> tuple[list[_Row], list[MatchedTerm]]:
     got = spans.get(i)
     if got is None:
@@ -728,7 +761,7 @@ def _leaf_patterns(query: Query) -> list[str]:
     its proximity clauses."""
     out: list[str] = []
     for node in walk(query):
-        if isinstance(node, Text):
+        if isinstance(node, Text) and not node.cased:
             out.extend(_near_patterns(node) if node.slop is not None else [node.pattern])
     return out
 

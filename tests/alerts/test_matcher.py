@@ -150,7 +150,7 @@ def test_presearch_prunes_candidates() -> None:
         ("title:hubei", {"hubei"}),
         ("country:CN", None),
         ("NOT wuhan", None),
-        ("wuhan OR NOT hubei", None),
+        ("wuhan OR (NOT hubei)", None),
         ("relevance:>0.5", None),
         ("hubei AND NOT wuhan AND relevance:>0.5", {"hubei"}),
     ],
