@@ -71,7 +71,8 @@ ES_TEXT_ANALYSIS: dict[str, Any] = {
             "tokenizer": "watchdesk_tokens",
             "filter": ["lowercase"],
         },
-        "watchdesk_cased": {"type": "custom", "tokenizer": "watchdesk_tokens"},
+        # the same split with the capitals kept, for the `*_cased` fields (`case:` terms)
+        "watchdesk_cased": {"type": "custom", "tokenizer": "watchdesk_tokens", "filter": []},
     },
     "tokenizer": {"watchdesk_tokens": {"type": "pattern", "pattern": "[^\\p{L}\\p{N}]+"}},
 }
