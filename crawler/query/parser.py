@@ -69,6 +69,7 @@ MAX_NEAR = 100
 MIN_WILDCARD_STEM = 2
 MAX_WILDCARDS = 4
 _OPERATOR_WORDS = ("AND", "OR", "NOT", "NEAR", "ONEAR")
+_CURLY_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‟": '"', "″": '"'})
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,9 @@ def parse_query(text: str) -> Query:
 def parse_query_with_warnings(text: str) -> tuple[Query, list[QueryWarning]]:
     """`parse_query`, with what was accepted but deserves a word (ignored punctuation, an
     implicit AND next to OR)."""
+    # Typographic quotes pasted from help pages and word processors (“sister city”, ”GSW”)
+    # are quotes: read as letters they would split a phrase into a word per side.
+    text = text.translate(_CURLY_QUOTES)
     if not text.strip():
         raise QueryError("empty query", 0)
     if len(text) > MAX_QUERY_CHARS:
@@ -516,8 +520,9 @@ class _Converter:
             self.fail("fuzzy matching (~) works on one word", node)
         token = tokens[0]
         if node._implicit_degree:
-            # Elasticsearch's fuzziness AUTO: 0 edits up to 2 characters, 1 up to 5, else 2
-            distance = 0 if len(token) <= 2 else 1 if len(token) <= 5 else 2
+            # a bare ~ allows 2 edits, as Lucene's syntax page and Elasticsearch's
+            # query string syntax page say (docs/queries.md notes query_string's AUTO setting)
+            distance = MAX_FUZZY_EDITS
         else:
             degree = node.degree
             if int(degree) != degree or degree < 0:
@@ -600,8 +605,14 @@ class _Converter:
         return Pattern("wildcard", value, fields, pos=node.pos or 0, source=str(node).strip())
 
     def _check_word(self, raw: str, node: lq.Item) -> None:
-        if raw in ("&&", "||") or raw.startswith("!"):
-            self.fail(f"{raw[:2]!r} is not an operator here: write AND, OR, NOT", node)
+        if raw in ("&&", "||"):
+            self.fail(f"{raw!r} is not an operator here: write AND, OR, NOT", node)
+        if raw.startswith("!"):
+            self.fail(
+                "'!' is not an operator here: write NOT (and case:word for a word that must "
+                "match its capitals)",
+                node,
+            )
         word = _unescape(raw)
         if raw == word and word.upper() in _OPERATOR_WORDS and word != word.upper():
             self.fail(

@@ -73,9 +73,9 @@ def queries(max_leaves: int = 6) -> st.SearchStrategy[str]:
 def new_operator_leaves() -> st.SearchStrategy[str]:
     """The operators of issue 16 and 17: NEAR family, wildcards, fuzzy, boosts, _exists_, case."""
     words = st.lists(_words, min_size=2, max_size=2, unique=True)
-    near = st.tuples(
-        words, st.sampled_from(["NEAR", "ONEAR", "W", "PRE"]), st.integers(0, 6)
-    ).map(lambda t: f"{t[0][0]} {t[1]}/{t[2]} {t[0][1]}")
+    near = st.tuples(words, st.sampled_from(["NEAR", "ONEAR", "W", "PRE"]), st.integers(0, 6)).map(
+        lambda t: f"{t[0][0]} {t[1]}/{t[2]} {t[0][1]}"
+    )
     group_near = st.tuples(
         st.lists(_words, min_size=4, max_size=4, unique=True), st.integers(0, 8)
     ).map(lambda t: f"({t[0][0]} OR {t[0][1]}) NEAR/{t[1]} ({t[0][2]} OR {t[0][3]})")
