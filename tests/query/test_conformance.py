@@ -117,8 +117,11 @@ def documents(index: int, case: Case) -> list[Article]:
         article = Article(url=url, canonical_url=url, source=f"case{index}")
         article.title, article.text = title.capitalize(), text if n % 6 else ""
         article.published = rng.choice(days)
+        article.fetched = rng.choice(days[1:])  # set, or the store would stamp it with now
         article.relevance = rng.choice([0.1, 0.5, 0.9])
         article.language = rng.choice(["en", None])
+        article.countries = rng.sample(["CN", "US", "TW"], rng.randint(0, 2))
+        article.events = rng.sample(["sister_city", "delegation", "agreement"], rng.randint(0, 2))
         out.append(article)
     return out
 
