@@ -697,8 +697,12 @@ class WatchlistMatcher:
         return self._candidate_ids(self._scan(doc))
 
     def match(self, article: Article) -> list[WatchlistMatch]:
-        """The watchlists the article matches, in watchlist order, with their matched terms."""
-        return self.match_document(MatchDocument.from_article(article))
+        """The watchlists the article matches, in watchlist order, with their matched terms.
+
+        With the proper-noun guard: a lower-case term's hit inside a person's name that the
+        article capitalises mid-sentence does not count (docs/queries.md, "Case").
+        """
+        return self.match_document(MatchDocument.from_article(article, name_guard=True))
 
     def match_document(self, doc: MatchDocument) -> list[WatchlistMatch]:
         """`match` for an already built MatchDocument (lets callers share one per article)."""
@@ -710,17 +714,25 @@ class WatchlistMatcher:
         orders: list[int] = []
         matches: list[WatchlistMatch] = []
         chunks = 0
+        guarded = bool(doc.guards)  # a person's name in capitals: the reference path
         for eid in self._candidate_ids(scan):
             entry = entries[eid]
             passing = [t for t in entry.filtered if t.passes(doc)] if entry.filtered else None
             check = entry.check
             assert check is not None  # compiled for every entry that has targets
-            if not (entry.plain or passing) or not check(scan):
+            if not (entry.plain or passing):
                 continue
-            ids: list[int] = []
-            if entry.collect is not None:
-                entry.collect(scan, ids)
-            terms = _terms(scan, ids, leaves) if ids else []
+            if guarded:
+                if not evaluate(entry.query, doc):
+                    continue
+                terms = matched_terms(entry.query, doc)
+            else:
+                if not check(scan):
+                    continue
+                ids: list[int] = []
+                if entry.collect is not None:
+                    entry.collect(scan, ids)
+                terms = _terms(scan, ids, leaves) if ids else []
             orders += entry.orders
             matches += map(_tuple_new, repeat(WatchlistMatch), zip(entry.plain, repeat(terms)))
             if passing:
@@ -738,7 +750,7 @@ class WatchlistMatcher:
         if name not in self._by_name:
             raise KeyError(f"no watchlist named {name!r} in this matcher")
         wl, entry = self._by_name[name]
-        doc = MatchDocument.from_article(article)
+        doc = MatchDocument.from_article(article, name_guard=True)
         filters = _filters(wl, doc)
         if entry.features is None:
             presearch = "always a candidate (the query can match without any word or facet)"

@@ -164,14 +164,28 @@ class MatchDocument:
     hit_cache: dict[tuple[str, tuple[str, ...], bool], list[tuple[int, int]]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # field -> character spans of capitalised occurrences of a person's name (the proper-noun
+    # guard, `name_guard=True`): empty for search and backtests, which have no such rule
+    guards: dict[str, list[tuple[int, int]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
-    def from_article(cls, article: Article) -> MatchDocument:
+    def from_article(cls, article: Article, name_guard: bool = False) -> MatchDocument:
         """Precompute everything queries look at.
 
         Entity aliases are resolved on the query side (`resolve_aliases`), not here, so that
         this document holds exactly what the store indexes and every backend agrees.
+        `name_guard` (the alert matcher's): hits of lower-case terms inside a watched or
+        tagged person's name, capitalised mid-sentence, do not count (see `guarded_hit`).
         """
+        doc = cls._build(article)
+        if name_guard:
+            doc.guards = _person_name_spans(article, doc)
+        return doc
+
+    @classmethod
+    def _build(cls, article: Article) -> MatchDocument:
         countries = {c.upper() for c in article.countries}
         regions: set[str] = set()
         entities: set[str] = set()
@@ -219,6 +233,54 @@ class MatchDocument:
             "entity": self.entities,
             "place": self.places,
         }[name]
+
+
+def _person_name_spans(article: Article, doc: MatchDocument) -> dict[str, list[tuple[int, int]]]:
+    """Where the article's people's names occur capitalised, per field."""
+    names = {fold(e.name) for e in article.entities if e.type == "person" and e.name}
+    out: dict[str, list[tuple[int, int]]] = {}
+    for name in names:
+        tokens = tuple(tokenize(name))
+        if len(tokens) < 2:
+            continue  # a one-word name: a hit can never be a strict part of it
+        for field_name in TEXT_FIELDS:
+            ft = doc.field_text(field_name)
+            for start, end in phrase_spans(ft.folded, tokens, False):
+                if ft.original[start : start + 1].isupper():
+                    out.setdefault(field_name, []).append((start, end))
+    return out
+
+
+# What ends a sentence: a capital after one of these says nothing about a proper noun.
+_SENTENCE_END = ".!?\n\r"
+_OPENERS = " \t\"'“‘(«「『-—–"
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    i = start - 1
+    while i >= 0 and text[i] in _OPENERS:
+        i -= 1
+    return i < 0 or text[i] in _SENTENCE_END
+
+
+def guard_applies(leaf: Text) -> bool:
+    """The proper-noun guard concerns words and phrases written in lower case."""
+    written = leaf.source or to_query_text(leaf)
+    return not leaf.cased and leaf.slop is None and not any(c.isupper() for c in written)
+
+
+def guarded_hit(hit: Hit, doc: MatchDocument) -> bool:
+    """A hit that does not count: capitalised, not at a sentence start, and a strict part of
+    a person's name occurring there ("Bill" of "said Bill Clinton" for the term `bill`)."""
+    spans = doc.guards.get(hit.field)
+    if not spans:
+        return False
+    original = doc.field_text(hit.field).original
+    if not original[hit.start : hit.start + 1].isupper() or _sentence_start(original, hit.start):
+        return False
+    return any(
+        a <= hit.start and hit.end <= b and (hit.start, hit.end) != (a, b) for a, b in spans
+    )
 
 
 def _utc(at: datetime | None) -> datetime | None:
@@ -323,6 +385,8 @@ def _events_near(
 
 
 def _text_true(leaf: Text, doc: MatchDocument) -> bool:
+    if doc.guards and guard_applies(leaf):
+        return bool(_text_hits(leaf, doc))
     if leaf.slop is None:
         pattern = leaf.pattern
         presence = doc.presence
@@ -504,6 +568,8 @@ def _text_hits(leaf: Text, doc: MatchDocument) -> list[Hit]:
                     if spans_p is not None:
                         hits.append(Hit(term, name, *spans_p))
     hits.sort(key=lambda h: (h.field != "title", h.start))
+    if doc.guards and guard_applies(leaf):
+        hits = [h for h in hits if not guarded_hit(h, doc)]
     return hits
 
 
@@ -654,7 +720,16 @@ def _explain(query: Query, doc: MatchDocument) -> Explanation:
     if isinstance(query, Text):
         hits = _text_hits(query, doc)
         where = "" if query.fields == TEXT_FIELDS else f" (in {query.fields[0]} only)"
-        return Explanation(bool(hits), "text", label + where, _describe_hits(hits, doc), hits=hits)
+        detail = _describe_hits(hits, doc)
+        if doc.guards and guard_applies(query):
+            unguarded = MatchDocument(doc.title, doc.text)
+            aside = [h for h in _text_hits(query, unguarded) if guarded_hit(h, doc)]
+            if aside:
+                words = ", ".join(
+                    repr(doc.field_text(h.field).original[h.start : h.end]) for h in aside[:3]
+                )
+                detail += f"; set aside as part of a person's name: {words}"
+        return Explanation(bool(hits), "text", label + where, detail, hits=hits)
     if isinstance(query, Facet):
         have = doc.facet(query.field)
         value = any(v in have for v in query.values)

@@ -29,7 +29,7 @@ def naive(
     watchlists: list[Watchlist], queries: list[Query], article: Article
 ) -> list[tuple[str, list[MatchedTerm]]]:
     """Every watchlist evaluated in full: the reference the matcher must reproduce."""
-    doc = MatchDocument.from_article(article)
+    doc = MatchDocument.from_article(article, name_guard=True)  # as the live matcher
     out = []
     for wl, query in zip(watchlists, queries, strict=True):
         if wl.muted:
