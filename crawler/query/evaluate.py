@@ -278,9 +278,7 @@ def guarded_hit(hit: Hit, doc: MatchDocument) -> bool:
     original = doc.field_text(hit.field).original
     if not original[hit.start : hit.start + 1].isupper() or _sentence_start(original, hit.start):
         return False
-    return any(
-        a <= hit.start and hit.end <= b and (hit.start, hit.end) != (a, b) for a, b in spans
-    )
+    return any(a <= hit.start and hit.end <= b and (hit.start, hit.end) != (a, b) for a, b in spans)
 
 
 def _utc(at: datetime | None) -> datetime | None:

@@ -215,7 +215,9 @@ def test_a_query_starting_with_minus_needs_no_double_dash(config: Path) -> None:
     plain = json_lines(stdout)
     code, stdout, _ = search(config, "--json", "--limit", "100", "--", "-taiwan")
     assert code == 0 and plain == json_lines(stdout)
-    assert plain and all("taiwan" not in (str(h["title"]) + str(h["snippet"])).lower() for h in plain)
+    assert plain and all(
+        "taiwan" not in (str(h["title"]) + str(h["snippet"])).lower() for h in plain
+    )
 
 
 def test_options_after_a_minus_query_still_count(config: Path) -> None:
