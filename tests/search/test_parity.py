@@ -12,7 +12,12 @@ from crawler.search.embedded import EmbeddedArchive
 from crawler.search.request import SearchRequest
 from tests.query.corpus import ARTICLES, resolve_alias
 from tests.query.strategies import extended_queries, queries
-from tests.search.parity_queries import FETCHED_QUERIES, PARITY_FILTERS, PARITY_QUERIES
+from tests.search.parity_queries import (
+    FETCHED_QUERIES,
+    OPERATOR_QUERIES,
+    PARITY_FILTERS,
+    PARITY_QUERIES,
+)
 
 DOCS = [(a.id, MatchDocument.from_article(a)) for a in ARTICLES]
 _STORED: list[tuple[str, MatchDocument]] = []
@@ -45,7 +50,7 @@ def found_ids(archive: EmbeddedArchive, request: SearchRequest) -> set[str]:
     return set(ids)
 
 
-@pytest.mark.parametrize("text", PARITY_QUERIES + FETCHED_QUERIES)
+@pytest.mark.parametrize("text", PARITY_QUERIES + OPERATOR_QUERIES + FETCHED_QUERIES)
 def test_query_finds_what_the_matcher_accepts(corpus_archive: EmbeddedArchive, text: str) -> None:
     request = SearchRequest(query=text)
     assert found_ids(corpus_archive, request) == expected_ids(request, corpus_archive)
@@ -68,8 +73,9 @@ def test_parity_holds_for_both_sorts(corpus_archive: EmbeddedArchive, sort: str)
 
 def test_parity_queries_are_not_trivial() -> None:
     # parity over queries that match nothing (or everything) would prove nothing
-    sizes = [len(expected_ids(SearchRequest(query=q))) for q in PARITY_QUERIES]
-    assert sum(1 for s in sizes if 0 < s < len(ARTICLES)) >= 0.9 * len(PARITY_QUERIES)
+    listed = PARITY_QUERIES + OPERATOR_QUERIES
+    sizes = [len(expected_ids(SearchRequest(query=q))) for q in listed]
+    assert sum(1 for s in sizes if 0 < s < len(ARTICLES)) >= 0.9 * len(listed)
 
 
 @given(queries())
