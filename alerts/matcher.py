@@ -587,6 +587,7 @@ class WatchlistMatcher:
                 entry.plain = [t.watchlist for t in entry.targets if t.unfiltered]
                 entry.filtered = [t for t in entry.targets if not t.unfiltered]
         self._leaves = compiler.leaves
+        self._words: dict[int, frozenset[str]] = {}
         self._build_index()
 
     def _build_index(self) -> None:
@@ -690,6 +691,17 @@ class WatchlistMatcher:
                 out.append(eid)
         return out
 
+    def _query_words(self, eid: int) -> frozenset[str]:
+        """The words of an entry's text clauses (lower-cased), computed on first use."""
+        found = self._words.get(eid)
+        if found is None:
+            words: set[str] = set()
+            for node in walk(self._entries[eid].query):
+                if isinstance(node, Text):
+                    words.update(t.lower() for t in node.tokens)
+            found = self._words[eid] = frozenset(words)
+        return found
+
     def candidates(self, doc: MatchDocument) -> list[int]:
         """Ids of the distinct queries to evaluate exactly: those whose presearch key is
         present and all of whose necessary clauses are satisfied, plus those that need none.
@@ -714,7 +726,7 @@ class WatchlistMatcher:
         orders: list[int] = []
         matches: list[WatchlistMatch] = []
         chunks = 0
-        guarded = bool(doc.guards)  # a person's name in capitals: the reference path
+        guard_words = doc.guard_words  # a person's name in capitals: see below
         for eid in self._candidate_ids(scan):
             entry = entries[eid]
             passing = [t for t in entry.filtered if t.passes(doc)] if entry.filtered else None
@@ -722,7 +734,9 @@ class WatchlistMatcher:
             assert check is not None  # compiled for every entry that has targets
             if not (entry.plain or passing):
                 continue
-            if guarded:
+            # a query with a word of such a name takes the reference path, which applies the
+            # proper-noun guard; the others cannot be affected by it
+            if guard_words and not guard_words.isdisjoint(self._query_words(eid)):
                 if not evaluate(entry.query, doc):
                     continue
                 terms = matched_terms(entry.query, doc)

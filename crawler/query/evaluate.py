@@ -8,7 +8,7 @@ made the query true (offsets into the ORIGINAL title/text: `fold` keeps lengths)
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from crawler.article import Article
@@ -169,6 +169,10 @@ class MatchDocument:
     guards: dict[str, list[tuple[int, int]]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # the folded words of those names: only clauses holding one of them can be set aside
+    guard_words: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    # this document without the guard, for clauses under NOT (built on first use)
+    plain: MatchDocument | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_article(cls, article: Article, name_guard: bool = False) -> MatchDocument:
@@ -182,6 +186,13 @@ class MatchDocument:
         doc = cls._build(article)
         if name_guard:
             doc.guards = _person_name_spans(article, doc)
+            if doc.guards:
+                doc.guard_words = frozenset(
+                    t
+                    for e in article.entities
+                    if e.type == "person" and e.name
+                    for t in tokenize(fold(e.name))
+                )
         return doc
 
     @classmethod
@@ -625,8 +636,19 @@ def _eval(query: Query, doc: MatchDocument) -> bool:
     if isinstance(query, Or):
         return any(_eval(c, doc) for c in query.children)
     if isinstance(query, Not):
-        return not _eval(query.child, doc)
+        return not _eval(query.child, _unguarded(doc))
     return _leaf_true(query, doc)
+
+
+def _unguarded(doc: MatchDocument) -> MatchDocument:
+    """The document as search sees it, for clauses under NOT: the proper-noun guard only
+    keeps a word from making a query true, never from excluding an article (`bill AND NOT
+    clinton` still leaves out "said Bill Clinton")."""
+    if not doc.guards:
+        return doc
+    if doc.plain is None:
+        doc.plain = replace(doc, guards={}, guard_words=frozenset(), plain=None)
+    return doc.plain
 
 
 # -- explanations --------------------------------------------------------------------------------
@@ -699,7 +721,7 @@ def _explain(query: Query, doc: MatchDocument) -> Explanation:
         detail = "" if value else "no clause true"
         return Explanation(value, "or", "OR (any of)", detail, children=kids)
     if isinstance(query, Not):
-        kid = _explain(query.child, doc)
+        kid = _explain(query.child, _unguarded(doc))
         return Explanation(not kid.value, "not", "NOT", children=[kid])
     label = to_query_text(query)
     if query.source:  # as the editor wrote it

@@ -3,6 +3,9 @@ from the desk's example: a `land-laws` alert fired on "Bill", which was Bill Cli
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 import pytest
 
 from alerts.matcher import WatchlistMatcher
@@ -123,3 +126,29 @@ def test_case_hits_highlight_the_cased_word() -> None:
     tree = explain(parse_query("case:Bill"), d)
     (hit,) = tree.hits
     assert d.text.original[hit.start : hit.end] == "Bill" and hit.start == 13
+
+
+def test_the_guard_never_lets_an_excluded_name_through() -> None:
+    # under NOT the word counts as search finds it: excluding `clinton` excludes the person
+    assert not matcher("farmland AND NOT clinton").match(CLINTON_STORY)
+    assert not matcher("farmland -(bill OR clinton)").match(CLINTON_STORY)
+
+
+def test_a_backtest_sets_aside_what_live_alerting_would(tmp_path: Path) -> None:
+    from alerts.backtest import backtest
+    from crawler.search.tantivy_index import TantivyIndex
+    from crawler.storage import Store
+
+    store = Store(tmp_path / "watchdesk.db")
+    for i, story in enumerate((CLINTON_STORY, BILL_STORY)):
+        copy = article(story.text)
+        copy.url = copy.canonical_url = f"https://example.org/{i}"
+        store.save_article(copy)
+    wl = Watchlist(name="land-laws", query=LAND_LAWS)
+    later = datetime.now(UTC) + timedelta(minutes=1)  # the store stamps `fetched` with now
+    exact = backtest(store, wl, since=None, now=later)
+    counted = backtest(store, wl, since=None, now=later, index=TantivyIndex(store, None))
+    assert exact.matches == counted.matches == 1
+    (hit,) = exact.hits
+    assert "passed" in (store.get_article(hit.article_id) or CLINTON_STORY).text
+    store.close()
