@@ -11,6 +11,7 @@ watchlist; a later copy from another source is a threaded reply, at most once pe
 from __future__ import annotations
 
 import heapq
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -30,10 +31,13 @@ from crawler.query import (
     parse_query,
     resolve_aliases,
 )
+from crawler.query.evaluate import guard_applies
+from crawler.query.syntax import Text, tokenize, walk
 from crawler.records import MatchedTerm, StoryHistory
 from crawler.search.request import SearchRequest
 from crawler.search.tantivy_index import TantivyIndex
 from crawler.storage import Store
+from crawler.textnorm import fold
 
 DateField = Literal["fetched", "published"]
 AlertKind = Literal["story", "copy", "repeat"]
@@ -206,6 +210,7 @@ def backtest(
     if index is not None and preselect:
         seqs = index.matching_seqs(_tree(live, aliases), date_field, start, end)
     if seqs is not None:
+        seqs = _without_guarded(store, matcher, live.query, seqs)
         result.candidates = len(seqs)
         matches: Iterator[_Match] = _indexed_matches(store, seqs, date_field)
     else:
@@ -279,11 +284,41 @@ def _confirmed_matches(
 ) -> Iterator[_Match]:
     """The candidates the live matcher accepts, in the order given."""
     for seq, article in _load(store, seqs):
-        found = matcher.match_document(MatchDocument.from_article(article))
+        found = matcher.match_document(MatchDocument.from_article(article, name_guard=True))
         if found:
             when = _when(article, date_field)
             cluster = article.cluster_id or article.id
             yield _Match(seq, article.source, cluster, when, article, found[0].terms)
+
+
+def _without_guarded(
+    store: Store, matcher: WatchlistMatcher, query: str, seqs: list[int]
+) -> list[int]:
+    """The index's matches less those live matching would set aside by the proper-noun guard
+    (a lower-case query word inside a person's name the article capitalises mid-sentence).
+
+    The index has no sentences: the articles naming a person with one of the query's words
+    are read and confirmed by the live matcher; the others cannot be affected.
+    """
+    words = {
+        t.lower()
+        for node in walk(parse_query(query))
+        if isinstance(node, Text) and guard_applies(node)
+        for t in node.tokens
+    }
+    if not words or not seqs:
+        return seqs
+    suspects = []
+    for row in store.article_rows(seqs, "seq, entities"):
+        for ent in json.loads(row["entities"] or "[]"):
+            if ent.get("type") == "person" and words & set(tokenize(fold(ent.get("name") or ""))):
+                suspects.append(row["seq"])
+                break
+    if not suspects:
+        return seqs
+    kept = {m.seq for m in _confirmed_matches(store, matcher, suspects, "fetched")}
+    dropped = set(suspects) - kept
+    return [s for s in seqs if s not in dropped]
 
 
 def _indexed_matches(store: Store, seqs: list[int], date_field: DateField) -> Iterator[_Match]:
@@ -306,7 +341,7 @@ def _load_listed(store: Store, matcher: WatchlistMatcher, listed: list[_Match]) 
     for m in missing:
         m.article = articles.get(m.seq)
         if m.article is not None:
-            found = matcher.match_document(MatchDocument.from_article(m.article))
+            found = matcher.match_document(MatchDocument.from_article(m.article, name_guard=True))
             m.terms = found[0].terms if found else []
 
 

@@ -14,6 +14,7 @@ naive evaluation of every watchlist)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import repeat
@@ -43,7 +44,15 @@ from crawler.query import (
     to_query_text,
 )
 from crawler.query.evaluate import TextPresence, phrase_spans
-from crawler.query.syntax import TEXT_FIELDS, is_cjk_token, token_pattern, walk
+from crawler.query.syntax import (
+    TEXT_FIELDS,
+    Exists,
+    Near,
+    Pattern,
+    is_cjk_token,
+    token_pattern,
+    walk,
+)
 from crawler.records import MatchedTerm
 
 # A feature is a string: text features are token patterns of the scan string (they start with
@@ -144,12 +153,26 @@ def required_clauses(query: Query) -> list[Clause] | None:
     """
     if isinstance(query, Text):
         last = len(query.tokens) - 1
+        # a `case:` clause needs at least its words in any case (the scan is case-folded)
+        tokens = tuple(t.lower() for t in query.tokens) if query.cased else query.tokens
         if query.slop is None:
-            return [frozenset({token_pattern(query.tokens, query.prefix)})]
+            return [frozenset({token_pattern(tokens, query.prefix)})]
         return [
             frozenset({token_pattern((t,), query.prefix and i == last)})
-            for i, t in enumerate(query.tokens)
+            for i, t in enumerate(tokens)
         ]
+    if isinstance(query, Near):
+        return [
+            frozenset(token_pattern(t.tokens, t.prefix) for t in side)
+            for side in (query.left, query.right)
+        ]
+    if isinstance(query, Pattern):
+        if query.kind == "fuzzy":
+            return None
+        stem = re.split(r"[*?]", query.value, maxsplit=1)[0]  # the letters before a wildcard
+        return [frozenset({token_pattern((stem,), prefix=True)})] if stem else None
+    if isinstance(query, Exists):
+        return None
     if isinstance(query, Facet):
         if query.field not in _FACET_FIELDS:
             return None
@@ -242,10 +265,10 @@ class _Compiler:
     """
 
     def __init__(self) -> None:
-        self._ids: dict[tuple[Text, str], int] = {}
-        self.leaves: list[Text] = []  # by id
+        self._ids: dict[tuple[Text | Pattern | Near, str], int] = {}
+        self.leaves: list[Text | Pattern | Near] = []  # by id
 
-    def leaf_id(self, leaf: Text) -> int:
+    def leaf_id(self, leaf: Text | Pattern | Near) -> int:
         key = (leaf, leaf.source)  # the spelling is part of the highlight's term
         found = self._ids.get(key)
         if found is None:
@@ -254,8 +277,10 @@ class _Compiler:
         return found
 
     def check(self, query: Query) -> Check:
-        if isinstance(query, Text):
+        if isinstance(query, Text) and not query.cased:
             return _text_check(query)
+        if isinstance(query, Text | Pattern | Near | Exists):
+            return lambda s: evaluate(query, s.doc)
         if isinstance(query, Facet):
             feats = frozenset(facet_feature(query.field, v) for v in query.values)
             if len(feats) == 1:
@@ -280,7 +305,7 @@ class _Compiler:
 
     def collect(self, query: Query) -> Collect | None:
         """None when no phrase clause under `query` can contribute a highlight."""
-        if isinstance(query, Text):
+        if isinstance(query, Text | Pattern | Near):
             i = self.leaf_id(query)
             return lambda s, out: out.append(i)
         if isinstance(query, And):
@@ -347,10 +372,15 @@ def _near_patterns(leaf: Text) -> list[str]:
     return [token_pattern((t,), leaf.prefix and i == last) for i, t in enumerate(leaf.tokens)]
 
 
-def _leaf_rows(leaf: Text, s: _Scan) -> list[_Row]:
+def _leaf_rows(leaf: Text | Pattern | Near, s: _Scan) -> list[_Row]:
     """`find_hits(leaf)` as rows, for a clause known to be true; a phrase's fields are read
     from the presearch instead of being searched again."""
-    if leaf.slop is not None or not set(leaf.fields) <= _FIELD_SET:
+    if (
+        not isinstance(leaf, Text)
+        or leaf.slop is not None
+        or leaf.cased
+        or not set(leaf.fields) <= _FIELD_SET
+    ):
         return [(h.term, h.field, h.start, h.end) for h in find_hits(leaf, s.doc)]
     doc = s.doc
     term = leaf.source or to_query_text(leaf)
@@ -374,7 +404,7 @@ def _row_order(row: _Row) -> tuple[bool, int, int]:
     return (row[1] != "title", row[2], row[3])
 
 
-def _terms(s: _Scan, ids: list[int], leaves: list[Text]) -> list[MatchedTerm]:
+def _terms(s: _Scan, ids: list[int], leaves: list[Text | Pattern | Near]) -> list[MatchedTerm]:
     """The highlights of the given phrase clauses: deduplicated, title first, then by offset.
 
     Exactly `matched_terms`: one clause's hits are already unique and in that order; several
@@ -396,7 +426,10 @@ def _terms(s: _Scan, ids: list[int], leaves: list[Text]) -> list[MatchedTerm]:
 
 
 def _clause_terms(
-    spans: dict[int, tuple[list[_Row], list[MatchedTerm]]], i: int, leaves: list[Text], s: _Scan
+    spans: dict[int, tuple[list[_Row], list[MatchedTerm]]],
+    i: int,
+    leaves: list[Text | Pattern | Near],
+    s: _Scan,
 ) -> tuple[list[_Row], list[MatchedTerm]]:
     got = spans.get(i)
     if got is None:
@@ -554,6 +587,7 @@ class WatchlistMatcher:
                 entry.plain = [t.watchlist for t in entry.targets if t.unfiltered]
                 entry.filtered = [t for t in entry.targets if not t.unfiltered]
         self._leaves = compiler.leaves
+        self._words: dict[int, frozenset[str]] = {}
         self._build_index()
 
     def _build_index(self) -> None:
@@ -657,6 +691,17 @@ class WatchlistMatcher:
                 out.append(eid)
         return out
 
+    def _query_words(self, eid: int) -> frozenset[str]:
+        """The words of an entry's text clauses (lower-cased), computed on first use."""
+        found = self._words.get(eid)
+        if found is None:
+            words: set[str] = set()
+            for node in walk(self._entries[eid].query):
+                if isinstance(node, Text):
+                    words.update(t.lower() for t in node.tokens)
+            found = self._words[eid] = frozenset(words)
+        return found
+
     def candidates(self, doc: MatchDocument) -> list[int]:
         """Ids of the distinct queries to evaluate exactly: those whose presearch key is
         present and all of whose necessary clauses are satisfied, plus those that need none.
@@ -664,8 +709,12 @@ class WatchlistMatcher:
         return self._candidate_ids(self._scan(doc))
 
     def match(self, article: Article) -> list[WatchlistMatch]:
-        """The watchlists the article matches, in watchlist order, with their matched terms."""
-        return self.match_document(MatchDocument.from_article(article))
+        """The watchlists the article matches, in watchlist order, with their matched terms.
+
+        With the proper-noun guard: a lower-case term's hit inside a person's name that the
+        article capitalises mid-sentence does not count (docs/queries.md, "Case").
+        """
+        return self.match_document(MatchDocument.from_article(article, name_guard=True))
 
     def match_document(self, doc: MatchDocument) -> list[WatchlistMatch]:
         """`match` for an already built MatchDocument (lets callers share one per article)."""
@@ -677,17 +726,27 @@ class WatchlistMatcher:
         orders: list[int] = []
         matches: list[WatchlistMatch] = []
         chunks = 0
+        guard_words = doc.guard_words  # a person's name in capitals: see below
         for eid in self._candidate_ids(scan):
             entry = entries[eid]
             passing = [t for t in entry.filtered if t.passes(doc)] if entry.filtered else None
             check = entry.check
             assert check is not None  # compiled for every entry that has targets
-            if not (entry.plain or passing) or not check(scan):
+            if not (entry.plain or passing):
                 continue
-            ids: list[int] = []
-            if entry.collect is not None:
-                entry.collect(scan, ids)
-            terms = _terms(scan, ids, leaves) if ids else []
+            # a query with a word of such a name takes the reference path, which applies the
+            # proper-noun guard; the others cannot be affected by it
+            if guard_words and not guard_words.isdisjoint(self._query_words(eid)):
+                if not evaluate(entry.query, doc):
+                    continue
+                terms = matched_terms(entry.query, doc)
+            else:
+                if not check(scan):
+                    continue
+                ids: list[int] = []
+                if entry.collect is not None:
+                    entry.collect(scan, ids)
+                terms = _terms(scan, ids, leaves) if ids else []
             orders += entry.orders
             matches += map(_tuple_new, repeat(WatchlistMatch), zip(entry.plain, repeat(terms)))
             if passing:
@@ -705,7 +764,7 @@ class WatchlistMatcher:
         if name not in self._by_name:
             raise KeyError(f"no watchlist named {name!r} in this matcher")
         wl, entry = self._by_name[name]
-        doc = MatchDocument.from_article(article)
+        doc = MatchDocument.from_article(article, name_guard=True)
         filters = _filters(wl, doc)
         if entry.features is None:
             presearch = "always a candidate (the query can match without any word or facet)"
@@ -728,7 +787,7 @@ def _leaf_patterns(query: Query) -> list[str]:
     its proximity clauses."""
     out: list[str] = []
     for node in walk(query):
-        if isinstance(node, Text):
+        if isinstance(node, Text) and not node.cased:
             out.extend(_near_patterns(node) if node.slop is not None else [node.pattern])
     return out
 

@@ -18,7 +18,7 @@ from alerts.matcher import WatchlistMatch, matched_terms
 from alerts.watchlist import Watchlist
 from crawler.article import Article
 from crawler.config import ElasticsearchConfig
-from crawler.query import AliasResolver, MatchDocument, Query, compile_elasticsearch
+from crawler.query import AliasResolver, MatchDocument, Query, compile_elasticsearch, evaluate
 from crawler.query.syntax import resolve_aliases
 from crawler.search.elastic.client import connect
 from crawler.search.elastic.document import article_document
@@ -122,11 +122,14 @@ class PercolatorMatcher:
     def match(self, article: Article) -> list[WatchlistMatch]:
         """The watchlists the article matches, in watchlist order, with their matched terms."""
         names = self.matching_names(article)
-        doc = MatchDocument.from_article(article)
+        doc = MatchDocument.from_article(article, name_guard=True)
         return [
             WatchlistMatch(wl, matched_terms(self._trees[wl.name], doc))
             for wl in self.watchlists
-            if wl.name in names and wl.name in self._trees
+            if wl.name in names
+            and wl.name in self._trees
+            # the proper-noun guard, which the cluster cannot apply (no sentences there)
+            and (not doc.guards or evaluate(self._trees[wl.name], doc))
         ]
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperCommand
 
 from crawler import timespan
 from crawler.cli.app import _load, app, err, out
@@ -144,11 +145,57 @@ def _print_facets(result: SearchResult) -> None:
         out.print(table)
 
 
-@app.command()
+class QueryCommand(TyperCommand):
+    """A command whose one argument is a query that may start with `-` (`'-taiwan'`).
+
+    A word starting with `-` that names no option of the command is the query, not an
+    unknown option: it is moved behind `--`, so `watchdesk search '-taiwan' --limit 5`
+    works as `watchdesk search --limit 5 -- '-taiwan'`.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, query_last(self, args))
+
+
+def query_last(command: Any, args: list[str]) -> list[str]:
+    """`args` with a query that looks like an option moved behind `--` (see QueryCommand)."""
+    takes_value: set[str] = set()
+    flags: set[str] = {"--help"}
+    for param in command.params:
+        # typer vendors its own click: options are told by their kind, not their class
+        if getattr(param, "param_type_name", "") == "option":
+            names = set(param.opts) | set(param.secondary_opts)
+            (flags if param.is_flag or param.count else takes_value).update(names)
+    kept: list[str] = []
+    query: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            query.extend(args[i + 1 :])
+            break
+        name = arg.split("=", 1)[0]
+        if arg.startswith("-") and len(arg) > 1 and name not in takes_value | flags:
+            query.append(arg)
+        else:
+            kept.append(arg)
+            if name in takes_value and "=" not in arg and i + 1 < len(args):
+                kept.append(args[i + 1])
+                i += 1
+        i += 1
+    return kept + (["--", *query] if query else [])
+
+
+QUERY_HELP = (
+    "Query, e.g. '\"sister city\" AND country:CN' ('' = all); it may start with '-' "
+    "('-taiwan'). Every operator, with examples and the differences from Elasticsearch, "
+    "Lucene and Meltwater: docs/queries.md."
+)
+
+
+@app.command(cls=QueryCommand)
 def search(
-    query: Annotated[
-        str, typer.Argument(help="Query, e.g. '\"sister city\" AND country:CN' ('' = all).")
-    ] = "",
+    query: Annotated[str, typer.Argument(help=QUERY_HELP)] = "",
     since: Annotated[
         str | None,
         typer.Option(
@@ -176,8 +223,12 @@ def search(
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout, for export.")] = False,
     facets: Annotated[bool, typer.Option("--facets", help="Print facet counts too.")] = False,
 ) -> None:
-    """Search the archive. Every filter option repeats (OR within one option, AND between)."""
-    from crawler.query import QueryError, parse_query
+    """Search the archive. Every filter option repeats (OR within one option, AND between).
+
+    The query language is documented in docs/queries.md.
+    """
+    from crawler.query import QueryError
+    from crawler.query.parser import parse_query_with_warnings
 
     if sort not in ("relevance", "date"):
         err.print("error: --sort must be 'relevance' or 'date'")
@@ -190,11 +241,14 @@ def search(
         raise typer.Exit(2)
     if query.strip():
         try:
-            parse_query(query)
+            _, warnings = parse_query_with_warnings(query)
         except QueryError as exc:
             err.print(f"error: bad query: {escape(str(exc))}")
             err.print(f"  {query}\n  {' ' * exc.position}^", markup=False)
             raise typer.Exit(2) from None
+        for warning in warnings:
+            err.print(f"warning: {escape(warning.message)}")
+            err.print(f"  {query}\n  {' ' * warning.position}^", markup=False)
     request = SearchRequest(
         query=query,
         since=parse_day(since, "--since") if since else None,

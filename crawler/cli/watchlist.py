@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -40,8 +41,43 @@ def watchlist_validate() -> None:
             err.print(escape(problem))
         err.print(f"{len(exc.problems)} problem(s)")
         raise typer.Exit(1) from None
+    for warning in query_warnings(loaded):
+        err.print(escape(warning))
     n = len(loaded.watchlists.watchlists)
     out.print(f"ok: {n} watchlist(s), {len(loaded.watchlists.entities)} watched entit(ies)")
+
+
+def query_warnings(loaded: LoadedConfig) -> list[str]:
+    """`file:line: watchlist 'name': query: warning: ...` for every query the parser accepted
+    with a remark (an implicit AND next to OR, ignored punctuation); the exit code stays 0."""
+    from crawler.query.parser import parse_query_with_warnings
+    from crawler.yamlfile import YamlError, line_of, load_yaml
+
+    source = loaded.config.watchlists
+    path = loaded.path
+    if isinstance(source, str):
+        path = Path(source) if Path(source).is_absolute() else loaded.path.parent / source
+    try:
+        root = load_yaml(path)
+    except (OSError, YamlError):
+        root = None
+    items = root.get("watchlists") if isinstance(root, dict) else root
+    base: tuple[str, ...] = ("watchlists",) if isinstance(root, dict) else ()
+    lines: dict[str, int | None] = {}
+    for i, raw in enumerate(items if isinstance(items, list) else []):
+        if isinstance(raw, dict) and isinstance(raw.get("name"), str):
+            lines[raw["name"]] = line_of(root, (*base, i, "query"))
+    out_lines: list[str] = []
+    for wl in loaded.watchlists.watchlists:
+        _, warnings = parse_query_with_warnings(wl.query)
+        line = lines.get(wl.name)
+        where = f"{path}:{line}" if line else str(path)
+        for warning in warnings:
+            out_lines.append(
+                f"{where}: watchlist '{wl.name}': query: warning: {warning.message} "
+                f"(character {warning.position})"
+            )
+    return out_lines
 
 
 @watchlist_app.command("test")
@@ -178,6 +214,27 @@ def watchlist_explain(
         return
     for line in why.lines():
         out.print(_safe(line))
+    if _has_boost(query if query is not None else _query_of(target)):
+        out.print("note: boosts (^) only rank search results; they never change what matches")
+
+
+def _query_of(target: Watchlist | str) -> str:
+    return target if isinstance(target, str) else target.query
+
+
+def _has_boost(text: str) -> bool:
+    from crawler.query import QueryError, parse_query
+    from crawler.query.syntax import Near, Pattern, Text, walk
+
+    try:
+        tree = parse_query(text)
+    except QueryError:
+        return False
+    for node in walk(tree):
+        words = node.left + node.right if isinstance(node, Near) else (node,)
+        if any(isinstance(w, Text | Pattern) and w.boost != 1.0 for w in words):
+            return True
+    return False
 
 
 # -- helpers ---------------------------------------------------------------------------------

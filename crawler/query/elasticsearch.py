@@ -7,14 +7,20 @@ cluster.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 from crawler.query.syntax import (
+    DATE_FIELDS,
     AliasResolver,
     And,
+    DateMath,
+    Exists,
     Facet,
+    Near,
     Not,
     Or,
+    Pattern,
     Query,
     Range,
     Text,
@@ -34,6 +40,13 @@ from crawler.query.syntax import (
 ES_FIELDS: dict[str, str] = {
     "title": "text",
     "text": "text",
+    # the words with their capitals kept, for `case:` (analyzer watchdesk_cased); written
+    # as `" ".join(tokenize(cased_fold(original)))`
+    "title_cased": "text",
+    "text_cased": "text",
+    # the names of the fields the article has a value for (`_exists_:`), as
+    # `evaluate.present_fields`
+    "present": "keyword",
     "source": "keyword",
     "language": "keyword",
     "countries": "keyword",
@@ -45,6 +58,7 @@ ES_FIELDS: dict[str, str] = {
     "place_names": "keyword",
     "relevance": "float",
     "published": "date",
+    "fetched": "date",
 }
 
 # Analysis settings for title/text: split on anything that is not a letter or digit, exactly
@@ -56,7 +70,9 @@ ES_TEXT_ANALYSIS: dict[str, Any] = {
             "type": "custom",
             "tokenizer": "watchdesk_tokens",
             "filter": ["lowercase"],
-        }
+        },
+        # the same split with the capitals kept, for the `*_cased` fields (`case:` terms)
+        "watchdesk_cased": {"type": "custom", "tokenizer": "watchdesk_tokens", "filter": []},
     },
     "tokenizer": {"watchdesk_tokens": {"type": "pattern", "pattern": "[^\\p{L}\\p{N}]+"}},
 }
@@ -88,6 +104,10 @@ ES_FACET_FIELDS: dict[str, str] = {
 # text is untrusted); front ends render them.
 HIGHLIGHT_PRE = "[["
 HIGHLIGHT_POST = "]]"
+
+# Fuzzy terms: the closest words Elasticsearch expands one to (its default is 50, which would
+# silently drop matches on a large index); Lucene's old boolean clause limit.
+FUZZY_MAX_EXPANSIONS = 1024
 
 # Title clauses weigh three times text clauses, as crawler/search/embedded.py's BM25 column weights.
 TITLE_BOOST = 3.0
@@ -200,9 +220,11 @@ def _compile(query: Query, title_boost: float | None) -> dict[str, Any]:
         return _should([_compile(c, title_boost) for c in query.children])
     if isinstance(query, Not):
         return {"bool": {"must_not": [_compile(query.child, title_boost)]}}
-    if isinstance(query, Text):
-        clauses = [_text(query, f, title_boost if f == "title" else None) for f in query.fields]
+    if isinstance(query, Text | Pattern | Near):
+        clauses = [_word(query, f, title_boost if f == "title" else None) for f in query.fields]
         return clauses[0] if len(clauses) == 1 else _should(clauses)
+    if isinstance(query, Exists):
+        return {"term": {"present": query.field}}
     if isinstance(query, Facet):
         return _facet(query)
     return _range(query)
@@ -210,6 +232,58 @@ def _compile(query: Query, title_boost: float | None) -> dict[str, Any]:
 
 def _should(clauses: list[dict[str, Any]]) -> dict[str, Any]:
     return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def _weight(title_boost: float | None, boost: float) -> float | None:
+    if title_boost is None and boost == 1.0:
+        return None
+    return (title_boost or 1.0) * boost
+
+
+def _word(leaf: Text | Pattern | Near, field: str, title_boost: float | None) -> dict[str, Any]:
+    if isinstance(leaf, Near):
+        boost = max(t.boost for t in leaf.left + leaf.right)
+        weight = _weight(title_boost, boost)
+        body: dict[str, Any] = {
+            "clauses": [_span_side(leaf.left, field), _span_side(leaf.right, field)],
+            "slop": leaf.distance,
+            "in_order": leaf.ordered,
+        }
+        if weight is not None:
+            body["boost"] = weight
+        return {"span_near": body}
+    weight = _weight(title_boost, leaf.boost)
+    extra: dict[str, Any] = {} if weight is None else {"boost": weight}
+    if isinstance(leaf, Pattern):
+        if leaf.kind == "wildcard":
+            return {"wildcard": {field: {"value": leaf.value, **extra}}}
+        return {
+            "fuzzy": {
+                field: {
+                    "value": leaf.value,
+                    "fuzziness": leaf.distance,
+                    "prefix_length": 0,
+                    "transpositions": True,
+                    "max_expansions": FUZZY_MAX_EXPANSIONS,
+                    **extra,
+                }
+            }
+        }
+    return _text(leaf, field + "_cased" if leaf.cased else field, weight)
+
+
+def _span_side(alternatives: tuple[Text, ...], field: str) -> dict[str, Any]:
+    spans = [_span(t, field) for t in alternatives]
+    return spans[0] if len(spans) == 1 else {"span_or": {"clauses": spans}}
+
+
+def _span(leaf: Text, field: str) -> dict[str, Any]:
+    clauses: list[dict[str, Any]] = [{"span_term": {field: t}} for t in leaf.tokens]
+    if leaf.prefix:
+        clauses[-1] = {"span_multi": {"match": {"prefix": {field: {"value": leaf.tokens[-1]}}}}}
+    if len(clauses) == 1:
+        return clauses[0]
+    return {"span_near": {"clauses": clauses, "slop": 0, "in_order": True}}
 
 
 def _text(leaf: Text, field: str, boost: float | None = None) -> dict[str, Any]:
@@ -245,9 +319,35 @@ def _facet(leaf: Facet) -> dict[str, Any]:
     return clauses[0] if len(clauses) == 1 else _should(clauses)
 
 
+def _date_value(value: object) -> str:
+    if isinstance(value, DateMath):
+        return value.expr
+    assert isinstance(value, datetime)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def _range(leaf: Range) -> dict[str, Any]:
     bounds: dict[str, Any] = {}
-    if leaf.field == "published":
+    plain_days = all(v is None or type(v) is date for v in (leaf.low, leaf.high))
+    if leaf.field in DATE_FIELDS and not plain_days:
+        # date math and date-times as Elasticsearch reads them: gt/lte round a rounded value
+        # (now/d) up, gte/lt down, the same rule `syntax.time_span` applies; a date stays a day
+        for value, inclusive, ops in (
+            (leaf.low, leaf.include_low, ("gte", "gt")),
+            (leaf.high, leaf.include_high, ("lte", "lt")),
+        ):
+            if value is None:
+                continue
+            op = ops[0] if inclusive else ops[1]
+            if type(value) is date:
+                value = DateMath(value.isoformat() + "||/d", (), "d")
+                bounds[op] = value.expr
+            else:
+                bounds[op] = _date_value(value)
+        bounds["format"] = "strict_date_optional_time"
+        bounds["time_zone"] = "UTC"
+        return {"range": {leaf.field: bounds}}
+    if leaf.field in DATE_FIELDS:
         start, stop = day_bounds(leaf)
         # explicit half-open bounds: no reliance on Elasticsearch's rounding of date-only values
         if start is not None:

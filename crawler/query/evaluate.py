@@ -7,24 +7,32 @@ made the query true (offsets into the ORIGINAL title/text: `fold` keeps lengths)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from crawler.article import Article
 from crawler.query.syntax import (
+    DATE_FIELDS,
+    EXISTS_FIELDS,
+    FACET_FIELDS,
     TEXT_FIELDS,
     AliasResolver,
     And,
+    Exists,
     Facet,
+    Near,
     Not,
     Or,
+    Pattern,
     Query,
     Range,
     Text,
-    day_bounds,
+    cased_fold,
     is_cjk_token,
     joined_tokens,
     resolve_aliases,
+    time_span,
     to_query_text,
     token_pattern,
     tokenize,
@@ -40,7 +48,7 @@ class FieldText:
     before each occurrence: no per-token Python work on the whole field.
     """
 
-    __slots__ = ("original", "folded", "tokens", "joined", "_positions")
+    __slots__ = ("original", "folded", "tokens", "joined", "_positions", "_cased", "_distinct")
 
     def __init__(self, original: str, folded: str | None = None) -> None:
         self.original = original
@@ -48,6 +56,27 @@ class FieldText:
         self.tokens: list[str] = tokenize(self.folded)
         self.joined = joined_tokens(self.tokens)
         self._positions: dict[tuple[str, bool], list[int]] = {}
+        self._cased: FieldText | None = None
+        self._distinct: frozenset[str] | None = None
+
+    def cased(self) -> FieldText:
+        """The field folded in everything but case, for `case:` clauses (built on first use)."""
+        if self._cased is None:
+            cased = cased_fold(self.original, self.folded)
+            self._cased = self if cased == self.folded else FieldText(self.original, cased)
+        return self._cased
+
+    def distinct(self) -> frozenset[str]:
+        """The field's distinct tokens (what wildcard and fuzzy words are tried against)."""
+        if self._distinct is None:
+            self._distinct = frozenset(self.tokens)
+        return self._distinct
+
+    def starts(self, tokens: tuple[str, ...], prefix: bool) -> list[int]:
+        """Ascending token positions where the token sequence starts."""
+        if len(tokens) == 1:
+            return self.positions(tokens[0], prefix)
+        return self._scan(token_pattern(tokens, prefix))
 
     def token_spans(self, token: str, prefix: bool = False) -> dict[int, tuple[int, int]]:
         """Token position -> character span, for the occurrences of one token.
@@ -129,19 +158,45 @@ class MatchDocument:
     places: frozenset[str] = frozenset()
     relevance: float | None = None
     published: datetime | None = None
+    fetched: datetime | None = None
     presence: TextPresence | None = field(default=None, repr=False, compare=False)
     # spans of text clauses already located in this article: many watchlists share clauses
     hit_cache: dict[tuple[str, tuple[str, ...], bool], list[tuple[int, int]]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # field -> character spans of capitalised occurrences of a person's name (the proper-noun
+    # guard, `name_guard=True`): empty for search and backtests, which have no such rule
+    guards: dict[str, list[tuple[int, int]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    # the folded words of those names: only clauses holding one of them can be set aside
+    guard_words: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    # this document without the guard, for clauses under NOT (built on first use)
+    plain: MatchDocument | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_article(cls, article: Article) -> MatchDocument:
+    def from_article(cls, article: Article, name_guard: bool = False) -> MatchDocument:
         """Precompute everything queries look at.
 
         Entity aliases are resolved on the query side (`resolve_aliases`), not here, so that
         this document holds exactly what the store indexes and every backend agrees.
+        `name_guard` (the alert matcher's): hits of lower-case terms inside a watched or
+        tagged person's name, capitalised mid-sentence, do not count (see `guarded_hit`).
         """
+        doc = cls._build(article)
+        if name_guard:
+            doc.guards = _person_name_spans(article, doc)
+            if doc.guards:
+                doc.guard_words = frozenset(
+                    t
+                    for e in article.entities
+                    if e.type == "person" and e.name
+                    for t in tokenize(fold(e.name))
+                )
+        return doc
+
+    @classmethod
+    def _build(cls, article: Article) -> MatchDocument:
         countries = {c.upper() for c in article.countries}
         regions: set[str] = set()
         entities: set[str] = set()
@@ -155,9 +210,7 @@ class MatchDocument:
             entities |= keys
             if ent.type == "place":
                 places |= keys
-        published = article.published
-        if published is not None and published.tzinfo is None:
-            published = published.replace(tzinfo=UTC)  # the store's rule: naive means UTC
+        published = _utc(article.published)  # the store's rule: naive means UTC
         title_folded, text_folded = _reuse_match_text(article)
         return cls(
             title=FieldText(article.title, title_folded),
@@ -171,10 +224,12 @@ class MatchDocument:
             places=frozenset(places),
             relevance=article.relevance,
             published=published,
+            fetched=_utc(article.fetched),
         )
 
-    def field_text(self, name: str) -> FieldText:
-        return self.title if name == "title" else self.text
+    def field_text(self, name: str, cased: bool = False) -> FieldText:
+        ft = self.title if name == "title" else self.text
+        return ft.cased() if cased else ft
 
     def facet(self, name: str) -> frozenset[str]:
         """The article's values for a facet field."""
@@ -189,6 +244,58 @@ class MatchDocument:
             "entity": self.entities,
             "place": self.places,
         }[name]
+
+
+def _person_name_spans(article: Article, doc: MatchDocument) -> dict[str, list[tuple[int, int]]]:
+    """Where the article's people's names occur capitalised, per field."""
+    names = {fold(e.name) for e in article.entities if e.type == "person" and e.name}
+    out: dict[str, list[tuple[int, int]]] = {}
+    for name in names:
+        tokens = tuple(tokenize(name))
+        if len(tokens) < 2:
+            continue  # a one-word name: a hit can never be a strict part of it
+        for field_name in TEXT_FIELDS:
+            ft = doc.field_text(field_name)
+            for start, end in phrase_spans(ft.folded, tokens, False):
+                if ft.original[start : start + 1].isupper():
+                    out.setdefault(field_name, []).append((start, end))
+    return out
+
+
+# What ends a sentence: a capital after one of these says nothing about a proper noun.
+_SENTENCE_END = ".!?\n\r"
+_OPENERS = " \t\"'“‘(«「『-—–"
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    i = start - 1
+    while i >= 0 and text[i] in _OPENERS:
+        i -= 1
+    return i < 0 or text[i] in _SENTENCE_END
+
+
+def guard_applies(leaf: Text) -> bool:
+    """The proper-noun guard concerns words and phrases written in lower case."""
+    written = leaf.source or to_query_text(leaf)
+    return not leaf.cased and leaf.slop is None and not any(c.isupper() for c in written)
+
+
+def guarded_hit(hit: Hit, doc: MatchDocument) -> bool:
+    """A hit that does not count: capitalised, not at a sentence start, and a strict part of
+    a person's name occurring there ("Bill" of "said Bill Clinton" for the term `bill`)."""
+    spans = doc.guards.get(hit.field)
+    if not spans:
+        return False
+    original = doc.field_text(hit.field).original
+    if not original[hit.start : hit.start + 1].isupper() or _sentence_start(original, hit.start):
+        return False
+    return any(a <= hit.start and hit.end <= b and (hit.start, hit.end) != (a, b) for a, b in spans)
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    if at is not None and at.tzinfo is None:
+        return at.replace(tzinfo=UTC)
+    return at
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,16 +394,76 @@ def _events_near(
 
 
 def _text_true(leaf: Text, doc: MatchDocument) -> bool:
+    if doc.guards and guard_applies(leaf):
+        return bool(_text_hits(leaf, doc))
     if leaf.slop is None:
         pattern = leaf.pattern
         presence = doc.presence
-        if presence is not None and pattern in presence.known:
+        if presence is not None and not leaf.cased and pattern in presence.known:
             return any(
                 pattern in (presence.title if name == "title" else presence.text)
                 for name in leaf.fields
             )
-        return any(pattern in doc.field_text(name).joined for name in leaf.fields)
-    return any(_near_windows(leaf, doc.field_text(name), True) for name in leaf.fields)
+        return any(pattern in doc.field_text(name, leaf.cased).joined for name in leaf.fields)
+    return any(_near_windows(leaf, doc.field_text(name, leaf.cased), True) for name in leaf.fields)
+
+
+def _pattern_tokens(leaf: Pattern, ft: FieldText) -> list[str]:
+    return [t for t in ft.distinct() if leaf.matches(t)]
+
+
+def _occurrences(alts: tuple[Text, ...], ft: FieldText) -> list[tuple[int, list[int]]]:
+    """(length in tokens, ascending start positions) of each alternative of a NEAR side."""
+    return [(len(t.tokens), ft.starts(t.tokens, t.prefix)) for t in alts]
+
+
+def _near_pairs(leaf: Near, ft: FieldText, first_only: bool) -> list[tuple[int, int, int, int]]:
+    """(start, end, start, end) token positions of the left and right occurrences that are
+    close enough (at most `distance` words between them, left first when ordered)."""
+    n = leaf.distance
+    left = _occurrences(leaf.left, ft)
+    right = _occurrences(leaf.right, ft)
+    out: list[tuple[int, int, int, int]] = []
+    for a_len, a_starts in left:
+        if not a_starts:
+            continue
+        for b_len, b_starts in right:
+            if not b_starts:
+                continue
+            for a in a_starts:
+                a_end = a + a_len - 1
+                # right after: b starts within n words after a ends
+                lo = bisect_left(b_starts, a_end + 1)
+                hi = bisect_right(b_starts, a_end + 1 + n)
+                for b in b_starts[lo:hi]:
+                    out.append((a, a_end, b, b + b_len - 1))
+                    if first_only:
+                        return out
+                if leaf.ordered:
+                    continue
+                # right before: b ends within n words before a starts
+                lo = bisect_left(b_starts, a - 1 - n - (b_len - 1))
+                hi = bisect_right(b_starts, a - 1 - (b_len - 1))
+                for b in b_starts[lo:hi]:
+                    out.append((a, a_end, b, b + b_len - 1))
+                    if first_only:
+                        return out
+    return out
+
+
+def present_fields(doc: MatchDocument) -> list[str]:
+    """The fields `_exists_:` is true for in this article (what an index records)."""
+    return [name for name in EXISTS_FIELDS if _exists_true(Exists(name), doc)]
+
+
+def _exists_true(leaf: Exists, doc: MatchDocument) -> bool:
+    name = leaf.field
+    if name in TEXT_FIELDS:
+        return bool(doc.field_text(name).tokens)
+    if name in FACET_FIELDS:
+        return any(v for v in doc.facet(name))
+    value = {"published": doc.published, "fetched": doc.fetched, "relevance": doc.relevance}
+    return value[name] is not None
 
 
 def phrase_spans(folded: str, tokens: tuple[str, ...], prefix: bool) -> list[tuple[int, int]]:
@@ -349,13 +516,46 @@ def _match_from(
     return cur
 
 
-def _text_hits(leaf: Text, doc: MatchDocument) -> list[Hit]:
+def _spans_at(ft: FieldText, tokens: tuple[str, ...], prefix: bool) -> dict[int, tuple[int, int]]:
+    """Start position -> character span of every occurrence of a token sequence."""
+    return dict(
+        zip(ft.starts(tokens, prefix), phrase_spans(ft.folded, tokens, prefix), strict=False)
+    )
+
+
+def _other_hits(leaf: Pattern | Near, doc: MatchDocument) -> list[Hit]:
     term = leaf.source or to_query_text(leaf)
     hits: list[Hit] = []
     for name in leaf.fields:
         ft = doc.field_text(name)
+        if isinstance(leaf, Pattern):
+            for token in _pattern_tokens(leaf, ft):
+                hits.extend(Hit(term, name, a, b) for a, b in ft.token_spans(token).values())
+            continue
+        pairs = _near_pairs(leaf, ft, first_only=False)
+        if not pairs:
+            continue
+        spans: dict[int, tuple[int, int]] = {}
+        for alt in leaf.left + leaf.right:
+            for start, span in _spans_at(ft, alt.tokens, alt.prefix).items():
+                spans.setdefault(start, span)
+        seen: set[int] = set()
+        for a, _, b, _ in pairs:
+            for p in (a, b):
+                if p not in seen and p in spans:
+                    seen.add(p)
+                    hits.append(Hit(term, name, *spans[p]))
+    hits.sort(key=lambda h: (h.field != "title", h.start))
+    return hits
+
+
+def _text_hits(leaf: Text, doc: MatchDocument) -> list[Hit]:
+    term = leaf.source or to_query_text(leaf)
+    hits: list[Hit] = []
+    for name in leaf.fields:
+        ft = doc.field_text(name, leaf.cased)
         if leaf.slop is None:
-            key = (name, leaf.tokens, leaf.prefix)
+            key = (name + ("#cased" if leaf.cased else ""), leaf.tokens, leaf.prefix)
             found = doc.hit_cache.get(key)
             if found is None:
                 found = doc.hit_cache[key] = (
@@ -377,6 +577,8 @@ def _text_hits(leaf: Text, doc: MatchDocument) -> list[Hit]:
                     if spans_p is not None:
                         hits.append(Hit(term, name, *spans_p))
     hits.sort(key=lambda h: (h.field != "title", h.start))
+    if doc.guards and guard_applies(leaf):
+        hits = [h for h in hits if not guarded_hit(h, doc)]
     return hits
 
 
@@ -384,12 +586,9 @@ def _text_hits(leaf: Text, doc: MatchDocument) -> list[Hit]:
 
 
 def _range_true(leaf: Range, doc: MatchDocument) -> bool:
-    if leaf.field == "published":
-        if doc.published is None:
-            return False
-        day = doc.published.astimezone(UTC).date()
-        start, stop = day_bounds(leaf)
-        return (start is None or day >= start) and (stop is None or day < stop)
+    if leaf.field in DATE_FIELDS:
+        at = doc.published if leaf.field == "published" else doc.fetched
+        return at is not None and time_span(leaf).contains(at)
     value = doc.relevance
     if value is None:
         return False
@@ -405,6 +604,14 @@ def _range_true(leaf: Range, doc: MatchDocument) -> bool:
 def _leaf_true(leaf: Query, doc: MatchDocument) -> bool:
     if isinstance(leaf, Text):
         return _text_true(leaf, doc)
+    if isinstance(leaf, Pattern):
+        return any(
+            any(leaf.matches(t) for t in doc.field_text(name).distinct()) for name in leaf.fields
+        )
+    if isinstance(leaf, Near):
+        return any(_near_pairs(leaf, doc.field_text(name), True) for name in leaf.fields)
+    if isinstance(leaf, Exists):
+        return _exists_true(leaf, doc)
     if isinstance(leaf, Facet):
         have = doc.facet(leaf.field)
         return any(v in have for v in leaf.values)
@@ -429,8 +636,19 @@ def _eval(query: Query, doc: MatchDocument) -> bool:
     if isinstance(query, Or):
         return any(_eval(c, doc) for c in query.children)
     if isinstance(query, Not):
-        return not _eval(query.child, doc)
+        return not _eval(query.child, _unguarded(doc))
     return _leaf_true(query, doc)
+
+
+def _unguarded(doc: MatchDocument) -> MatchDocument:
+    """The document as search sees it, for clauses under NOT: the proper-noun guard only
+    keeps a word from making a query true, never from excluding an article (`bill AND NOT
+    clinton` still leaves out "said Bill Clinton")."""
+    if not doc.guards:
+        return doc
+    if doc.plain is None:
+        doc.plain = replace(doc, guards={}, guard_words=frozenset(), plain=None)
+    return doc.plain
 
 
 # -- explanations --------------------------------------------------------------------------------
@@ -503,22 +721,43 @@ def _explain(query: Query, doc: MatchDocument) -> Explanation:
         detail = "" if value else "no clause true"
         return Explanation(value, "or", "OR (any of)", detail, children=kids)
     if isinstance(query, Not):
-        kid = _explain(query.child, doc)
+        kid = _explain(query.child, _unguarded(doc))
         return Explanation(not kid.value, "not", "NOT", children=[kid])
     label = to_query_text(query)
     if query.source:  # as the editor wrote it
-        label = query.source if isinstance(query, Text) else f"{query.field}:{query.source}"
+        label = (
+            query.source
+            if isinstance(query, Text | Pattern | Near | Exists)
+            else f"{query.field}:{query.source}"
+        )
+    if isinstance(query, Pattern | Near):
+        hits = _other_hits(query, doc)
+        where = "" if query.fields == TEXT_FIELDS else f" (in {query.fields[0]} only)"
+        return Explanation(bool(hits), "text", label + where, _describe_hits(hits, doc), hits=hits)
+    if isinstance(query, Exists):
+        value = _exists_true(query, doc)
+        return Explanation(value, "facet", label, "has a value" if value else "no value")
     if isinstance(query, Text):
         hits = _text_hits(query, doc)
         where = "" if query.fields == TEXT_FIELDS else f" (in {query.fields[0]} only)"
-        return Explanation(bool(hits), "text", label + where, _describe_hits(hits, doc), hits=hits)
+        detail = _describe_hits(hits, doc)
+        if doc.guards and guard_applies(query):
+            unguarded = MatchDocument(doc.title, doc.text)
+            aside = [h for h in _text_hits(query, unguarded) if guarded_hit(h, doc)]
+            if aside:
+                words = ", ".join(
+                    repr(doc.field_text(h.field).original[h.start : h.end]) for h in aside[:3]
+                )
+                detail += f"; set aside as part of a person's name: {words}"
+        return Explanation(bool(hits), "text", label + where, detail, hits=hits)
     if isinstance(query, Facet):
         have = doc.facet(query.field)
         value = any(v in have for v in query.values)
         shown = ", ".join(sorted(have)[:8]) or "none"
         return Explanation(value, "facet", label, f"article {query.field}: {shown}")
     value = _range_true(query, doc)
-    actual: object = doc.published.isoformat() if doc.published else None
+    at = doc.fetched if query.field == "fetched" else doc.published
+    actual: object = at.isoformat() if at else None
     if query.field == "relevance":
         actual = doc.relevance
     shown_value = "none" if actual is None else str(actual)
@@ -539,6 +778,8 @@ def _true_hits(query: Query, doc: MatchDocument) -> list[Hit]:
     """Hits under a node already known to be true (NOT subtrees and false branches skipped)."""
     if isinstance(query, Text):
         return _text_hits(query, doc)
+    if isinstance(query, Pattern | Near):
+        return _other_hits(query, doc)
     out: list[Hit] = []
     if isinstance(query, And):
         for child in query.children:

@@ -23,9 +23,9 @@ from crawler.query import (
     Query,
     compile_sqlite,
     evaluate,
-    positive_literals,
     resolve_aliases,
 )
+from crawler.query.syntax import has_text_clause
 from crawler.search.request import FACET_FIELDS, Hit, SearchRequest, SearchResult
 from crawler.search.snippets import highlight
 from crawler.search.tantivy_index import IndexPage, TantivyIndex
@@ -93,7 +93,7 @@ class EmbeddedArchive:
             tree = resolve_aliases(tree, self.aliases)
         self.index.sync()
         # "Everything" has no relevance to rank by: newest first.
-        sort = "date" if tree is None or not positive_literals(tree) else request.sort
+        sort = "date" if tree is None or not has_text_clause(tree) else request.sort
         page, exact = self.index.search(
             tree,
             sort=sort,

@@ -33,8 +33,11 @@ import tantivy
 
 from crawler.article import Article
 from crawler.query import MatchDocument
+from crawler.query.evaluate import present_fields
 from crawler.search.tantivy_query import (
     FACET_INDEX_FIELDS,
+    PRESENT_FIELD,
+    cased_field,
     compile_tantivy,
     pairs_field,
     token_pairs,
@@ -44,7 +47,7 @@ from crawler.storage import Store
 log = logging.getLogger(__name__)
 
 # Bump when the schema or the tokenisation changes: an index of another version is rebuilt.
-INDEX_VERSION = 4
+INDEX_VERSION = 5  # 5: case-kept words (`case:`) and the fields present (`_exists_`)
 STATE_FILE = "watchdesk-index.json"
 TOKENIZER = "watchdesk_tokens"
 # Facet name (backend.FACET_FIELDS) -> index field counted for it. Entities are counted by id
@@ -88,6 +91,10 @@ def build_schema() -> tantivy.Schema:
         # two-word phrase becomes one term lookup and a longer one a phrase of pairs, instead
         # of intersecting the positions of common words over half the archive.
         sb.add_text_field(pairs_field(name), tokenizer_name=TOKENIZER, index_option="position")
+        # The field's distinct words with their capitals kept, for `case:Bill`: presence only
+        # (a cased phrase is checked by the matcher on the folded phrase's candidates).
+        sb.add_text_field(cased_field(name), tokenizer_name=TOKENIZER, index_option="basic")
+    sb.add_text_field(PRESENT_FIELD, tokenizer_name="raw", index_option="basic")
     for name in FACET_INDEX_FIELDS:
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
     sb.add_text_field("entity_id", tokenizer_name="raw", index_option="basic", fast=True)
@@ -138,6 +145,13 @@ def article_document(seq: int, article: Article) -> tantivy.Document:
     for name, tokens in (("title", doc.title.tokens), ("text", doc.text.tokens)):
         out.add_text(name, " ".join(tokens))
         out.add_text(pairs_field(name), " ".join(token_pairs(tokens)))
+        cased = doc.field_text(name, cased=True)
+        if cased is not doc.field_text(name):
+            out.add_text(cased_field(name), " ".join(sorted(cased.distinct())))
+        else:  # no capitals: the cased words are the folded ones
+            out.add_text(cased_field(name), " ".join(sorted(set(tokens))))
+    for name in present_fields(doc):
+        out.add_text(PRESENT_FIELD, name)
     for name in FACET_INDEX_FIELDS:
         for value in sorted(doc.facet(name)):
             out.add_text(name, value)

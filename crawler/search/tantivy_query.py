@@ -17,11 +17,23 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
 
 import tantivy
 
-from crawler.query.syntax import And, Facet, Not, Or, Query, Range, Text, day_bounds
+from crawler.query.syntax import (
+    DATE_FIELDS,
+    And,
+    Exists,
+    Facet,
+    Near,
+    Not,
+    Or,
+    Pattern,
+    Query,
+    Range,
+    Text,
+    time_span,
+)
 
 # BM25 weight of a title match against a body match: a term in the headline says more about
 # what the story is about; 3:1 is the usual newsroom weighting (Elasticsearch `title^3`).
@@ -29,6 +41,15 @@ TITLE_WEIGHT = 3.0
 
 # Facet fields of the query language -> index field holding the same values as MatchDocument.
 FACET_INDEX_FIELDS = ("source", "language", "country", "region", "event", "entity", "place")
+
+
+# The field listing which of the article's fields have a value (`_exists_:field`).
+PRESENT_FIELD = "present"
+
+
+def cased_field(name: str) -> str:
+    """The index field holding the distinct case-kept tokens of text field `name` (`case:`)."""
+    return name + "_cased"
 
 
 def pairs_field(name: str) -> str:
@@ -67,10 +88,6 @@ def _all_but(query: tantivy.Query) -> tantivy.Query:
     )
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
-
-
 class _Builder:
     def __init__(self, schema: tantivy.Schema) -> None:
         self.schema = schema
@@ -83,8 +100,10 @@ class _Builder:
         make a subset of the whole, so an inexact child is replaced there by a subset.
         """
         Q, Occur = tantivy.Query, tantivy.Occur
-        if isinstance(node, Text):
+        if isinstance(node, Text | Pattern | Near):
             return self._text(node, positive)
+        if isinstance(node, Exists):
+            return _filter(Q.term_query(self.schema, PRESENT_FIELD, node.field, "basic"))
         if isinstance(node, Facet):
             return _filter(self._facet(node))
         if isinstance(node, Range):
@@ -106,8 +125,8 @@ class _Builder:
 
     # -- text ------------------------------------------------------------------------------
 
-    def _text(self, leaf: Text, positive: bool) -> tantivy.Query:
-        per_field = [(name, self._text_in(leaf, name, positive)) for name in leaf.fields]
+    def _text(self, leaf: Text | Pattern | Near, positive: bool) -> tantivy.Query:
+        per_field = [(name, self._word_in(leaf, name, positive)) for name in leaf.fields]
         if len(per_field) == 1:
             return per_field[0][1]
         return tantivy.Query.boolean_query(
@@ -119,6 +138,82 @@ class _Builder:
                 for name, q in per_field
             ]
         )
+
+    def _word_in(self, leaf: Text | Pattern | Near, name: str, positive: bool) -> tantivy.Query:
+        if isinstance(leaf, Near):
+            return self._near_in(leaf, name, positive)
+        if isinstance(leaf, Pattern):
+            query = self._pattern_in(leaf, name)
+        elif leaf.cased:
+            query = self._cased_in(leaf, name, positive)
+        else:
+            query = self._text_in(leaf, name, positive)
+        return query if leaf.boost == 1.0 else tantivy.Query.boost_query(query, leaf.boost)
+
+    def _inexact(self, positive: bool, superset: tantivy.Query) -> tantivy.Query:
+        """A superset of the clause (the caller checks candidates), or under NOT a subset."""
+        self.exact = False
+        return superset if positive else tantivy.Query.empty_query()
+
+    def _pattern_in(self, leaf: Pattern, name: str) -> tantivy.Query:
+        Q = tantivy.Query
+        if leaf.kind == "fuzzy":
+            # transpositions cost one edit, as Lucene's and Elasticsearch's fuzzy default
+            return Q.fuzzy_term_query(self.schema, name, leaf.value, leaf.distance, True)
+        regex = "".join(
+            "." if ch == "?" else ".*" if ch == "*" else re.escape(ch) for ch in leaf.value
+        )
+        return Q.regex_query(self.schema, name, regex)
+
+    def _cased_in(self, leaf: Text, name: str, positive: bool) -> tantivy.Query:
+        Q, Occur = tantivy.Query, tantivy.Occur
+        field = cased_field(name)
+        if len(leaf.tokens) == 1 and leaf.slop is None:
+            if leaf.prefix:
+                return Q.regex_query(self.schema, field, _prefix_regex(leaf.tokens[0]))
+            return Q.term_query(self.schema, field, leaf.tokens[0], "basic")
+        # A cased phrase: the folded phrase, and every cased word somewhere in the field.
+        folded = Text(tuple(t.lower() for t in leaf.tokens), (name,), leaf.prefix, leaf.slop)
+        clauses = [(Occur.Must, self._text_in(folded, name, positive))]
+        last = len(leaf.tokens) - 1
+        for i, token in enumerate(leaf.tokens):
+            word = (
+                Q.regex_query(self.schema, field, _prefix_regex(token))
+                if leaf.prefix and i == last
+                else Q.term_query(self.schema, field, token, "basic")
+            )
+            clauses.append((Occur.Must, _filter(word)))
+        return self._inexact(positive, Q.boolean_query(clauses))
+
+    def _near_in(self, leaf: Near, name: str, positive: bool) -> tantivy.Query:
+        Q, Occur = tantivy.Query, tantivy.Occur
+        sides = [leaf.left, leaf.right]
+        if all(len(t.tokens) == 1 for side in sides for t in side):
+            # one regex per side, each alternative a word or a prefix; tantivy's sloppy phrase
+            # over [left, right] finds right within `distance` words after left (and left
+            # right after right when distance >= 2: a reversal costs it two, as in Lucene)
+            left, right = (
+                "|".join(
+                    _prefix_regex(t.tokens[0]) if t.prefix else re.escape(t.tokens[0]) for t in side
+                )
+                for side in sides
+            )
+            ahead = Q.regex_phrase_query(self.schema, name, [left, right], leaf.distance)
+            if leaf.ordered:
+                if leaf.distance < 2:
+                    return ahead
+                return self._inexact(positive, ahead)
+            behind = Q.regex_phrase_query(self.schema, name, [right, left], leaf.distance)
+            return Q.boolean_query([(Occur.Should, ahead), (Occur.Should, behind)])
+        # phrases on a side: both sides present in the field, the candidates checked
+        both = [
+            (
+                Occur.Must,
+                Q.boolean_query([(Occur.Should, self._text_in(t, name, True)) for t in side]),
+            )
+            for side in sides
+        ]
+        return self._inexact(positive, Q.boolean_query(both))
 
     def _text_in(self, leaf: Text, name: str, positive: bool) -> tantivy.Query:
         Q, schema = tantivy.Query, self.schema
@@ -202,18 +297,18 @@ class _Builder:
 
     def _range(self, leaf: Range) -> tantivy.Query:
         Q = tantivy.Query
-        if leaf.field == "published":
-            start, stop = day_bounds(leaf)
-            if start is None and stop is None:
-                return Q.exists_query("published")
+        if leaf.field in DATE_FIELDS:
+            span = time_span(leaf)
+            if span.start is None and span.stop is None:
+                return Q.exists_query(leaf.field)
             return Q.range_query(
                 self.schema,
-                "published",
+                leaf.field,
                 tantivy.FieldType.Date,
-                _day_start(start) if start else None,
-                _day_start(stop) if stop else None,
-                include_lower=True,
-                include_upper=stop is None,
+                span.start,
+                span.stop,
+                include_lower=not span.start_open,
+                include_upper=span.stop is None or span.stop_closed,
             )
         low = None if leaf.low is None else float(leaf.low)  # type: ignore[arg-type]
         high = None if leaf.high is None else float(leaf.high)  # type: ignore[arg-type]

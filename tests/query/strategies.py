@@ -68,3 +68,44 @@ def queries(max_leaves: int = 6) -> st.SearchStrategy[str]:
         )
 
     return st.recursive(leaf, combine, max_leaves=max_leaves)
+
+
+def new_operator_leaves() -> st.SearchStrategy[str]:
+    """The operators of issue 16 and 17: NEAR family, wildcards, fuzzy, boosts, _exists_, case."""
+    words = st.lists(_words, min_size=2, max_size=2, unique=True)
+    near = st.tuples(words, st.sampled_from(["NEAR", "ONEAR", "W", "PRE"]), st.integers(0, 6)).map(
+        lambda t: f"{t[0][0]} {t[1]}/{t[2]} {t[0][1]}"
+    )
+    group_near = st.tuples(
+        st.lists(_words, min_size=4, max_size=4, unique=True), st.integers(0, 8)
+    ).map(lambda t: f"({t[0][0]} OR {t[0][1]}) NEAR/{t[1]} ({t[0][2]} OR {t[0][3]})")
+    phrase_near = st.tuples(
+        st.lists(_words, min_size=3, max_size=3, unique=True), st.integers(0, 5), st.booleans()
+    ).map(lambda t: f'"{t[0][0]} {t[0][1]}" {"ONEAR" if t[2] else "NEAR"}/{t[1]} {t[0][2]}')
+    long_words = [w for w in VOCAB if len(w) >= 4 and w.isascii()]
+    fuzzy = st.tuples(st.sampled_from(long_words), st.integers(1, 2)).map(
+        lambda t: f"{t[0][:-1]}~{t[1]}"
+    )
+    wildcard = st.sampled_from(long_words).map(lambda w: f"{w[:2]}?{w[3:]}")
+    inner = st.sampled_from(long_words).map(lambda w: f"{w[:2]}*{w[-1]}")
+    boosted = _words.map(lambda w: f"{w}^2")
+    exists = st.sampled_from(["title", "language", "entity", "published", "event"]).map(
+        lambda f: f"_exists_:{f}"
+    )
+    cased = _words.map(lambda w: f"case:{w.capitalize()}")
+    return st.one_of(near, group_near, phrase_near, fuzzy, wildcard, inner, boosted, exists, cased)
+
+
+def extended_queries(max_leaves: int = 5) -> st.SearchStrategy[str]:
+    """`queries` with the new operators among the leaves (for the embedded index's parity)."""
+    leaf = st.one_of(text_leaves(), new_operator_leaves(), new_operator_leaves(), facet_leaves())
+
+    def combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        pair = st.tuples(children, children)
+        return st.one_of(
+            pair.map(lambda t: f"({t[0]} AND {t[1]})"),
+            pair.map(lambda t: f"({t[0]} OR {t[1]})"),
+            children.map(lambda c: f"NOT ({c})"),
+        )
+
+    return st.recursive(leaf, combine, max_leaves=max_leaves)

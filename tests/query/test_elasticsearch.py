@@ -140,6 +140,8 @@ def test_every_field_used_is_declared(text: str) -> None:
 
 
 def test_field_types() -> None:
-    assert {k for k, v in ES_FIELDS.items() if v == "text"} == {"title", "text"}
+    # the case-kept copies serve `case:` terms (issue 17)
+    texts = {"title", "text", "title_cased", "text_cased"}
+    assert {k for k, v in ES_FIELDS.items() if v == "text"} == texts
     assert ES_FIELDS["relevance"] == "float" and ES_FIELDS["published"] == "date"
     assert ES_TEXT_ANALYSIS["analyzer"]["watchdesk_text"]["tokenizer"] == "watchdesk_tokens"

@@ -204,3 +204,41 @@ def test_csv_cell() -> None:
     assert csv_cell("@cmd") == "'@cmd"
     assert csv_cell("plain") == "plain"
     assert csv_cell(None) == ""
+
+
+# -- queries that look like options, warnings, the reference (issue 16) -----------------------
+
+
+def test_a_query_starting_with_minus_needs_no_double_dash(config: Path) -> None:
+    code, stdout, stderr = search(config, "-taiwan", "--json", "--limit", "100")
+    assert code == 0, stderr
+    plain = json_lines(stdout)
+    code, stdout, _ = search(config, "--json", "--limit", "100", "--", "-taiwan")
+    assert code == 0 and plain == json_lines(stdout)
+    assert plain and all(
+        "taiwan" not in (str(h["title"]) + str(h["snippet"])).lower() for h in plain
+    )
+
+
+def test_options_after_a_minus_query_still_count(config: Path) -> None:
+    code, stdout, stderr = search(config, "-taiwan", "--limit", "1", "--json")
+    assert code == 0, stderr
+    assert len(json_lines(stdout)) == 1
+
+
+def test_ignored_punctuation_is_a_warning_not_an_error(config: Path) -> None:
+    code, _, stderr = search(config, "sister , city", "--json")
+    assert code == 0
+    assert "warning: ',' has no letters or digits: ignored" in stderr
+
+
+def test_mixed_and_or_is_refused_with_both_readings(config: Path) -> None:
+    code, _, stderr = search(config, "china AND taiwan OR trade")
+    assert code == 2
+    assert "(china AND taiwan) OR trade" in stderr and "+china taiwan trade" in stderr
+
+
+def test_help_points_at_the_query_reference(config: Path) -> None:
+    proc = run_cli("--config", str(config), "search", "--help")
+    assert proc.returncode == 0
+    assert "docs/queries.md" in proc.stdout

@@ -11,18 +11,34 @@ from crawler.query import MatchDocument, QueryError, evaluate, parse_query, reso
 from crawler.search.embedded import EmbeddedArchive
 from crawler.search.request import SearchRequest
 from tests.query.corpus import ARTICLES, resolve_alias
-from tests.query.strategies import queries
-from tests.search.parity_queries import PARITY_FILTERS, PARITY_QUERIES
+from tests.query.strategies import extended_queries, queries
+from tests.search.parity_queries import (
+    FETCHED_QUERIES,
+    OPERATOR_QUERIES,
+    PARITY_FILTERS,
+    PARITY_QUERIES,
+)
 
 DOCS = [(a.id, MatchDocument.from_article(a)) for a in ARTICLES]
+_STORED: list[tuple[str, MatchDocument]] = []
 
 
-def expected_ids(request: SearchRequest) -> set[str]:
+def expected_ids(request: SearchRequest, archive: EmbeddedArchive | None = None) -> set[str]:
+    """What the matcher accepts; with `archive`, over the articles as stored (the store sets
+    `fetched`, which `fetched:` ranges read)."""
     tree = request.query_tree()
     if tree is None:
         return {a.id for a in ARTICLES}
     tree = resolve_aliases(tree, resolve_alias)
-    return {i for i, doc in DOCS if evaluate(tree, doc)}
+    docs = DOCS
+    if archive is not None:
+        if not _STORED:
+            for a in ARTICLES:
+                stored = archive.get_article(a.id)
+                assert stored is not None
+                _STORED.append((a.id, MatchDocument.from_article(stored)))
+        docs = _STORED
+    return {i for i, doc in docs if evaluate(tree, doc)}
 
 
 def found_ids(archive: EmbeddedArchive, request: SearchRequest) -> set[str]:
@@ -34,10 +50,10 @@ def found_ids(archive: EmbeddedArchive, request: SearchRequest) -> set[str]:
     return set(ids)
 
 
-@pytest.mark.parametrize("text", PARITY_QUERIES)
+@pytest.mark.parametrize("text", PARITY_QUERIES + OPERATOR_QUERIES + FETCHED_QUERIES)
 def test_query_finds_what_the_matcher_accepts(corpus_archive: EmbeddedArchive, text: str) -> None:
     request = SearchRequest(query=text)
-    assert found_ids(corpus_archive, request) == expected_ids(request)
+    assert found_ids(corpus_archive, request) == expected_ids(request, corpus_archive)
 
 
 @pytest.mark.parametrize(("text", "filters"), PARITY_FILTERS)
@@ -57,8 +73,9 @@ def test_parity_holds_for_both_sorts(corpus_archive: EmbeddedArchive, sort: str)
 
 def test_parity_queries_are_not_trivial() -> None:
     # parity over queries that match nothing (or everything) would prove nothing
-    sizes = [len(expected_ids(SearchRequest(query=q))) for q in PARITY_QUERIES]
-    assert sum(1 for s in sizes if 0 < s < len(ARTICLES)) >= 0.9 * len(PARITY_QUERIES)
+    listed = PARITY_QUERIES + OPERATOR_QUERIES
+    sizes = [len(expected_ids(SearchRequest(query=q))) for q in listed]
+    assert sum(1 for s in sizes if 0 < s < len(ARTICLES)) >= 0.9 * len(listed)
 
 
 @given(queries())
@@ -71,4 +88,17 @@ def test_random_queries_parity(corpus_archive: EmbeddedArchive, text: str) -> No
     except QueryError:
         assume(False)
     request = SearchRequest(query=text)
-    assert found_ids(corpus_archive, request) == expected_ids(request), text
+    assert found_ids(corpus_archive, request) == expected_ids(request, corpus_archive), text
+
+
+@given(extended_queries())
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_random_new_operator_queries_parity(corpus_archive: EmbeddedArchive, text: str) -> None:
+    try:
+        parse_query(text)
+    except QueryError:
+        assume(False)
+    request = SearchRequest(query=text)
+    assert found_ids(corpus_archive, request) == expected_ids(request, corpus_archive), text

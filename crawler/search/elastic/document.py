@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crawler.article import Article, Entity
+from crawler.query import MatchDocument
+from crawler.query.evaluate import present_fields
 from crawler.textnorm import fold, index_text
 
 
@@ -56,6 +58,7 @@ def article_document(article: Article, seq: int | None = None) -> dict[str, Any]
         if ent.type == "place":
             place_ids.add(ent.id)
             place_names.add(fold(ent.name))
+    match = MatchDocument.from_article(article)
     original = article.to_dict()
     original["published"] = _iso(article.published)
     original["fetched"] = _iso(article.fetched)
@@ -67,6 +70,10 @@ def article_document(article: Article, seq: int | None = None) -> dict[str, Any]
         "language": article.language.lower() if article.language else None,
         "title": index_text(article.title),
         "text": index_text(article.text),
+        # capitals kept, for `case:` clauses (crawler.query.elasticsearch.ES_FIELDS)
+        "title_cased": " ".join(match.field_text("title", cased=True).tokens),
+        "text_cased": " ".join(match.field_text("text", cased=True).tokens),
+        "present": present_fields(match),
         "published": _iso(article.published),
         "fetched": _iso(article.fetched),
         "relevance": article.relevance,
