@@ -280,6 +280,10 @@ def render_digest_parts(
             if article_id is not None:
                 ids.append(article_id)
             continue
+        if article_id is None and line.startswith(MORE_MARK):  # "and N more": small print
+            close_section()
+            blocks.append(_context([line.removeprefix(MORE_MARK)]))
+            continue
         candidate = "\n".join([*section, line])
         if section and slack_length(candidate) > SECTION_BUDGET:
             close_section()
@@ -451,21 +455,19 @@ _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
 
 
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    """The sentence(s) holding [start, end), grown by a sentence either side while the passage
-    stays under PASSAGE_CHARS, or a window of it around the span in a run-on text."""
+    """The sentence(s) holding [start, end) with a sentence either side while the passage stays
+    under PASSAGE_CHARS, or a window of PASSAGE_CHARS around the span in a run-on text."""
     cuts = [0, *(m.end() for m in _SENTENCE_END.finditer(text)), len(text)]
     left = max(c for c in cuts if c <= start)
     right = min(c for c in cuts if c >= end)
-    while True:
-        grew = False
-        before = [c for c in cuts if c < left]
-        if before and right - before[-1] <= PASSAGE_CHARS:
-            left, grew = before[-1], True
-        after = [c for c in cuts if c > right]
-        if after and after[0] - left <= PASSAGE_CHARS:
-            right, grew = after[0], True
-        if not grew:
-            break
+    # one sentence either side, while the passage stays short: the context of the match,
+    # not a second paragraph
+    before = [c for c in cuts if c < left]
+    if before and right - before[-1] <= PASSAGE_CHARS:
+        left = before[-1]
+    after = [c for c in cuts if c > right]
+    if after and after[0] - left <= PASSAGE_CHARS:
+        right = after[0]
     if right - left > PASSAGE_CHARS:  # one long sentence: a window centred on the match
         left = max(left, start - PASSAGE_CHARS // 3)
         right = min(right, left + PASSAGE_CHARS)
@@ -699,18 +701,22 @@ def _digest_line(article: Article, n_copies: int) -> str:
     return fit_mrkdwn(" · ".join(parts), SECTION_BUDGET // 3)
 
 
+MORE_MARK = "\x00more:"  # marks an "and N more" line (never in rendered text: controls are cut)
+
+
 def _more_line(more: int, watchlist: Watchlist, base_url: str) -> str:
     text = f"and {more} more"
     base = base_url.strip().rstrip("/")
     if base:
-        return link(f"{base}/search?q={quote(watchlist.query)}", text)
-    return text
+        text = link(f"{base}/search?q={quote(watchlist.query)}", text)
+    return MORE_MARK + text
 
 
 def _digest_start(title: str, summary: str, n: int) -> list[dict[str, Any]]:
     if n == 0:
         return [_header(title), _context([escape_mrkdwn(summary)])]
-    return [_header(f"{title} (continued)")]
+    suffix = " (continued)"
+    return [_header(_fit_plain(_clean(title), MAX_HEADER_TEXT - len(suffix)) + suffix)]
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
