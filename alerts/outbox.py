@@ -209,7 +209,6 @@ class Outbox:
                 self.paused_until = None
                 stops = self.stopped_channels()
                 if ALL_CHANNELS in stops:
-                    report.stopped += len(self.store.due_alerts(now, limit))
                     break
                 due = self.store.due_alerts(now, limit, skip_channels=stops)
                 if not due:
@@ -230,7 +229,16 @@ class Outbox:
         finally:
             if allow is not None:
                 allow(0.0)
+        report.stopped = self._held_by_stops()
         return report
+
+    def _held_by_stops(self) -> int:
+        """How many due alerts a stopped sink or channel holds back."""
+        stops = set(self.stopped_channels())
+        if not stops:
+            return 0
+        due = self.store.due_alerts(self.clock(), 100_000)
+        return sum(1 for a in due if ALL_CHANNELS in stops or a.channel in stops)
 
     def _deliver_batch(self, due: list[Alert]) -> DeliveryReport:
         """Deliver `due` (oldest first): the first alert whose channel is ready goes next, so
@@ -265,10 +273,9 @@ class Outbox:
             elif outcome == "waiting":
                 report.waiting += 1
             elif outcome == "stopped":
-                report.stopped += 1
+                report.stopped += 1  # (the caller reports how many stay held, at the end)
                 stops = set(self.stopped_channels())
                 if ALL_CHANNELS in stops:
-                    report.stopped += len(queue)
                     break
                 queue = [a for a in queue if a.channel not in stops]
             else:
