@@ -180,7 +180,8 @@ def test_story_says_why_it_fired() -> None:
     # 5. small print: the watchlist, relevance as a word, the Explain link
     explain = "https://desk.example/watchlists/explain?article=" + article.id
     assert small["elements"][0]["text"] == (
-        f"Watchlist: sister-cities · Relevance: high · <{explain}&amp;watchlist=sister-cities|Explain>"
+        "Watchlist: sister-cities · Relevance: high · "
+        f"<{explain}&amp;watchlist=sister-cities|Explain>"
     )
     assert message["text"] == (
         f"<{safe}|Oxford to review sister city tie with Wuhan> — The Oxford Eagle · "
