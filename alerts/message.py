@@ -451,7 +451,9 @@ def _rarest_span(text: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
     return min(spans, key=lambda sp: (counts[text[sp[0] : sp[1]].lower()], -(sp[1] - sp[0]), sp))
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
+# A sentence ends at . ! ? before a capital, a digit or a quote (so a dateline such as
+# "CARMEL, Ind. — The" stays whole), or right after Chinese full-width punctuation.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“‘(])|(?<=[。！？])")
 
 
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
