@@ -149,17 +149,6 @@ class OutboxRows(Database):
         )
         return row_to_alert(rows[0]) if rows else None
 
-    def posted_in_channel(self, cluster_ids: Sequence[str], channel: str) -> set[str]:
-        """Which of these stories already have a delivered message (story or digest) in the
-        channel: a digest does not post them again."""
-        rows = self.execute(
-            """SELECT DISTINCT cluster_id FROM alerts WHERE status = 'delivered'
-               AND kind IN ('story', 'digest_item') AND channel = ?
-               AND cluster_id IN (SELECT value FROM json_each(?))""",
-            (channel, json.dumps(list(cluster_ids))),
-        )
-        return {r[0] for r in rows}
-
     def story_alert(self, watchlist: str, cluster_id: str) -> Alert | None:
         rows = self.execute(
             "SELECT * FROM alerts WHERE watchlist = ? AND cluster_id = ? AND kind = 'story'",
