@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from alerts.mrkdwn import (
     ELLIPSIS,
@@ -29,6 +30,7 @@ from alerts.mrkdwn import (
 from alerts.watchlist import Digest, Watchlist
 from crawler.article import Article, Entity
 from crawler.records import Alert, MatchedTerm
+from enrich.relevance import BANDS
 
 # --- Slack's limits -------------------------------------------------------------------------
 # "You can include up to 50 blocks in each message"
@@ -49,9 +51,14 @@ MAX_CONTEXT_ELEMENTS = 10
 #   counting characters (entities, UTF-16) is not documented.
 MAX_FALLBACK_TEXT = 3900
 # Not documented: Slack answers `msg_blocks_too_long` once all block text reaches about 13,000
-#   characters (measured in slackapi/bolt-js#2509), far below 50 blocks x 3,000. 12,000 keeps
-#   a margin.
-MAX_TOTAL_BLOCK_TEXT = 12_000
+#   characters (measured in slackapi/bolt-js#2509), and it has been reported at 11,341 (issue
+#   #17). 10,000 UTF-16 units keeps a margin under both, however Slack counts.
+MAX_TOTAL_BLOCK_TEXT = 10_000
+# Slack documents its limits in "characters" without saying how it counts them; JavaScript
+#   (and, by every report, Slack) counts UTF-16 code units, in which an emoji or a rare CJK
+#   character is two. Everything here is counted that way (`slack_length`), and a digest's
+#   sections are filled to 2,900 of the 3,000, for the entities Slack may expand.
+SECTION_BUDGET = 2_900
 
 # --- Editorial sizes (not Slack limits) -----------------------------------------------------
 # "a snippet (~300 chars) around the first match": enough for a sentence either side.
@@ -66,6 +73,14 @@ MAX_PLACES_PER_SIDE = 4
 # anything longer is an extraction accident and must not crowd out the rest of its line.
 MAX_LABEL = 80
 MAX_REASONS = 3
+# A story published more than this before its alert says how old it is ("published 6 days
+# ago"): feeds re-list old stories, and a six-year-old story read as news misleads a desk.
+STALE_AFTER = timedelta(days=1)
+# The age flag's emoji, written by us (never passed through the escaper, whose `_` look-alike
+# would break the code).
+AGE_EMOJI = ":hourglass_flowing_sand:"
+# The passage shown: the sentences around the rarest matched term, up to this many characters.
+PASSAGE_CHARS = 320
 MAX_TERMS_LISTED = 8
 # Digest: the watchlist's `delivery.max_stories` wins; this is for instant watchlists.
 DEFAULT_DIGEST_STORIES = 20
@@ -88,38 +103,63 @@ class _Places:
 
 
 def render_story(
-    alert: Alert, article: Article, watchlist: Watchlist, matched_terms: Sequence[MatchedTerm]
+    alert: Alert,
+    article: Article,
+    watchlist: Watchlist,
+    matched_terms: Sequence[MatchedTerm],
+    *,
+    also: Sequence[Watchlist] = (),
+    base_url: str = "",
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The message announcing a new story to a watchlist's channel.
+    """The message announcing a new story, laid out for a journalist scanning a busy channel.
 
-    Returns `{"text": fallback, "blocks": [...]}`: a header with the watchlist name, the linked
-    title with source and time, a snippet around the first match with the matched terms in bold,
-    places on both sides, exchange kinds, relevance with its top reasons, and the matched terms.
-    Within every limit above, whatever the article holds.
+    Returns `{"text": fallback, "blocks": [...]}`, read top down:
+    1. the headline, bold and linked (and the English title under a Chinese one, if known);
+    2. the outlet, "via" the feed it came from, the time (in each reader's time zone) and,
+       for a story published more than a day before the alert, how old it is;
+    3. the passage that made it match: the sentences around its rarest matched term, the
+       matched terms in bold;
+    4. the places on both sides (Taiwan shown as Taiwan) and the kind of exchange, in words;
+    5. small print: the watchlist(s) (`also`: other watchlists sending this story to the same
+       channel in this one message), relevance as high/medium/low, and an "Explain" link to
+       the web page when `base_url` (`web.base_url`) is set.
+    The fallback `text` says the same in one line. Within every limit above.
     """
-    del alert  # the story does not depend on delivery state; kept for a uniform signature
-    places = _places(article)
-    facts = _facts_lines(article, places)
-    snippet = _snippet(article, matched_terms)
-    terms = _term_list(article, matched_terms)
-
-    blocks: list[dict[str, Any]] = [
-        _header(watchlist.name),
-        _section(f"*{_title_link(article)}*\n{_byline(article)}"),
-    ]
-    if snippet:
-        blocks.append(_section(snippet))
+    when = alert.created or now
+    watchlists = [watchlist, *[w for w in also if w.name != watchlist.name]]
+    blocks: list[dict[str, Any]] = [_section(_headline(article))]
+    byline = _byline(article, when)
+    if byline:
+        blocks.append(_context([byline]))
+    passage = _snippet(article, matched_terms)
+    if passage:
+        blocks.append(_section(passage))
+    facts = _facts_lines(article, _places(article))
     if facts:
         blocks.append(_section("\n".join(facts)))
-    if terms:
-        blocks.append(_context([f"Matched: {terms}"]))
+    blocks.append(_context([_small_print(article, watchlists, base_url)]))
 
-    text = f"[{escape_mrkdwn(watchlist.name)}] {_title_link(article)}"
-    if article.source:
-        text += f" — {_label(article.source, MAX_LABEL * 2)}"
-    if facts:
-        text += "\n" + "\n".join(facts)
+    text = f"{_title_link(article)} — {_outlet_label(article)}"
+    band = relevance_band(article.relevance)
+    names = ", ".join(escape_mrkdwn(w.name) for w in watchlists)
+    text += f" · {band} relevance · {names}"
     return _message(text, blocks)
+
+
+def render_also_matched(
+    article: Article, watchlists: Sequence[Watchlist], matched_terms: Sequence[MatchedTerm]
+) -> dict[str, Any]:
+    """The threaded reply when another watchlist matches a story already posted in the
+    channel: one short line naming the watchlist(s), not the story again."""
+    del matched_terms
+    names = ", ".join(f"*{escape_mrkdwn(w.name)}*" for w in watchlists)
+    line = f"Also matches {names}"
+    return _message(
+        f"Also matches {', '.join(escape_mrkdwn(w.name) for w in watchlists)}: "
+        f"{_title_link(article)}",
+        [_context([line])],
+    )
 
 
 def render_copy(
@@ -128,12 +168,12 @@ def render_copy(
     watchlist: Watchlist,
     matched_terms: Sequence[MatchedTerm] | None = None,
 ) -> dict[str, Any]:
-    """The threaded reply for a later syndicated copy: "Also reported by <source>: <title>".
+    """The threaded reply for a later syndicated copy: "Also reported by <outlet>: <title>".
 
     Short on purpose: the story's message above it already explains why it fired.
     """
     del alert, watchlist, matched_terms  # the reply names the copy only
-    source = _label(article.source or article.site_name or "another source", MAX_LABEL * 2)
+    source = _outlet_label(article) or "another source"
     line = f"Also reported by *{source}*: {_title_link(article)}"
     blocks = [_section(line)]
     when = article.published or article.fetched
@@ -142,65 +182,124 @@ def render_copy(
     return _message(f"Also reported by {source}: {_title_link(article)}", blocks)
 
 
+@dataclass(slots=True)
+class DigestPart:
+    """One message of a digest and the articles it lists (their items are released with it)."""
+
+    message: dict[str, Any]
+    article_ids: list[str]
+
+
+DigestGroup = tuple[Watchlist, Sequence[tuple[Article, Sequence[MatchedTerm]]]]
+
+
 def render_digest(
     watchlist: Watchlist,
     items: Sequence[tuple[Article, Sequence[MatchedTerm]]],
     period_label: str = "",
+    *,
+    base_url: str = "",
 ) -> dict[str, Any]:
-    """One message gathering a watchlist's held matches, top stories first.
+    """The first message of `render_digest_parts` for one watchlist (the whole digest when it
+    fits one message)."""
+    return render_digest_parts([(watchlist, items)], period_label, base_url=base_url)[0].message
 
-    Articles of one cluster are one story (its lead, or its most relevant article), shown with
-    "+N copies"; stories are ordered by relevance, then newest first; one line each. What does
-    not fit the watchlist's `max_stories` or Slack's limits is counted in "and N more".
+
+def render_digest_parts(
+    groups: Sequence[DigestGroup],
+    period_label: str = "",
+    *,
+    base_url: str = "",
+    budget: int | None = None,
+    continued: bool = False,
+) -> list[DigestPart]:
+    """A digest of one or more watchlists sharing a channel, as one or more messages.
+
+    One line per story (its lead or most relevant article, "+N copies"): headline, date,
+    outlet, places and kind; grouped by watchlist, top stories first, a story listed once
+    (under the first watchlist that has it). Each watchlist shows at most its `max_stories`,
+    the rest counted in "and N more" (linked to the web search when `base_url` is set). Every
+    message stays within Slack's limits counted in UTF-16 units with a margin; past them
+    (50 blocks, `budget` units of block text) the digest continues in another message,
+    headed "(continued)" (as is the first one when `continued`: the rest of a digest).
     """
-    stories = _group_stories(items)
-    n_articles = sum(1 + len(copies) for _, _, copies in stories)
-    delivery = watchlist.delivery
-    max_stories = delivery.max_stories if isinstance(delivery, Digest) else DEFAULT_DIGEST_STORIES
-
-    title = f"{watchlist.name} digest"
+    budget = budget or MAX_TOTAL_BLOCK_TEXT
+    names = ", ".join(w.name for w, _ in groups) or "watchdesk"
+    title = f"{names} digest"
     if period_label.strip():
         title += f" · {period_label.strip()}"
-    header = _header(title)
-    summary = f"{_count(len(stories), 'story', 'stories')} ({_count(n_articles, 'article')})"
-    blocks: list[dict[str, Any]] = [header, _context([escape_mrkdwn(summary)])]
-    if not stories:
-        blocks.append(_section("No new stories."))
-        return _message(f"{_label(title, MAX_HEADER_TEXT)}: no new stories", blocks)
+    seen: set[str] = set()
+    lines: list[tuple[str, str | None]] = []  # (mrkdwn line, article id) ; id None: a heading
+    n_stories = n_articles = 0
+    for watchlist, items in groups:
+        stories = [st for st in _group_stories(items) if _story_key(st[0]) not in seen]
+        seen.update(_story_key(st[0]) for st in stories)
+        n_stories += len(stories)
+        n_articles += sum(1 + len(c) for _, _, c in stories)
+        delivery = watchlist.delivery
+        limit = delivery.max_stories if isinstance(delivery, Digest) else DEFAULT_DIGEST_STORIES
+        if len(groups) > 1 and stories:
+            lines.append((f"*{escape_mrkdwn(watchlist.name)}*", None))
+        for article, _terms, copies in stories[:limit]:
+            lines.append((_digest_line(article, len(copies)), article.id))
+            for copy in copies:
+                lines.append(("", copy.id))  # released with its story, not shown
+        more = len(stories) - min(len(stories), limit)
+        if more:
+            lines.append((_more_line(more, watchlist, base_url), None))
+    summary = f"{_count(n_stories, 'story', 'stories')} ({_count(n_articles, 'article')})"
+    if not n_stories:
+        blocks = [_header(title), _context([escape_mrkdwn(summary)]), _section("No new stories.")]
+        return [
+            DigestPart(_message(f"{_label(title, MAX_HEADER_TEXT)}: no new stories", blocks), [])
+        ]
 
-    # Room left for story lines: the footer ("and N more") takes one block and a few characters.
-    used = _block_text_size(blocks) + 100
-    lines_shown: list[str] = []
-    section_lines: list[str] = []
-    sections: list[dict[str, Any]] = []
-    for article, terms, copies in stories[:max_stories]:
-        line = _digest_line(article, terms, len(copies))
-        candidate = "\n".join([*section_lines, line])
-        if len(candidate) > MAX_SECTION_TEXT:
-            if len(blocks) + len(sections) + 2 > MAX_BLOCKS:
-                break
-            sections.append(_section("\n".join(section_lines)))
-            section_lines = []
-        if used + len(line) + 1 > MAX_TOTAL_BLOCK_TEXT:
-            break
-        section_lines.append(line)
-        lines_shown.append(line)
-        used += len(line) + 1
-    if section_lines:
-        sections.append(_section("\n".join(section_lines)))
-    blocks.extend(sections)
-    more = len(stories) - len(lines_shown)
-    if more:
-        blocks.append(_context([f"and {more} more"]))
+    parts: list[DigestPart] = []
+    first = 1 if continued else 0
+    blocks = _digest_start(title, summary, first)
+    ids: list[str] = []
+    section: list[str] = []
+    shown: list[str] = []
 
-    text = f"{_label(title, MAX_HEADER_TEXT)}: {escape_mrkdwn(summary)}"
-    # The fallback (notifications, screen readers) names the top few stories only.
-    for line in lines_shown[:5]:
-        text += "\n" + line
-    not_named = len(stories) - min(len(lines_shown), 5)
-    if not_named:
-        text += f"\nand {not_named} more"
-    return _message(text, blocks)
+    def close_section() -> None:
+        if section:
+            blocks.append(_section("\n".join(section)))
+            section.clear()
+
+    def close_part() -> None:
+        close_section()
+        text = f"{_label(title, MAX_HEADER_TEXT)}: {escape_mrkdwn(summary)}"
+        for line in shown[:5]:
+            text += "\n" + line
+        if len(shown) > 5:
+            text += f"\nand {len(shown) - 5} more in this message"
+        parts.append(DigestPart(_message(text, blocks), list(ids)))
+
+    for line, article_id in lines:
+        if not line:
+            if article_id is not None:
+                ids.append(article_id)
+            continue
+        if article_id is None and line.startswith(MORE_MARK):  # "and N more": small print
+            close_section()
+            blocks.append(_context([line.removeprefix(MORE_MARK)]))
+            continue
+        candidate = "\n".join([*section, line])
+        if section and slack_length(candidate) > SECTION_BUDGET:
+            close_section()
+        size = _block_text_size(blocks) + sum(slack_length(x) + 1 for x in section)
+        full = len(blocks) + 1 >= MAX_BLOCKS - 1 or size + slack_length(line) > budget
+        if full and (ids or section):
+            close_part()
+            blocks = _digest_start(title, summary, first + len(parts))
+            ids, shown = [], []
+            section.clear()
+        section.append(line)
+        if article_id is not None:
+            ids.append(article_id)
+            shown.append(line)
+    close_part()
+    return parts
 
 
 # --- pieces ---------------------------------------------------------------------------------
@@ -221,15 +320,90 @@ def _title_link(article: Article, limit: int = MAX_TITLE) -> str:
     return link(article.canonical_url or article.url, title)
 
 
-def _byline(article: Article) -> str:
+def _headline(article: Article) -> str:
+    """The headline, bold and linked; a non-English headline keeps its original, with the
+    English title under it when the page or feed gave one (`title_en`)."""
+    line = f"*{_title_link(article)}*"
+    english = _clean(str(getattr(article, "title_en", "") or ""))
+    if english and english.lower() != _clean(article.title).lower():
+        line += f"\n{_label(english, MAX_TITLE)}"
+    return line
+
+
+def outlet_name(article: Article) -> str:
+    """Who published the story: the gathering side's `publisher` when the article has one,
+    else the site's own name, else the feed's configured name."""
+    publisher = _clean(str(getattr(article, "publisher", "") or ""))
+    return publisher or _clean(article.site_name) or _clean(article.source)
+
+
+def _outlet_label(article: Article) -> str:
+    outlet = outlet_name(article)
+    return _label(outlet, MAX_LABEL * 2) if outlet else ""
+
+
+def _age(published: datetime, when: datetime) -> str:
+    """ "published 6 days ago" when the story is more than STALE_AFTER older than `when`."""
+    published = published if published.tzinfo else published.replace(tzinfo=UTC)
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    age = when - published
+    if age <= STALE_AFTER:
+        return ""
+    days = age.days
+    if days >= 730:
+        amount = _count(days // 365, "year")
+    elif days >= 60:
+        amount = _count(days // 30, "month")
+    else:
+        amount = _count(days, "day")
+    return f"{AGE_EMOJI} published {amount} ago"
+
+
+def _byline(article: Article, when: datetime | None = None) -> str:
+    """Outlet · via feed · local time · age flag (each part only when known)."""
     parts = []
-    source = _clean(article.source or article.site_name)
-    if source:
-        parts.append(_label(source, MAX_LABEL * 2))
-    when = article.published or article.fetched
-    if when is not None:
-        parts.append(date_token(when))
+    outlet = _outlet_label(article)
+    if outlet:
+        parts.append(f"*{outlet}*")
+    feed = _clean(article.source)
+    if feed and feed.lower() != outlet_name(article).lower():
+        parts.append(f"via {_label(feed)}")
+    published = article.published or article.fetched
+    if published is not None:
+        parts.append(date_token(published))
+        if article.published is not None:
+            age = _age(article.published, when or datetime.now(UTC))
+            if age:
+                parts.append(age)
     return " · ".join(parts)
+
+
+def relevance_band(relevance: float) -> str:
+    """high / medium / low, by the bands the relevance scorer is calibrated on."""
+    for band, floor in BANDS:
+        if relevance >= floor:
+            return band
+    return BANDS[-1][0]
+
+
+def _small_print(article: Article, watchlists: Sequence[Watchlist], base_url: str) -> str:
+    names = ", ".join(escape_mrkdwn(w.name) for w in watchlists)
+    label = "Watchlists" if len(watchlists) > 1 else "Watchlist"
+    line = f"{label}: {names} · Relevance: {relevance_band(article.relevance)}"
+    explain = explain_url(base_url, article, watchlists[0].name) if watchlists else None
+    if explain:
+        line += f" · {link(explain, 'Explain')}"
+    return line
+
+
+def explain_url(base_url: str, article: Article, watchlist: str) -> str | None:
+    """The web page explaining why `watchlist` matched `article`, when the web UI's public
+    address (`web.base_url`) is configured."""
+    base = base_url.strip().rstrip("/")
+    if not base:
+        return None
+    query = urlencode({"article": article.id, "watchlist": watchlist})
+    return f"{base}/watchlists/explain?{query}"
 
 
 def _valid_spans(text: str, terms: Sequence[MatchedTerm], field: str) -> list[tuple[int, int]]:
@@ -267,25 +441,60 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+def _rarest_span(text: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
+    """The span of the matched term the text repeats least (its most specific clause, rather
+    than a word every paragraph has); ties go to the longer term, then the earlier one."""
+    counts: dict[str, int] = {}
+    for s, e in spans:
+        word = text[s:e].lower()
+        counts[word] = counts.get(word, 0) + 1
+    return min(spans, key=lambda sp: (counts[text[sp[0] : sp[1]].lower()], -(sp[1] - sp[0]), sp))
+
+
+# A sentence ends at . ! ? before a capital, a digit or a quote (so a dateline such as
+# "CARMEL, Ind. — The" stays whole), or right after Chinese full-width punctuation.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“‘(])|(?<=[。！？])")
+
+
+def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence(s) holding [start, end) with a sentence either side while the passage stays
+    under PASSAGE_CHARS, or a window of PASSAGE_CHARS around the span in a run-on text."""
+    cuts = [0, *(m.end() for m in _SENTENCE_END.finditer(text)), len(text)]
+    left = max(c for c in cuts if c <= start)
+    right = min(c for c in cuts if c >= end)
+    # one sentence either side, while the passage stays short: the context of the match,
+    # not a second paragraph
+    before = [c for c in cuts if c < left]
+    if before and right - before[-1] <= PASSAGE_CHARS:
+        left = before[-1]
+    after = [c for c in cuts if c > right]
+    if after and after[0] - left <= PASSAGE_CHARS:
+        right = after[0]
+    if right - left > PASSAGE_CHARS:  # one long sentence: a window centred on the match
+        left = max(left, start - PASSAGE_CHARS // 3)
+        right = min(right, left + PASSAGE_CHARS)
+        if left > 0:
+            gap = _SPACES.search(text, left, max(left, min(start, left + 30)))
+            if gap:
+                left = gap.end()
+        if right < len(text):
+            gaps = list(_SPACES.finditer(text, max(end, right - 30), right))
+            if gaps:
+                right = gaps[-1].start()
+    return left, right
+
+
 def _snippet(article: Article, terms: Sequence[MatchedTerm]) -> str:
-    """~SNIPPET_CHARS of the text around the first match, matched words in bold (mrkdwn)."""
+    """The passage that made the article match: the sentence(s) around its rarest matched
+    term (not the lead), every matched term in it in bold (mrkdwn)."""
     text = article.text
     if not text.strip():
         return ""
     spans = _spans_in_text(article, terms)
-    anchor = spans[0] if spans else (0, 0)
-    start = max(0, anchor[0] - SNIPPET_LEAD)
-    end = min(len(text), start + SNIPPET_CHARS)
-    start = max(0, min(start, end - SNIPPET_CHARS))
-    # Snap to word boundaries so the snippet neither starts nor ends in half a word.
-    if start > 0:
-        gap = _SPACES.search(text, start, min(anchor[0], start + 30))
-        if gap:
-            start = gap.end()
-    if end < len(text):
-        gaps = list(_SPACES.finditer(text, max(anchor[1], end - 30), end))
-        if gaps:
-            end = gaps[-1].start()
+    anchor = _rarest_span(text, spans) if spans else (0, 0)
+    start, end = _sentence_bounds(text, *anchor)
+    while end > start and text[end - 1].isspace():
+        end -= 1
 
     pieces: list[str] = [ELLIPSIS] if start > 0 else []
     pos = start
@@ -294,10 +503,10 @@ def _snippet(article: Article, terms: Sequence[MatchedTerm]) -> str:
         pieces.append(bold(text[s:e], before=text[s - 1 : s] if s else "", after=text[e : e + 1]))
         pos = e
     pieces.append(escape_mrkdwn(text[pos:end]))
-    if end < len(text):
+    if end < len(text.rstrip()):
         pieces.append(ELLIPSIS)
     snippet = _SPACES.sub(" ", "".join(pieces)).strip()
-    return truncate_mrkdwn(snippet, MAX_SECTION_TEXT)
+    return fit_mrkdwn(snippet, MAX_SECTION_TEXT)
 
 
 def _place_label(entity: Entity) -> str:
@@ -343,24 +552,49 @@ def _places(article: Article) -> _Places:
     for code in by_country:
         labels = _side(by_country[code]) or [_clean(e.name) for e in countries[code][:1]]
         sides[code] = labels
+    # Taiwan is not China (DOMAIN.md): its places say so, and they are never dropped.
+    sides["TW"] = [
+        label if "taiwan" in label.lower() else f"{label}, Taiwan" for label in sides["TW"]
+    ]
     return _Places(us=sides["US"], cn=sides["CN"], tw=sides["TW"])
 
 
-def _join_places(labels: list[str]) -> str:
-    shown = "; ".join(_label(label) for label in labels[:MAX_PLACES_PER_SIDE])
-    if len(labels) > MAX_PLACES_PER_SIDE:
-        shown += f" +{len(labels) - MAX_PLACES_PER_SIDE} more"
+def _join_places(labels: list[str], limit: int = MAX_PLACES_PER_SIDE) -> str:
+    shown = "; ".join(_label(label) for label in labels[:limit])
+    if len(labels) > limit:
+        shown += f" +{len(labels) - limit} more"
     return shown
 
 
-def _places_line(places: _Places) -> str:
-    if not places.us and not places.cn:
+def _places_line(places: _Places, limit: int = MAX_PLACES_PER_SIDE) -> str:
+    """ "Carmel, Indiana ↔ Jiaxing, Zhejiang"; the partner side lists Chinese places, then
+    Taiwanese ones (as "…, Taiwan"); "—" for a side with none."""
+    partner = [*places.cn, *places.tw]
+    if not places.us and not partner:
         return ""
-    return f"{_join_places(places.us) or '—'} ↔ {_join_places(places.cn) or '—'}"
+    return f"{_join_places(places.us, limit) or '—'} ↔ {_join_places(partner, limit) or '—'}"
+
+
+# The exchange kinds (enrich/data/events.yaml labels) in words a desk reads at a glance.
+EVENT_WORDS = {
+    "sister_city": "sister-city ties",
+    "delegation": "delegation visit",
+    "agreement": "agreement or MOU",
+    "investment": "investment",
+    "education": "education exchange",
+    "legislation": "legislation",
+    "influence": "influence allegations",
+    "termination": "ties ended or suspended",
+}
 
 
 def _event_label(event: str) -> str:
-    return _clean(event.replace("_", " "))
+    return EVENT_WORDS.get(event) or _clean(event.replace("_", " "))
+
+
+def _events_text(article: Article, limit: int = 4) -> str:
+    events = list(dict.fromkeys(_event_label(e) for e in article.events if _event_label(e)))
+    return ", ".join(_label(e) for e in events[:limit])
 
 
 def _facts_lines(article: Article, places: _Places) -> list[str]:
@@ -368,19 +602,12 @@ def _facts_lines(article: Article, places: _Places) -> list[str]:
     both_sides = _places_line(places)
     if both_sides:
         lines.append(f"*Places* {both_sides}")
-    if places.tw:
-        lines.append(f"*Taiwan* {_join_places(places.tw)}")
-    events = [_event_label(e) for e in article.events if _event_label(e)]
+    events = _events_text(article)
     if events:
-        lines.append(f"*Exchange* {', '.join(_label(e) for e in dict.fromkeys(events))}")
-    relevance = f"*Relevance* {article.relevance:.2f}"
-    reasons = [_label(r, MAX_LABEL * 2) for r in article.relevance_reasons if _clean(r)]
-    if reasons:
-        relevance += " · " + "; ".join(reasons[:MAX_REASONS])
-    lines.append(relevance)
+        lines.append(f"*Exchange* {events}")
     # Each line is short by construction; cut anyway so a pathological entity list cannot
     # push the section over its limit.
-    return [truncate_mrkdwn(line, MAX_SECTION_TEXT // 4) for line in lines]
+    return [fit_mrkdwn(line, MAX_SECTION_TEXT // 4) for line in lines]
 
 
 def _matched_words(article: Article, terms: Sequence[MatchedTerm]) -> list[str]:
@@ -445,26 +672,53 @@ def _timestamp(when: datetime | None) -> float:
     return when.timestamp()
 
 
-def _digest_line(article: Article, terms: Sequence[MatchedTerm], n_copies: int) -> str:
+def _story_key(article: Article) -> str:
+    return article.cluster_id or article.id
+
+
+def _short_date(when: datetime | None) -> str:
+    if when is None:
+        return ""
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return f"<!date^{int(when.timestamp())}^{{date_short}}|{when.astimezone(UTC):%Y-%m-%d}>"
+
+
+def _digest_line(article: Article, n_copies: int) -> str:
+    """• *headline* · date · outlet · places · kind (+N copies)."""
     parts = [f"• *{_title_link(article, DIGEST_TITLE)}*"]
-    source = _clean(article.source or article.site_name)
-    if source:
-        parts.append(_label(source))
-    parts.append(f"{article.relevance:.2f}")
-    events = list(dict.fromkeys(_event_label(e) for e in article.events if _event_label(e)))
+    when = _short_date(article.published or article.fetched)
+    if when:
+        parts.append(when)
+    outlet = _outlet_label(article)
+    if outlet:
+        parts.append(_label(outlet_name(article)))
+    places = _places_line(_places(article), limit=1)
+    if places:
+        parts.append(places)
+    events = _events_text(article, 2)
     if events:
-        parts.append(", ".join(_label(e) for e in events[:3]))
-    places = _places(article)
-    if places.us or places.cn:
-        us = _label(places.us[0]) if places.us else "—"
-        cn = _label(places.cn[0]) if places.cn else "—"
-        parts.append(f"{us} ↔ {cn}")
-    matched = _term_list(article, terms, DIGEST_TERMS)
-    if matched:
-        parts.append(matched)
+        parts.append(events)
     if n_copies:
         parts.append(f"+{_count(n_copies, 'copy', 'copies')}")
-    return truncate_mrkdwn(" · ".join(parts), MAX_SECTION_TEXT // 3)
+    return fit_mrkdwn(" · ".join(parts), SECTION_BUDGET // 3)
+
+
+MORE_MARK = "\x00more:"  # marks an "and N more" line (never in rendered text: controls are cut)
+
+
+def _more_line(more: int, watchlist: Watchlist, base_url: str) -> str:
+    text = f"and {more} more"
+    base = base_url.strip().rstrip("/")
+    if base:
+        text = link(f"{base}/search?q={quote(watchlist.query)}", text)
+    return MORE_MARK + text
+
+
+def _digest_start(title: str, summary: str, n: int) -> list[dict[str, Any]]:
+    if n == 0:
+        return [_header(title), _context([escape_mrkdwn(summary)])]
+    suffix = " (continued)"
+    return [_header(_fit_plain(_clean(title), MAX_HEADER_TEXT - len(suffix)) + suffix)]
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
@@ -477,7 +731,7 @@ def _count(n: int, one: str, many: str | None = None) -> str:
 def _header(text: str) -> dict[str, Any]:
     # plain_text is not parsed for mentions, links or entities, so it needs no escaping; it
     # only needs to lose control characters and fit.
-    plain = truncate_plain(_clean(text) or "watchdesk", MAX_HEADER_TEXT)
+    plain = _fit_plain(_clean(text) or "watchdesk", MAX_HEADER_TEXT)
     return {"type": "header", "text": {"type": "plain_text", "text": plain, "emoji": False}}
 
 
@@ -501,31 +755,50 @@ def _texts(block: dict[str, Any]) -> list[dict[str, Any]]:
     return objs
 
 
+def slack_length(text: str) -> int:
+    """Length as Slack may count it: UTF-16 code units (an emoji or a rare CJK character is 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit_mrkdwn(text: str, limit: int) -> str:
+    """`truncate_mrkdwn` to at most `limit` UTF-16 units."""
+    while slack_length(text) > limit:
+        over = slack_length(text) - limit
+        text = truncate_mrkdwn(text, max(1, len(text) - max(over, 1)))
+    return text
+
+
+def _fit_plain(text: str, limit: int) -> str:
+    while slack_length(text) > limit:
+        text = truncate_plain(text, max(1, len(text) - (slack_length(text) - limit)))
+    return text
+
+
 def _block_text_size(blocks: list[dict[str, Any]]) -> int:
-    return sum(len(t["text"]) for b in blocks for t in _texts(b))
+    return sum(slack_length(t["text"]) for b in blocks for t in _texts(b))
 
 
 def _fit_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Last guard: every text within its limit, at most MAX_BLOCKS blocks and
-    MAX_TOTAL_BLOCK_TEXT characters in all; later blocks are cut first."""
+    MAX_TOTAL_BLOCK_TEXT UTF-16 units in all; later blocks are cut first."""
     blocks = blocks[:MAX_BLOCKS]
     for block in blocks:
         for obj in _texts(block):
             limit = MAX_HEADER_TEXT if block["type"] == "header" else MAX_SECTION_TEXT
             if obj["type"] == "mrkdwn":
-                obj["text"] = truncate_mrkdwn(obj["text"], limit)
+                obj["text"] = fit_mrkdwn(obj["text"], limit)
             else:
-                obj["text"] = truncate_plain(obj["text"], limit)
+                obj["text"] = _fit_plain(obj["text"], limit)
     while len(blocks) > 1 and _block_text_size(blocks) > MAX_TOTAL_BLOCK_TEXT:
         last = blocks[-1]
         excess = _block_text_size(blocks) - MAX_TOTAL_BLOCK_TEXT
         texts = [t for t in _texts(last) if t["type"] == "mrkdwn"]
-        if texts and len(texts[0]["text"]) - excess > 200:
-            texts[0]["text"] = truncate_mrkdwn(texts[0]["text"], len(texts[0]["text"]) - excess)
+        if texts and slack_length(texts[0]["text"]) - excess > 200:
+            texts[0]["text"] = fit_mrkdwn(texts[0]["text"], slack_length(texts[0]["text"]) - excess)
         else:
             blocks.pop()
     return blocks
 
 
 def _message(text: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"text": truncate_mrkdwn(text, MAX_FALLBACK_TEXT), "blocks": _fit_blocks(blocks)}
+    return {"text": fit_mrkdwn(text, MAX_FALLBACK_TEXT), "blocks": _fit_blocks(blocks)}

@@ -24,7 +24,9 @@ class Digest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     digest: str = Field(description="five-field cron, e.g. '0 8 * * *'")
     timezone: str = "UTC"
-    max_stories: int = 20
+    # at least one story per digest (a negative number used to slice off the last ones);
+    # at most 500, which already takes ten messages or so
+    max_stories: int = Field(default=20, ge=1, le=500)
 
     @field_validator("digest")
     @classmethod

@@ -111,6 +111,10 @@ class AlertsConfig(_Strict):
     jsonl_path: str = "var/alerts.jsonl"
     webhook_url: str = ""
     max_attempts: int = 50
+    # Seconds `run --once` may wait, before it exits, for rate limits (Retry-After) and short
+    # retry backoffs to end so that their alerts go out in this run, not the next cron tick.
+    # 60 s: Slack's Retry-After for chat.postMessage is seconds to a minute.
+    once_wait: float = Field(default=60.0, ge=0)
     # "inprocess": the compiled matcher in the crawler (default); "percolator": match on the
     # Elasticsearch cluster against watchlists stored as percolator queries.
     matcher: Literal["inprocess", "percolator"] = "inprocess"
@@ -142,6 +146,9 @@ class AlertsConfig(_Strict):
 class WebConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = 8080
+    # The web UI's address as readers reach it (e.g. https://watchdesk.example.org): alerts
+    # then carry an "Explain" link to why they matched. Empty: no links.
+    base_url: str = ""
 
 
 # Polling bounds for `every: auto` when the source does not set them. 5 minutes catches a busy

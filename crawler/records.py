@@ -52,6 +52,24 @@ class Alert:
     # When the last send started, if its outcome was never recorded (a crash, a lost answer):
     # the message may be in the sink, so the outbox asks it (`Reconcilable`) before resending.
     sending_at: datetime | None = None
+    # Delivery times shown by `alerts list`: the last attempt, the next one (pending alerts),
+    # and when it was delivered.
+    last_attempt: datetime | None = None
+    next_attempt: datetime | None = None
+    delivered_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class SinkStop:
+    """A sink, or one channel of it (`channel` "*" for the whole sink), stopped by a permanent
+    failure (a bad token, an unknown channel) until `alerts retry`: what failed, the fix, since
+    when."""
+
+    sink: str
+    channel: str
+    error: str
+    remedy: str
+    since: datetime | None = None
 
 
 @dataclass(slots=True)

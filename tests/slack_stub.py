@@ -41,7 +41,13 @@ METHOD_SCOPES = {
     "conversations.history": "channels:history",
     "conversations.replies": "channels:history",
     "conversations.list": "channels:read",
+    "conversations.info": "channels:read",
 }
+# The scopes of a token installed from docs/slack-app-manifest.yaml: what the stub's token has
+# when a test does not say otherwise (and what `x-oauth-scopes` then lists).
+MANIFEST_SCOPES = frozenset(
+    {"chat:write", "channels:history", "groups:history", "channels:read", "groups:read"}
+)
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 
 
@@ -139,7 +145,10 @@ class SlackStub:
     """The loopback Slack API. Thread-safe; start with `start()` or `with SlackStub() as s:`.
 
     `channels`, when given, is the set of channels that exist: posting elsewhere answers
-    `channel_not_found`, as Slack does. Channels are named like `#desk` (or given by an id such
+    `channel_not_found`, as Slack does. `members`, when given, is the set of channels the bot
+    is a member of: posting to another answers `not_in_channel`; `archived` channels answer
+    `is_archived`. Every authenticated answer carries the token's scopes in the
+    `x-oauth-scopes` header, as Slack's do. Channels are named like `#desk` (or given by an id such
     as `C0WUHAN`); the stub gives each name an id (`channel_id`), answers posts with it and
     reads history by it, as Slack does. `scopes`, when given, are the token's scopes: a method
     needing another (`METHOD_SCOPES`) answers `missing_scope` with `needed`. Programmed
@@ -153,10 +162,14 @@ class SlackStub:
         *,
         channels: set[str] | None = None,
         scopes: set[str] | None = None,
+        members: set[str] | None = None,
+        archived: set[str] | None = None,
     ) -> None:
         self.token = token
         self.channels = channels
         self.scopes = scopes
+        self.members = members
+        self.archived = archived or set()
         self._channel_ids: dict[str, str] = {}  # name as posted ("#desk") -> id
         self._last_ts = 0  # microseconds
         self._lock = threading.Lock()
@@ -233,9 +246,21 @@ class SlackStub:
         """The next `n` requests answer HTTP 429 `ratelimited` with `Retry-After`."""
         self._program(n, _Failure("status", 429, "ratelimited", retry_after, method=method))
 
-    def server_error(self, n: int = 1, *, status: int = 500, method: str | None = None) -> None:
+    def server_error(
+        self,
+        n: int = 1,
+        *,
+        status: int = 500,
+        method: str | None = None,
+        error: str = "internal_error",
+    ) -> None:
         """The next `n` requests answer with an HTTP 5xx (or any) status."""
-        self._program(n, _Failure("status", status, "internal_error", method=method))
+        self._program(n, _Failure("status", status, error, method=method))
+
+    def clear_failures(self) -> None:
+        """Forget the failures not yet used (Slack is back), keeping the recorded requests."""
+        with self._lock:
+            self._failures.clear()
 
     def drop(self, n: int = 1, *, method: str | None = None) -> None:
         """The next `n` requests are read, then the connection is closed with no answer (and
@@ -371,9 +396,17 @@ class SlackStub:
             return _Answer(200, {"ok": False, "error": "not_authed"})
         if token != self.token:
             return _Answer(200, {"ok": False, "error": "invalid_auth"})
+        scopes = MANIFEST_SCOPES if self.scopes is None else self.scopes
+        # Slack lists the token's scopes on every answer to an authenticated call.
+        granted = {"x-oauth-scopes": ",".join(sorted(scopes))}
+        answer = self._authed_answer(method, params, scopes)
+        answer.headers.update(granted)
+        return answer
+
+    def _authed_answer(self, method: str, params: dict[str, Any], scopes: Any) -> _Answer:
         needed = METHOD_SCOPES.get(method)
-        if self.scopes is not None and needed is not None and needed not in self.scopes:
-            provided = ",".join(sorted(self.scopes))
+        if needed is not None and needed not in scopes:
+            provided = ",".join(sorted(scopes))
             body = {"ok": False, "error": "missing_scope", "needed": needed, "provided": provided}
             return _Answer(200, body)
 
@@ -396,6 +429,10 @@ class SlackStub:
                 return _Answer(200, {"ok": False, "error": "channel_not_found"})
             if self.channels is not None and channel not in self.channels:
                 return _Answer(200, {"ok": False, "error": "channel_not_found"})
+            if channel in self.archived:
+                return _Answer(200, {"ok": False, "error": "is_archived"})
+            if self.members is not None and channel not in self.members:
+                return _Answer(200, {"ok": False, "error": "not_in_channel"})
             if not params.get("text") and not params.get("blocks"):
                 return _Answer(200, {"ok": False, "error": "no_text"})
             ts = self._next_ts()
@@ -406,6 +443,12 @@ class SlackStub:
             return _Answer(200, {**answer, "message": message})
         if method == "conversations.list":
             return _Answer(200, self._list_channels(params))
+        if method == "conversations.info":
+            wanted = str(params.get("channel") or "")
+            for info in self._channel_objects():
+                if info["id"] == wanted:
+                    return _Answer(200, {"ok": True, "channel": info})
+            return _Answer(200, {"ok": False, "error": "channel_not_found"})
         if method in ("conversations.history", "conversations.replies"):
             return _Answer(200, self._read_history(method, params))
         return _Answer(200, {"ok": False, "error": "unknown_method"})
@@ -423,13 +466,31 @@ class SlackStub:
     def _known_channels(self) -> dict[str, str]:
         """id -> name of every channel that exists or was posted to."""
         names = set(self.channels or ()) | {r.channel for r in self.messages() if r.channel}
+        if self.channels is None:  # no list of channels: those the test named exist
+            names |= set(self.members or ()) | self.archived
         return {self.channel_id(n): n.removeprefix("#").lower() for n in sorted(names)}
 
-    def _list_channels(self, params: dict[str, Any]) -> dict[str, Any]:
-        channels = [
-            {"id": cid, "name": name, "is_channel": True, "is_private": False}
+    def _channel_objects(self) -> list[dict[str, Any]]:
+        """Conversation objects as conversations.info/list give them (the fields watchdesk
+        reads: id, name, is_private, is_archived, is_member)."""
+        archived = {self.channel_id(c) for c in self.archived}
+        members = None if self.members is None else {self.channel_id(c) for c in self.members}
+        return [
+            {
+                "id": cid,
+                "name": name,
+                "is_channel": True,
+                "is_private": False,
+                "is_archived": cid in archived,
+                "is_member": members is None or cid in members,
+            }
             for cid, name in self._known_channels().items()
         ]
+
+    def _list_channels(self, params: dict[str, Any]) -> dict[str, Any]:
+        channels = self._channel_objects()
+        if params.get("exclude_archived") is True:
+            channels = [c for c in channels if not c["is_archived"]]
         page, cursor = _page(channels, params, default_limit=100)
         return {"ok": True, "channels": page, "response_metadata": {"next_cursor": cursor}}
 

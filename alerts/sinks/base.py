@@ -23,6 +23,13 @@ class DeliveryResult:
     # True when the request may have reached the sink but its answer was lost (connection
     # dropped or timed out after sending, HTTP 5xx): the outbox checks before sending again.
     maybe_sent: bool = False
+    # For a permanent failure that no other message can get past either: "sink" (the token is
+    # bad or lacks a scope: nothing can be sent) or "channel" (this channel is unknown, archived
+    # or without the bot). The outbox then stops that sink or channel, not each alert
+    # separately, until `alerts retry`; `remedy` says what the user has to do.
+    stops: str = ""
+    remedy: str = ""
+    code: str = ""  # the sink's own error code (Slack's `error`), when it gave one
 
 
 class ReconcileError(Exception):

@@ -3,8 +3,10 @@
 One module per command group (init, run, search, extract, watchlist, alerts, status, ...); the app,
 the shared options and consoles, and the config loader are in `crawler.cli.app`.
 
-Exit codes: 0 success, 1 a check failed (watchlist errors, nothing found where asked),
-2 bad usage or an invalid config.
+Exit codes: 0 success, 1 a check failed (watchlist errors, `slack check` problems, nothing
+found where asked), 2 bad usage or an invalid config, 3 `run --once` found deliveries stopped
+by a permanent failure (bad token, unknown channel), 4 `run --once` polled no source
+successfully.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from crawler.cli import (  # noqa: F401
     run,
     search,
     serve,
+    slack,
     sources,
     status,
     watchlist,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -41,6 +42,10 @@ def alerts_list(
                         "channel": a.channel,
                         "attempts": a.attempts,
                         "error": a.last_error,
+                        "created": _iso(a.created),
+                        "last_attempt": _iso(a.last_attempt),
+                        "next_attempt": _iso(a.next_attempt) if a.status == "pending" else None,
+                        "delivered": _iso(a.delivered_at),
                         "message_id": a.delivered_ts,
                         "article_id": a.article_id,
                         "title": art.title if art else None,
@@ -50,20 +55,36 @@ def alerts_list(
             )
         return
     table = Table()
-    for col in ("id", "watchlist", "kind", "status", "attempts", "title", "error"):
+    for col in ("id", "watchlist → channel", "status", "tries", "times (UTC)", "title"):
         table.add_column(col, overflow="fold")
+    table.add_column("error", overflow="fold", min_width=16)  # Slack's codes run to 15
     for a in alerts:
         art = titles.get(a.article_id)
+        times = [f"created {_short(a.created)}"]
+        if a.last_attempt:
+            times.append(f"last try {_short(a.last_attempt)}")
+        if a.status == "pending" and a.next_attempt:
+            times.append(f"next try {_short(a.next_attempt)}")
+        if a.delivered_at:
+            times.append(f"delivered {_short(a.delivered_at)}")
         table.add_row(
             str(a.id),
-            escape(a.watchlist),
-            a.kind,
-            a.status,
+            f"{escape(a.watchlist)} → {escape(a.channel or '(default)')}",
+            f"{a.status} {a.kind}",
             str(a.attempts),
+            "\n".join(times),
             escape(strip_control(art.title if art else "?")),
             escape(strip_control(a.last_error)),
         )
     out.print(table)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def _short(when: datetime | None) -> str:
+    return f"{when:%m-%d %H:%M:%S}" if when else ""
 
 
 @alerts_app.command("retry")
@@ -72,10 +93,18 @@ def alerts_retry(
         str | None, typer.Option("--watchlist", help="Only this watchlist.")
     ] = None,
 ) -> None:
-    """Put failed alerts back in the outbox; the next cycle (or `run`) sends them."""
+    """Send again: failed alerts back in the outbox, backing-off ones due now, and deliveries
+    stopped by a permanent failure (bad token, unknown channel) resumed. The next cycle (or
+    `run`) sends them; run `watchdesk slack check` first to see the cause is fixed."""
     from crawler.storage import Store
 
     loaded = _load()
     with Store(loaded.store_path) as store:
-        n = store.retry_failed(watchlist)
-    out.print(f"{n} failed alert(s) queued again")
+        stops = store.sink_stops()
+        failed, waiting = store.requeue_alerts(watchlist)
+    out.print(f"{failed} failed alert(s) queued again, {waiting} backing-off alert(s) due now")
+    for stop in stops:
+        where = "all deliveries" if stop.channel == "*" else f"deliveries to {stop.channel}"
+        out.print(
+            f"{escape(stop.sink)}: {escape(where)} resumed (were stopped: {escape(stop.error)})"
+        )

@@ -24,8 +24,10 @@ app = typer.Typer(
 )
 watchlist_app = typer.Typer(help="Check, backtest and explain watchlists.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Inspect and retry the alert outbox.", no_args_is_help=True)
+slack_app = typer.Typer(help="Check the Slack app's setup.", no_args_is_help=True)
 app.add_typer(watchlist_app, name="watchlist")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(slack_app, name="slack")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -1,4 +1,9 @@
-"""The `run` command: the monitor, once or as a service."""
+"""The `run` command: the monitor, once or as a service.
+
+`run --once` exits 0 when the cycle went through, 3 when a permanent failure stopped
+deliveries (a bad token, an unknown channel: the log says the fix; `watchdesk alerts retry`
+once fixed), 4 when every source failed to poll (4 wins when both hold).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from crawler.cli.app import _load, app, err, state
 
@@ -23,6 +29,7 @@ def run(
     loaded = _load()
     try:
         monitor = Monitor(loaded)
+        already = {s.channel for s in monitor.store.sink_stops(monitor.sink.name)}
     except ConnectionError as exc:  # a shared Redis that cannot be reached (coordination.py)
         err.print(f"error: {exc}")
         raise typer.Exit(1) from None
@@ -53,3 +60,17 @@ def run(
             f"{report.delivery.retrying} retrying, {report.delivery.failed} failed "
             f"({report.duration:.1f}s)"
         )
+        for stop in report.stops:
+            if stop.channel in already:  # new stops were logged by the outbox as they happened
+                where = "all deliveries" if stop.channel == "*" else f"deliveries to {stop.channel}"
+                err.print(
+                    f"ERROR {stop.sink} {where} stopped since {stop.since:%Y-%m-%d %H:%M} UTC: "
+                    f"{escape(stop.error)}. Fix: {escape(stop.remedy)}"
+                    if stop.since
+                    else f"ERROR {stop.sink} {where} stopped: {escape(stop.error)}"
+                )
+        if report.exit_code == 4:
+            err.print(
+                f"error: all {report.sources} sources failed to poll (see `watchdesk status`)"
+            )
+        raise typer.Exit(report.exit_code)

@@ -1,4 +1,4 @@
-"""The `status` command: source health."""
+"""The `status` command: source health and the state of alert delivery."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from crawler.cli.app import _load, app, out
 
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Source health: last attempt, last success, last error, failures, items in 24 h, and the
-    links the address policy refused in 24 h."""
+    """Source health (last attempt, last success, last error, failures, items in 24 h, the links
+    the address policy refused in 24 h) and delivery: ok, backing off, or stopped by a permanent
+    failure (with the fix)."""
     from alerts.source_health import source_healths
     from crawler.dates import utcnow
     from crawler.storage import Store
@@ -30,6 +31,9 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         articles = store.count_articles()
         refusals = store.recent_refusals(utcnow() - timedelta(hours=24))
         refused = store.refused_counts()
+        stops = store.sink_stops()
+        backing_off = store.backing_off_count()
+        last = store.list_alerts("delivered", 1)
     report = []
     for name, src in configured.items():
         r = rows.get(name, {})
@@ -60,14 +64,48 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 "health_reason": healths[name][1],
             }
         )
+    delivery = {
+        # "stopped": a permanent failure stops deliveries until `alerts retry`; "backing off":
+        # alerts wait for a retry after transient failures; else "ok"
+        "state": "stopped" if stops else ("backing off" if backing_off else "ok"),
+        "stops": [
+            {
+                "sink": s.sink,
+                "channel": s.channel,
+                "error": s.error,
+                "fix": s.remedy,
+                "since": s.since.isoformat() if s.since else None,
+            }
+            for s in stops
+        ],
+        "backing_off": backing_off,
+        "last_delivered": last[0].delivered_at.isoformat()
+        if last and last[0].delivered_at
+        else None,
+    }
     if as_json:
         print(
             json.dumps(
-                {"articles": articles, "alerts": counts, "sources": report}, ensure_ascii=False
+                {"articles": articles, "alerts": counts, "delivery": delivery, "sources": report},
+                ensure_ascii=False,
             )
         )
         return
     out.print(f"articles: {articles}   alerts: {counts or '{}'}")
+    line = f"delivery: {delivery['state']}"
+    if backing_off:
+        line += f", {backing_off} alert(s) backing off"
+    line += f", last delivered {delivery['last_delivered'] or 'never'}"
+    out.print(line, style="red" if stops else None)
+    for s in stops:
+        where = "all channels" if s.channel == "*" else s.channel
+        out.print(
+            f"  {escape(s.sink)} stopped for {escape(where)} since {s.since:%Y-%m-%d %H:%M} UTC: "
+            f"{escape(s.error)}. Fix: {escape(s.remedy)}"
+            if s.since
+            else f"  {escape(s.sink)} stopped",
+            style="red",
+        )
     table = Table()
     for col in ("source", "health", "last success", "failures", "new 24h", "refused", "problem"):
         table.add_column(col, overflow="fold")

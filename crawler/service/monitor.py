@@ -16,7 +16,7 @@ import random
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ from alerts.watchlist import WatchlistSet
 from crawler.backoff import exponential_backoff
 from crawler.config import SourceConfig
 from crawler.coordination import Coordinator
-from crawler.records import PollRecord
+from crawler.records import PollRecord, SinkStop
 from crawler.schedule import next_interval
 from crawler.service.config import LoadedConfig, enrich_context
 from crawler.service.coordination import open_coordinator
@@ -86,6 +86,19 @@ class CycleReport:
     duration: float
     delivery: DeliveryReport
     stats: dict[str, int]
+    # sources whose poll failed this cycle, and the sink stops in force after delivery
+    sources_failed: int = 0
+    stops: list[SinkStop] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """`run --once`'s exit status: 4 when every source failed, 3 when a permanent failure
+        stopped deliveries (a bad token, an unknown channel), else 0."""
+        if self.sources and self.sources_failed >= self.sources:
+            return 4
+        if self.stops:
+            return 3
+        return 0
 
 
 class Monitor:
@@ -120,6 +133,7 @@ class Monitor:
             loaded.watchlists,
             self.stats,
             max_attempts=self.config.alerts.max_attempts,
+            base_url=self.config.web.base_url,
         )
         self._runner: Any = None
         # claims on articles being fetched and leases on source polls and the outbox: in this
@@ -217,19 +231,20 @@ class Monitor:
             log.exception("source-health check crashed")
             return 0
 
-    def deliver(self, lease_wait: float = 0.0) -> DeliveryReport:
+    def deliver(self, lease_wait: float = 0.0, wait: float = 0.0) -> DeliveryReport:
         """Pick up watchlist edits, send due alerts and digests, ship new articles to the
         search cluster (when there is one). Runs on the outbox tick and after every poll.
 
         With several processes, alerts are sent by the one holding the outbox lease; the
         others leave theirs in the shared outbox for it (waiting up to `lease_wait` seconds
-        to become the sender)."""
+        to become the sender). `wait`: seconds the outbox may wait out rate limits and short
+        backoffs (`run --once`, which exits afterwards)."""
         self.reload_watchlists()
         report = DeliveryReport()
         if self._lease_outbox(lease_wait):
             with self._send_lock:
                 started = datetime.now(UTC)
-                report = self.outbox.deliver_due()
+                report = self.outbox.deliver_due(wait=wait)
                 self.outbox.send_due_digests()
                 if report.delivered:
                     log_delivered(self.store.delivered_since(started))
@@ -251,6 +266,36 @@ class Monitor:
                 return False
             time.sleep(0.2)
         return True
+
+    def sink_channels(self) -> list[str]:
+        return self.channels_of(self.loaded)
+
+    @staticmethod
+    def channels_of(loaded: LoadedConfig) -> list[str]:
+        """Every channel alerts may go to: the watchlists', the default, source health's."""
+        channels = [w.channel for w in loaded.watchlists.watchlists if w.channel]
+        channels.append(loaded.config.slack.default_channel or "")
+        channels.append(loaded.config.alerts.source_health_channel or "")
+        return [c for c in dict.fromkeys(channels) if c]
+
+    def check_sink(self) -> bool:
+        """The start-up check of the sink (`watchdesk slack check` for Slack): each problem is
+        logged with its fix, and the service runs on (alerts wait in the outbox); True when
+        there was none or the sink has no check. Never raises."""
+        check = getattr(self.sink, "check_setup", None)
+        if check is None:
+            return True
+        try:
+            findings = check(self.sink_channels())
+        except Exception:
+            log.exception("%s check crashed", self.sink.name)
+            return False
+        problems = [f for f in findings if not f.ok]
+        for f in problems:
+            log.error("%s check: %s: %s. Fix: %s", self.sink.name, f.subject, f.detail, f.fix)
+        if not problems:
+            log.info("%s check passed (%d checks)", self.sink.name, len(findings))
+        return not problems
 
     def reload_watchlists(self) -> bool:
         """Recompile the watchlists if their file changed and is valid; True if it did.
@@ -297,17 +342,28 @@ class Monitor:
         self.processor.matcher = matcher  # type: ignore[assignment]
 
     async def run_cycle(self) -> CycleReport:
-        """Poll every enabled source once, then deliver due alerts."""
+        """Poll every enabled source once, then deliver due alerts.
+
+        The alerts backing off from an earlier run are due at once: a one-off run is started
+        by cron, whose interval was their wait. Rate limits and backoffs that end within
+        `alerts.once_wait` seconds are then waited out before the cycle ends."""
         started = time.monotonic()
-        await self.poll(self.sources)
+        polls = await self.poll(self.sources)
+        failed = len({p.source for p in polls if p.status == "error"})
+        self.store.make_pending_due()
         delivery = await asyncio.get_running_loop().run_in_executor(
-            None, self.deliver, ONCE_LEASE_WAIT_SECONDS
+            None, self.deliver, ONCE_LEASE_WAIT_SECONDS, self.config.alerts.once_wait
         )
         # a one-off run hands the sending on: another process's alerts may still be waiting
         self.coordinator.release_lease("outbox")
         await self._prune_job()
         report = CycleReport(
-            len(self.sources), time.monotonic() - started, delivery, self.stats.snapshot()
+            len(self.sources),
+            time.monotonic() - started,
+            delivery,
+            self.stats.snapshot(),
+            sources_failed=failed,
+            stops=self.store.sink_stops(self.sink.name),
         )
         self.store.record_cycle(
             report.duration,
@@ -382,6 +438,7 @@ class Monitor:
                 next_run_time=_soon(),
             )
         scheduler.start()
+        await asyncio.get_running_loop().run_in_executor(None, self.check_sink)
         log.info(
             "watchdesk running sources=%d watchlists=%d store=%s",
             len(self.sources),

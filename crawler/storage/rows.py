@@ -54,4 +54,7 @@ def row_to_alert(row: sqlite3.Row) -> Alert:
         created=parse_iso(row["created"]),
         payload={"terms": json.loads(row["terms"]), "source": row["source"]},
         sending_at=parse_iso(row["sending_at"]),
+        last_attempt=parse_iso(row["last_attempt"]),
+        next_attempt=parse_iso(row["next_attempt"]),
+        delivered_at=parse_iso(row["delivered_at"]),
     )

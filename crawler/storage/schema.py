@@ -172,6 +172,20 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (aggregator, token)
     ) WITHOUT ROWID;
     """,
+    # 7: delivery a desk can trust (issue #17): when each alert was last tried (for `alerts
+    # list`), and the sinks' stops: a permanent failure (bad token, unknown channel) stops a
+    # sink, or one of its channels, until `alerts retry`; `watchdesk status` shows it
+    """
+    ALTER TABLE alerts ADD COLUMN last_attempt TEXT;
+    CREATE TABLE sink_stops (
+        sink TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        error TEXT NOT NULL,
+        remedy TEXT NOT NULL DEFAULT '',
+        since TEXT NOT NULL,
+        PRIMARY KEY (sink, channel)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

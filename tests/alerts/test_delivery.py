@@ -66,7 +66,11 @@ def titles(requests: list[StubRequest]) -> list[str]:
 
 
 def test_story_message_is_exact(store: Store, stub: SlackStub, clock: Clock) -> None:
+    """The golden story message (issue #17): the headline first, bold and linked; the outlet
+    as the source with the feed only "via"; the age flag; the passage; places and kind in
+    words; the watchlist and relevance in small print."""
     article = make_article(1, "Oxford signs sister city pact")
+    article.site_name = "The Oxford Eagle"
     assert ingest(store, WatchlistSet([SISTER], []), article) == 1
     report = make_outbox(store, stub, clock).deliver_due()
     assert report.delivered == 1 and not report.errors
@@ -75,11 +79,20 @@ def test_story_message_is_exact(store: Store, stub: SlackStub, clock: Clock) -> 
     assert posted["unfurl_links"] is False and posted["unfurl_media"] is False
     link = "<https://news.example/clarion/1|Oxford signs sister city pact>"
     when = "<!date^1793628000^{date_short_pretty} {time}|2026-11-02 14:00 UTC>"
-    facts = "*Places* Oxford, Mississippi ↔ Wuhan, Hubei\n*Exchange* sister city\n*Relevance* 0.70"
-    assert posted.text == f"[sister] {link} — clarion\n{facts}"
+    [alert] = store.list_alerts()
+    assert alert.created is not None
+    days = (alert.created - datetime(2026, 11, 2, 14, 0, tzinfo=UTC)).days
+    age = f":hourglass_flowing_sand: published {days} days ago"
+    assert posted.text == f"{link} — The Oxford Eagle · high relevance · sister"
+    facts = "*Places* Oxford, Mississippi ↔ Wuhan, Hubei\n*Exchange* sister-city ties"
     assert posted.blocks == [
-        {"type": "header", "text": {"type": "plain_text", "text": "sister", "emoji": False}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{link}*\nclarion · {when}"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{link}*"}},
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": f"*The Oxford Eagle* · via clarion · {when} · {age}"}
+            ],
+        },
         {
             "type": "section",
             "text": {
@@ -91,7 +104,7 @@ def test_story_message_is_exact(store: Store, stub: SlackStub, clock: Clock) -> 
         {"type": "section", "text": {"type": "mrkdwn", "text": facts}},
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": "Matched: *sister city*, *Wuhan*"}],
+            "elements": [{"type": "mrkdwn", "text": "Watchlist: sister · Relevance: high"}],
         },
     ]
     [alert] = store.list_alerts()
@@ -158,11 +171,13 @@ def test_copy_waits_for_its_story_and_fails_with_it(
     ingest(store, watchlists, make_article(0, "Oxford signs sister city pact", cluster="s1"))
     ingest(store, watchlists, make_article(1, "Oxford pact (AP)", source="ap", cluster="s1"))
     outbox = make_outbox(store, stub, clock)
-    stub.api_error("channel_not_found")  # permanent: the story fails
+    # permanent for this message: the story fails (a bad channel would stop the channel
+    # instead, and keep both pending: test_permanent_failures_stop_the_sink_out_loud)
+    stub.api_error("msg_too_long")
     report = outbox.deliver_due()
     assert report.failed == 2 and not stub.messages()
     errors = {a.kind: a.last_error for a in store.list_alerts(status="failed")}
-    assert errors["story"].startswith("slack: channel_not_found")
+    assert errors["story"].startswith("slack: msg_too_long")
     assert errors["copy"] == "the story's first alert was not delivered"
 
 
@@ -243,10 +258,11 @@ def test_a_channel_backing_off_does_not_hold_up_another(
     stub.server_error(1)  # the first alert (#sister) fails
     outbox.deliver_due()
     clock.advance(seconds=1)
-    assert outbox.deliver_due().delivered == 2  # both C0WUHAN alerts; #sister waits
-    assert [m.channel for m in stub.messages()] == ["C0WUHAN", "C0WUHAN"]
-    clock.advance(seconds=30)
-    assert outbox.deliver_due().delivered == 2
+    # C0WUHAN goes first, #sister's head waiting for its retry; the success says the sink is
+    # back, so #sister's alerts are due at once (issue #17) and go too, in order
+    assert outbox.deliver_due().delivered == 4
+    assert stub.messages()[0].channel == "C0WUHAN"
+    assert outbox.deliver_due().delivered == 0
     sister = [m for m in stub.messages() if m.channel == "#sister"]
     assert titles(sister) == ["First: sister city with Wuhan", "Second: Wuhan trade office"]
 
@@ -399,7 +415,7 @@ def test_alerts_list_and_retry_commands(tmp_path: Path, stub: SlackStub, clock: 
             store, WatchlistSet([SISTER], []), make_article(0, "<b>Oxford</b>\x1b[31m sister city")
         )
         ingest(store, WatchlistSet([SISTER], []), make_article(1, "Second sister city story"))
-        stub.api_error("not_in_channel")
+        stub.api_error("msg_too_long")
         make_outbox(store, stub, clock).deliver_due()
     proc = run_cli("--config", str(config), "alerts", "list", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -408,10 +424,10 @@ def test_alerts_list_and_retry_commands(tmp_path: Path, stub: SlackStub, clock: 
         ("delivered", "Second sister city story"),
         ("failed", "<b>Oxford</b>\x1b[31m sister city"),
     ]
-    assert rows[1]["error"].startswith("slack: not_in_channel")
+    assert rows[1]["error"].startswith("slack: msg_too_long")
     assert rows[0]["message_id"] == stub.messages()[0].ts
     proc = run_cli("--config", str(config), "alerts", "list", "--status", "failed")
-    assert proc.returncode == 0 and "not_in_channel" in proc.stdout
+    assert proc.returncode == 0 and "msg_too_long" in proc.stdout
     assert "Oxford" in proc.stdout and "\x1b" not in proc.stdout  # a table: text wraps
     proc = run_cli("--config", str(config), "alerts", "retry", "--watchlist", "sister")
     assert proc.returncode == 0 and "1 failed alert(s) queued again" in proc.stdout

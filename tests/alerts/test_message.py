@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,9 @@ from alerts.message import (
     MAX_TOTAL_BLOCK_TEXT,
     render_copy,
     render_digest,
+    render_digest_parts,
     render_story,
+    slack_length,
 )
 from alerts.mrkdwn import ZWSP, escape_mrkdwn, link, safe_url, truncate_mrkdwn
 from alerts.watchlist import Digest, Watchlist
@@ -95,7 +98,9 @@ def _mrkdwn_texts(message: dict[str, Any]) -> Iterator[str]:
 
 
 _TOKEN = re.compile(r"<([^<>]*)>")
-_DATE = re.compile(r"^!date\^\d+\^\{date_short_pretty\} \{time\}\|[0-9: -]+UTC$")
+_DATE = re.compile(
+    r"^!date\^\d+\^(\{date_short_pretty\} \{time\}\|[0-9: -]+UTC|\{date_short\}\|[0-9-]+)$"
+)
 
 
 def assert_inert(mrkdwn: str, allowed_urls: set[str]) -> None:
@@ -121,9 +126,9 @@ def assert_within_limits(message: dict[str, Any]) -> None:
             assert block["text"]["type"] == "plain_text"
             assert 0 < len(block["text"]["text"]) <= MAX_HEADER_TEXT
         for obj in [block.get("text"), *block.get("elements", [])]:
-            if isinstance(obj, dict):
-                assert len(obj["text"]) <= MAX_SECTION_TEXT
-                total += len(obj["text"])
+            if isinstance(obj, dict):  # Slack may count UTF-16 units: so do the limits
+                assert slack_length(obj["text"]) <= MAX_SECTION_TEXT
+                total += slack_length(obj["text"])
         assert len(block.get("elements", [])) <= 10
     assert total <= MAX_TOTAL_BLOCK_TEXT
     for text in _mrkdwn_texts(message):
@@ -134,38 +139,145 @@ def assert_within_limits(message: dict[str, Any]) -> None:
 
 
 def test_story_says_why_it_fired() -> None:
-    article = _article()
-    message = render_story(ALERT, article, WATCHLIST, _terms(article))
-    header, title, snippet, facts, context = message["blocks"]
-
-    assert header == {
-        "type": "header",
-        "text": {"type": "plain_text", "text": "sister-cities", "emoji": False},
-    }
-    safe = "https://www.oxfordeagle.com/2024/05/01/sister-city-review/?utm_source=x&amp;id=7"
-    assert title["text"]["text"] == (
-        f"*<{safe}|Oxford to review sister city tie with Wuhan>*\n"
-        "Oxford Eagle · <!date^1714572180^{date_short_pretty} {time}|2024-05-01 14:03 UTC>"
+    article = _article(site_name="The Oxford Eagle", source="oxford-eagle-rss")
+    alert = Alert(
+        watchlist="sister-cities",
+        article_id="a1",
+        channel="#china-desk",
+        created=datetime(2024, 5, 8, 9, 0, tzinfo=UTC),
     )
+    message = render_story(
+        alert, article, WATCHLIST, _terms(article), base_url="https://desk.example/"
+    )
+    headline, byline, snippet, facts, small = message["blocks"]
+
+    safe = "https://www.oxfordeagle.com/2024/05/01/sister-city-review/?utm_source=x&amp;id=7"
+    # 1. the headline first, bold and linked; no header block with the watchlist slug
+    assert headline == {
+        "type": "section",
+        "text": {
+            "type": "mrkdwn",
+            "text": f"*<{safe}|Oxford to review sister city tie with Wuhan>*",
+        },
+    }
+    # 2. the outlet, the feed as "via", the time, and the age flag (a week old)
+    assert byline["elements"][0]["text"] == (
+        "*The Oxford Eagle* · via oxford-eagle-rss · "
+        "<!date^1714572180^{date_short_pretty} {time}|2024-05-01 14:03 UTC> · "
+        ":hourglass_flowing_sand: published 6 days ago"
+    )
+    # 3. the passage: the sentence of the rarest matched term (here both are once: the
+    # longer one, "sister city"), not the lead's first words
     snippet_text = snippet["text"]["text"]
     assert "review the city's *sister city* agreement with *Wuhan*, the capital" in snippet_text
-    assert snippet_text.startswith("OXFORD, Miss.")
-    assert len(snippet_text) <= 300 + 20  # ~300 characters plus markers
+    assert len(snippet_text) <= 320 + 20
+    # 4. places on both sides, Taiwan shown as Taiwan on the partner side; kinds in words
     assert facts["text"]["text"].splitlines() == [
         # The state is not repeated beside a city in it; nor the province.
-        "*Places* Oxford, Mississippi ↔ Wuhan, Hubei",
-        "*Taiwan* Taipei",
-        "*Exchange* sister city, delegation, education",
-        "*Relevance* 0.82 · US city and Chinese city named together; "
-        "sister-city cue in the first paragraph; delegation cue",
+        "*Places* Oxford, Mississippi ↔ Wuhan, Hubei; Taipei, Taiwan",
+        "*Exchange* sister-city ties, delegation visit, education exchange",
     ]
-    assert context["elements"] == [{"type": "mrkdwn", "text": "Matched: *sister city*, *Wuhan*"}]
-    assert message["text"].startswith(
-        f"[sister-cities] <{safe}|Oxford to review sister city tie with Wuhan> — Oxford Eagle\n"
-        "*Places* Oxford, Mississippi ↔ Wuhan, Hubei"
+    # 5. small print: the watchlist, relevance as a word, the Explain link
+    explain = "https://desk.example/watchlists/explain?article=" + article.id
+    assert small["elements"][0]["text"] == (
+        "Watchlist: sister-cities · Relevance: high · "
+        f"<{explain}&amp;watchlist=sister-cities|Explain>"
+    )
+    assert message["text"] == (
+        f"<{safe}|Oxford to review sister city tie with Wuhan> — The Oxford Eagle · "
+        "high relevance · sister-cities"
     )
     assert_within_limits(message)
-    assert_inert_message(message, article)
+    allowed = {safe, f"{explain}&amp;watchlist=sister-cities"}
+    for text in _mrkdwn_texts(message):
+        assert_inert(text, allowed)
+
+
+def test_passage_follows_the_rarest_matched_term_not_the_lead() -> None:
+    text = (
+        "Chinese investors bought farmland near the base. Chinese officials denied it. "
+        "Critics said Chinese money was everywhere. In Bismarck, lawmakers filed a bill to "
+        "ban foreign adversary land purchases. The session starts in January."
+    )
+    article = _article(text=text)
+    terms = [_term(text, "Chinese", nth=n) for n in range(3)] + [_term(text, "bill")]
+    passage = render_story(ALERT, article, WATCHLIST, terms)["blocks"][2]["text"]["text"]
+    assert "lawmakers filed a *bill* to ban foreign adversary land purchases." in passage
+    assert not passage.startswith("*Chinese* investors")
+
+
+def test_age_flag_only_past_a_day_and_emoji_code_intact() -> None:
+    fresh = Alert(
+        watchlist="w", article_id="a", channel="", created=datetime(2024, 5, 1, 20, tzinfo=UTC)
+    )
+    byline = render_story(fresh, _article(), WATCHLIST, [])["blocks"][1]["elements"][0]["text"]
+    assert "published" not in byline
+    old = Alert(watchlist="w", article_id="a", channel="", created=datetime(2030, 6, 1, tzinfo=UTC))
+    message = render_story(old, _article(title="snake_case_title"), WATCHLIST, [])
+    byline = message["blocks"][1]["elements"][0]["text"]
+    # our own emoji code keeps its underscores; the crawled title's are look-alikes
+    assert byline.endswith(":hourglass_flowing_sand: published 6 years ago")
+    assert "snakeˍcaseˍtitle" in message["blocks"][0]["text"]["text"]
+
+
+@dataclass(slots=True)
+class _GatheredArticle(Article):
+    """An article with a field the gathering side may add (an English title)."""
+
+    title_en: str = ""
+
+
+def _gathered(article: Article, **extra: str) -> _GatheredArticle:
+    given = {f.name: getattr(article, f.name) for f in fields(Article) if f.init}
+    return _GatheredArticle(**{**given, **extra})
+
+
+def test_outlet_prefers_publisher_then_site_name_then_feed() -> None:
+    article = _article(site_name="", source="feed-name")
+    assert render_story(ALERT, article, WATCHLIST, [])["blocks"][1]["elements"][0][
+        "text"
+    ].startswith("*feed-name* · <!date")  # the feed alone: no "via" repeating it
+    article.site_name = "Oxford Eagle"
+    assert (
+        "*Oxford Eagle* · via feed-name"
+        in render_story(ALERT, article, WATCHLIST, [])["blocks"][1]["elements"][0]["text"]
+    )
+    article = _gathered(article, publisher="The Oxford Eagle (Oxford, MS)")
+    assert (
+        "*The Oxford Eagle (Oxford, MS)* · via feed-name"
+        in render_story(ALERT, article, WATCHLIST, [])["blocks"][1]["elements"][0]["text"]
+    )
+
+
+def test_chinese_headline_keeps_its_original_and_gets_the_english_title() -> None:
+    article = _gathered(
+        _article(title="牛津市与武汉市缔结友好城市"),
+        title_en="Oxford and Wuhan become sister cities",
+    )
+    headline = render_story(ALERT, article, WATCHLIST, [])["blocks"][0]["text"]["text"]
+    assert headline.startswith("*<") and "|牛津市与武汉市缔结友好城市>*" in headline
+    assert headline.endswith("\nOxford and Wuhan become sister cities")
+
+
+def test_taiwan_only_partner_is_shown_not_dropped() -> None:
+    article = _article(
+        entities=[
+            Entity("g:1", "Columbus", "place", "US", "Ohio"),
+            Entity("g:2", "Taichung", "place", "TW", "Taichung"),
+        ]
+    )
+    facts = render_story(ALERT, article, WATCHLIST, [])["blocks"][3]["text"]["text"]
+    assert facts.splitlines()[0] == "*Places* Columbus, Ohio ↔ Taichung, Taiwan"
+    line = render_digest(WATCHLIST, [(article, [])])["blocks"][2]["text"]["text"]
+    assert "Columbus, Ohio ↔ Taichung, Taiwan" in line and "↔ —" not in line
+
+
+def test_one_message_names_every_watchlist_of_the_channel() -> None:
+    other = Watchlist.model_construct(name="land-laws", query="x", channel="#china-desk")
+    message = render_story(ALERT, _article(), WATCHLIST, [], also=[other])
+    small = message["blocks"][-1]["elements"][0]["text"]
+    assert small.startswith("Watchlists: sister-cities, land-laws · Relevance: high")
+    assert message["text"].endswith("· high relevance · sister-cities, land-laws")
 
 
 def assert_inert_message(message: dict[str, Any], article: Article) -> None:
@@ -200,7 +312,7 @@ def test_offsets_outside_the_text_are_ignored() -> None:
     terms = [MatchedTerm("ghost", "text", 10_000, 10_005), MatchedTerm("neg", "text", -3, 2)]
     message = render_story(ALERT, article, WATCHLIST, terms)
     assert "*" not in message["blocks"][2]["text"]["text"]
-    assert message["blocks"][-1]["elements"][0]["text"] == "Matched: *ghost*, *neg*"
+    assert message["blocks"][2]["text"]["text"].startswith("OXFORD, Miss.")  # the lead, then
 
 
 def test_cjk_match_gets_invisible_word_boundaries() -> None:
@@ -214,8 +326,10 @@ def test_no_places_no_events_still_renders() -> None:
     article = _article(entities=[], events=[], relevance_reasons=[], text="", source="")
     message = render_story(ALERT, article, WATCHLIST, [])
     types = [b["type"] for b in message["blocks"]]
-    assert types == ["header", "section", "section"]  # header, title, relevance
-    assert message["blocks"][2]["text"]["text"] == "*Relevance* 0.82"
+    assert types == ["section", "context", "context"]  # headline, time, small print
+    assert (
+        message["blocks"][2]["elements"][0]["text"] == "Watchlist: sister-cities · Relevance: high"
+    )
 
 
 def test_country_level_side_when_no_place() -> None:
@@ -287,7 +401,7 @@ def test_hostile_text_renders_inert_everywhere(hostile: str, where: str) -> None
 
 def test_mentions_are_visible_as_text() -> None:
     article = _article(title="Mayor says <!channel> & <@U123>")
-    title = render_story(ALERT, article, WATCHLIST, [])["blocks"][1]["text"]["text"]
+    title = render_story(ALERT, article, WATCHLIST, [])["blocks"][0]["text"]["text"]
     assert "Mayor says &lt;!channel&gt; &amp; &lt;@U123&gt;" in title
 
 
@@ -313,8 +427,8 @@ def test_safe_url(url: str, expected: str | None) -> None:
 
 def test_unsafe_url_renders_title_without_link() -> None:
     article = _article(url="javascript:alert(1)", canonical_url="javascript:alert(1)")
-    title = render_story(ALERT, article, WATCHLIST, [])["blocks"][1]["text"]["text"]
-    assert title.startswith("*Oxford to review sister city tie with Wuhan*\n")
+    title = render_story(ALERT, article, WATCHLIST, [])["blocks"][0]["text"]["text"]
+    assert title == "*Oxford to review sister city tie with Wuhan*"
     assert "javascript" not in title
 
 
@@ -328,7 +442,7 @@ def test_bold_markers_in_text_cannot_pair_with_ours() -> None:
     message = render_story(ALERT, article, WATCHLIST, [_term(text, "sister city")])
     snippet = message["blocks"][2]["text"]["text"]
     assert snippet == "Rated 5∗ by critics, the *sister city* ∗ deal ∗ was ∗signed∗"
-    assert "A ∗star∗ titleˍwithˍunderscores" in message["blocks"][1]["text"]["text"]
+    assert "A ∗star∗ titleˍwithˍunderscores" in message["blocks"][0]["text"]["text"]
 
 
 def test_control_characters_are_removed() -> None:
@@ -339,8 +453,8 @@ def test_control_characters_are_removed() -> None:
     message = render_story(ALERT, article, WATCHLIST, [])
     for text in _mrkdwn_texts(message):
         assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202e]", text)
-    assert "Wuhan[2J]0;owned deal" in message["blocks"][1]["text"]["text"]
-    assert "Eagle Daily" in message["blocks"][1]["text"]["text"]
+    assert "Wuhan[2J]0;owned deal" in message["blocks"][0]["text"]["text"]
+    assert "Eagle Daily" in message["blocks"][1]["elements"][0]["text"]
 
 
 # --- limits -----------------------------------------------------------------------------------
@@ -365,7 +479,7 @@ def test_huge_article_fits_slack_limits() -> None:
     story = render_story(ALERT, article, WATCHLIST, terms)
     assert_within_limits(story)
     assert_inert_message(story, article)
-    title = story["blocks"][1]["text"]["text"]
+    title = story["blocks"][0]["text"]["text"]
     assert "…>*" in title  # the title is cut inside the link label, the link stays whole
     assert story["blocks"][2]["text"]["text"].count("*Wuhan*") >= 5
     places = story["blocks"][3]["text"]["text"].splitlines()[0]
@@ -373,10 +487,11 @@ def test_huge_article_fits_slack_limits() -> None:
     assert_within_limits(render_copy(ALERT, article, WATCHLIST))
 
 
-def test_header_is_cut_to_150() -> None:
+def test_long_watchlist_name_and_400_character_title_fit() -> None:
     watchlist = Watchlist.model_construct(name="w" * 400, query="x", delivery="instant")
-    message = render_story(ALERT, _article(), watchlist, [])
-    header = message["blocks"][0]["text"]["text"]
+    message = render_story(ALERT, _article(title="T" * 400), watchlist, [])
+    assert_within_limits(message)
+    header = render_digest(watchlist, [(_article(), [])])["blocks"][0]["text"]["text"]
     assert len(header) == MAX_HEADER_TEXT and header.endswith("…")
 
 
@@ -467,17 +582,25 @@ def test_digest_orders_by_relevance_and_groups_copies() -> None:
         ["Story 1"],
     ]
     assert lines[1].endswith(" · +2 copies")
-    assert "Oxford, Mississippi ↔ Wuhan, Hubei" in lines[0]
-    assert "sister city, delegation, education" in lines[0]
-    assert " · 0.95 · " in lines[0]
+    # one line: headline, date, outlet, places and kind
+    assert lines[0] == (
+        "• *<https://news5.example/story|Story 5>* · <!date^1714539600^{date_short}|2024-05-01>"
+        " · Source 5 · Oxford, Mississippi ↔ Wuhan, Hubei +1 more · sister-city ties, "
+        "delegation visit"
+    )
     assert message["text"].startswith("sister-cities digest · 1 May 2024: 3 stories (5 articles)")
     assert_within_limits(message)
 
 
-def test_digest_shows_matched_terms() -> None:
-    article = _story(1, 0.5)
-    line = render_digest(WATCHLIST, [(article, _terms(article))])["blocks"][2]["text"]["text"]
-    assert "*sister city*, *Wuhan*" in line
+def test_digest_groups_watchlists_sharing_a_channel_and_lists_a_story_once() -> None:
+    other = Watchlist.model_construct(name="land-laws", query="x", channel="#china-desk")
+    shared, only = _story(1, 0.5), _story(2, 0.6)
+    parts = render_digest_parts([(WATCHLIST, [(shared, [])]), (other, [(shared, []), (only, [])])])
+    [part] = parts
+    text = "\n".join(b["text"]["text"] for b in part.message["blocks"] if b["type"] == "section")
+    assert text.count("Story 1") == 1 and text.count("Story 2") == 1
+    assert text.index("*sister-cities*") < text.index("Story 1") < text.index("*land-laws*")
+    assert sorted(part.article_ids) == sorted({shared.id, only.id})
 
 
 def test_digest_respects_max_stories_with_and_n_more() -> None:
@@ -492,23 +615,44 @@ def test_digest_respects_max_stories_with_and_n_more() -> None:
     }
     lines = message["blocks"][2]["text"]["text"].splitlines()
     assert len(lines) == 3 and "Story 9" in lines[0]
+    linked = render_digest(watchlist, items, "today", base_url="https://desk.example")
+    assert (
+        linked["blocks"][-1]["elements"][0]["text"]
+        == "<https://desk.example/search?q=x|and 7 more>"
+    )
+
+
+def test_max_stories_must_be_at_least_one() -> None:
+    with pytest.raises(ValueError, match="max_stories"):
+        Digest(digest="0 8 * * *", max_stories=-5)
+    with pytest.raises(ValueError, match="max_stories"):
+        Digest(digest="0 8 * * *", max_stories=0)
 
 
 def test_huge_digest_fits_slack_limits() -> None:
     watchlist = Watchlist.model_construct(
-        name="daily", query="x", delivery=Digest(digest="0 8 * * *", max_stories=10_000)
+        name="daily", query="x", delivery=Digest(digest="0 8 * * *", max_stories=500)
     )
     items: list[tuple[Article, list[MatchedTerm]]] = [
         (_story(i, (i % 97) / 97, cluster=f"c{i % 400}", lead=i < 400), []) for i in range(2000)
     ]
     for article, _ in items:
         article.title = "Sister city & <!channel> " * 20
-    message = render_digest(watchlist, items, "week " * 100)
-    assert_within_limits(message)
-    more = message["blocks"][-1]["elements"][0]["text"]
-    shown = sum(len(b["text"]["text"].splitlines()) for b in message["blocks"][2:-1])
-    assert more == f"and {400 - shown} more"
-    assert len(message["blocks"][0]["text"]["text"]) <= MAX_HEADER_TEXT
+    parts = render_digest_parts([(watchlist, items)], "week " * 100)
+    assert len(parts) > 1  # split across messages, none over the limits
+    for part in parts:
+        assert_within_limits(part.message)
+        assert len(part.message["blocks"][0]["text"]["text"]) <= MAX_HEADER_TEXT
+    assert parts[1].message["blocks"][0]["text"]["text"].endswith("(continued)")
+    # every story listed once, every article released with the message that lists it
+    shown = sum(
+        len(b["text"]["text"].splitlines())
+        for part in parts
+        for b in part.message["blocks"]
+        if b["type"] == "section"
+    )
+    assert shown == 400
+    assert sorted(i for part in parts for i in part.article_ids) == sorted(a.id for a, _ in items)
 
 
 def test_empty_digest() -> None:

@@ -98,10 +98,11 @@ def test_stop_while_an_alert_is_being_posted(tmp_path: Path) -> None:
         site.publish(8)  # four stories alert
         config = write_config(tmp_path / "watchdesk.yaml", site.base)
         db = tmp_path / "var" / "watchdesk.db"
-        stub.delay(4.0, n=1)  # Slack takes 4 s over the first post
+        # Slack takes 4 s over the first post (not the start-up `slack check` calls)
+        stub.delay(4.0, n=1, method="chat.postMessage")
         proc = start_cli(config, "run", env=stub.env())
         _wait(
-            lambda: db.exists() and read_db(db, "SELECT count(*) FROM alerts")[0][0] >= 4,
+            lambda: (read_db(db, "SELECT count(*) FROM alerts") or [(0,)])[0][0] >= 4,
             "alerts queued",
         )
         time.sleep(1.0)  # the first post is now inside Slack's 4 s
