@@ -23,6 +23,7 @@ from crawler.records import (
 )
 from crawler.storage.database import Database
 from crawler.storage.rows import row_to_alert
+from crawler.storage.verdicts import story_muted, watchlist_paused
 
 # What a match becomes, given the story's history: `alerts.policy.alert_kind`, passed in by
 # the service (the store records alerts; the alerting stage owns the rule).
@@ -54,6 +55,11 @@ def add_alert(
     history = _story_history(c, match.watchlist, cluster, match.digest)
     kind = decide(history, article.source, match.digest)
     if kind is None:
+        return
+    # the desk muted this story in this channel, or paused the watchlist's instant alerts
+    if kind != "digest_item" and (
+        story_muted(c, match.channel, cluster) or watchlist_paused(c, match.watchlist, now)
+    ):
         return
     status = "held" if kind == "digest_item" else "pending"
     terms = [[t.term, t.field, t.start, t.end] for t in match.terms]
