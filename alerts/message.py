@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from alerts.desk import triage_blocks
 from alerts.mrkdwn import (
     ELLIPSIS,
     bold,
@@ -97,7 +98,6 @@ def render_story(
     places on both sides, exchange kinds, relevance with its top reasons, and the matched terms.
     Within every limit above, whatever the article holds.
     """
-    del alert  # the story does not depend on delivery state; kept for a uniform signature
     places = _places(article)
     facts = _facts_lines(article, places)
     snippet = _snippet(article, matched_terms)
@@ -113,6 +113,7 @@ def render_story(
         blocks.append(_section("\n".join(facts)))
     if terms:
         blocks.append(_context([f"Matched: {terms}"]))
+    blocks.extend(triage_blocks(alert))  # the desk's buttons (alerts/desk.py), when listening
 
     text = f"[{escape_mrkdwn(watchlist.name)}] {_title_link(article)}"
     if article.source:

@@ -27,6 +27,7 @@ from crawler.timespan import parse_span
 DEFAULT_CONFIG = "watchdesk.yaml"
 DEFAULT_USER_AGENT = "watchdesk/0.1 (+https://github.com/watchdesk/watchdesk; media monitoring)"
 
+
 def parse_interval(text: str) -> timedelta:
     """`"15m"` -> 15 minutes: a duration setting, in the one grammar of `crawler.timespan`."""
     try:
@@ -121,6 +122,9 @@ class AlertsConfig(_Strict):
 class WebConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = 8080
+    # Where the desk reaches the web page (e.g. https://watchdesk.example.org): alerts link
+    # their Explain button there. "" leaves the button out.
+    base_url: str = ""
 
 
 # Polling bounds for `every: auto` when the source does not set them. 5 minutes catches a busy

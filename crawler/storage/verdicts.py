@@ -15,7 +15,9 @@ from datetime import datetime
 from typing import Literal
 
 from crawler.dates import iso, parse_iso, utcnow
+from crawler.records import Alert
 from crawler.storage.database import Database
+from crawler.storage.rows import row_to_alert
 
 VerdictKind = Literal["relevant", "not_relevant"]
 VERDICTS: tuple[VerdictKind, ...] = ("relevant", "not_relevant")
@@ -199,11 +201,7 @@ class VerdictRows(Database):
         )
         return parse_iso(rows[0]["until"]) if rows else None
 
-    def alert_by_id(self, alert_id: int) -> dict[str, object] | None:
-        """One alert row (channel, watchlist, article, cluster, kind, delivered ts) or None."""
-        rows = self.execute(
-            "SELECT id, watchlist, article_id, cluster_id, kind, channel, delivered_ts, status "
-            "FROM alerts WHERE id = ?",
-            (alert_id,),
-        )
-        return dict(rows[0]) if rows else None
+    def alert_by_id(self, alert_id: int) -> Alert | None:
+        """One alert of the outbox, or None."""
+        rows = self.execute("SELECT * FROM alerts WHERE id = ?", (alert_id,))
+        return row_to_alert(rows[0]) if rows else None
