@@ -1,4 +1,4 @@
-"""The `watchlist` commands: validate, backtest (`test`) and explain watchlists.
+"""The `watchlist` commands: validate, backtest (`test`), explain, and the desk's `stats`.
 
 `test` and `explain` are thin layers over `alerts.backtest`; a draft rule is given with
 `--query` (alone, or with a NAME whose filters it borrows).
@@ -108,6 +108,16 @@ def watchlist_test(
         f"{result.matches} matching article(s), {result.stories} alert(s), "
         f"{result.copies} threaded cop(ies), {result.candidates} candidate(s) checked"
     )
+    labels = result.labels
+    if labels is not None:
+        out.print(f"desk verdicts: {labels.summary()}")
+        for judged in labels.lost:
+            word = "relevant" if judged.verdict == "relevant" else "not relevant"
+            out.print(
+                f"  {'loses' if judged.verdict == 'relevant' else 'drops'} "
+                f"(marked {word}, alert #{judged.alert_id}): [bold]{_safe(judged.title)}[/bold]"
+            )
+            out.print(f"    {_safe(judged.url)}")
     peak = max((d.matches for d in result.days), default=0)
     for day in result.days:
         bar = "█" * round(20 * day.matches / peak) if peak else ""
@@ -125,6 +135,51 @@ def watchlist_test(
         out.print(f"    {_safe(hit.url)}")
         out.print(f"    terms: {_safe(', '.join(hit.matched_words)) or '-'}")
         out.print(f"    {_bold_markers(hit.snippet)}")
+
+
+@watchlist_app.command("stats")
+def watchlist_stats(
+    name: Annotated[str | None, typer.Argument(help="One watchlist (default: all).")] = None,
+    since: Annotated[
+        str, typer.Option("--since", help="How far back: 12h, 30d, 2w, 6mo, 1y, or 'all'.")
+    ] = "30d",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """The desk's verdicts per watchlist: alerts, judged share, precision (relevant / judged)."""
+    from crawler.storage import Store
+
+    window = _parse_since(since)
+    loaded = _load()
+    names = [w.name for w in loaded.watchlists.watchlists]
+    if name is not None and name not in names:
+        _usage(f"no watchlist named {name!r}; the watchlists are: {', '.join(names) or '(none)'}")
+    with Store(loaded.store_path) as store:
+        counts = store.verdict_counts(since=datetime.now(UTC) - window if window else None)
+    from crawler.storage.verdicts import VerdictCounts
+
+    rows = [counts.get(n) or VerdictCounts(n, 0, 0, 0) for n in ([name] if name else names)]
+    if as_json:
+        doc = [
+            {
+                "watchlist": c.watchlist,
+                "alerts": c.alerts,
+                "judged": c.judged,
+                "relevant": c.relevant,
+                "not_relevant": c.not_relevant,
+                "precision": c.precision,
+                "judged_share": c.judged_share,
+            }
+            for c in rows
+        ]
+        print(json.dumps({"since": since, "watchlists": doc}, ensure_ascii=False))
+        return
+    out.print(f"{'watchlist':24} {'alerts':>6} {'judged':>12} {'relevant':>8} {'precision':>9}")
+    for c in rows:
+        share = f"{c.judged} ({c.judged_share:.0%})" if c.judged_share is not None else "0"
+        precision = f"{c.precision:.0%}" if c.precision is not None else "-"
+        out.print(
+            f"{escape(c.watchlist):24} {c.alerts:6d} {share:>12} {c.relevant:8d} {precision:>9}"
+        )
 
 
 @watchlist_app.command("explain")
