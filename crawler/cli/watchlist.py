@@ -145,7 +145,8 @@ def watchlist_stats(
     ] = "30d",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
 ) -> None:
-    """The desk's verdicts per watchlist: alerts, judged share, precision (relevant / judged)."""
+    """The desk's verdicts per watchlist: alerts, judged share, precision (relevant / judged),
+    and the min_relevance that would keep 95% of the alerts judged relevant."""
     from crawler.storage import Store
 
     window = _parse_since(since)
@@ -153,11 +154,23 @@ def watchlist_stats(
     names = [w.name for w in loaded.watchlists.watchlists]
     if name is not None and name not in names:
         _usage(f"no watchlist named {name!r}; the watchlists are: {', '.join(names) or '(none)'}")
-    with Store(loaded.store_path) as store:
-        counts = store.verdict_counts(since=datetime.now(UTC) - window if window else None)
+    from alerts.learned_relevance import threshold_keeping
     from crawler.storage.verdicts import VerdictCounts
 
-    rows = [counts.get(n) or VerdictCounts(n, 0, 0, 0) for n in ([name] if name else names)]
+    start = datetime.now(UTC) - window if window else None
+    chosen = [name] if name else names
+    keep_at: dict[str, float | None] = {}
+    with Store(loaded.store_path) as store:
+        counts = store.verdict_counts(since=start)
+        for n in chosen:
+            # the min_relevance that keeps 95 % of the judged relevant (the hand-set score)
+            scores = [
+                article.relevance
+                for v in store.judged_alerts(n, since=start)
+                if v.verdict == "relevant" and (article := store.get_article(v.article_id))
+            ]
+            keep_at[n] = threshold_keeping(scores) if scores else None
+    rows = [counts.get(n) or VerdictCounts(n, 0, 0, 0) for n in chosen]
     if as_json:
         doc = [
             {
@@ -168,17 +181,24 @@ def watchlist_stats(
                 "not_relevant": c.not_relevant,
                 "precision": c.precision,
                 "judged_share": c.judged_share,
+                "min_relevance_keeping_95": keep_at[c.watchlist],
             }
             for c in rows
         ]
         print(json.dumps({"since": since, "watchlists": doc}, ensure_ascii=False))
         return
-    out.print(f"{'watchlist':24} {'alerts':>6} {'judged':>12} {'relevant':>8} {'precision':>9}")
+    out.print(
+        f"{'watchlist':24} {'alerts':>6} {'judged':>12} {'relevant':>8} {'precision':>9} "
+        f"{'keeps 95% at':>12}"
+    )
     for c in rows:
         share = f"{c.judged} ({c.judged_share:.0%})" if c.judged_share is not None else "0"
         precision = f"{c.precision:.0%}" if c.precision is not None else "-"
+        at = keep_at[c.watchlist]
+        keep = f"≥ {at:.2f}" if at is not None else "-"
         out.print(
-            f"{escape(c.watchlist):24} {c.alerts:6d} {share:>12} {c.relevant:8d} {precision:>9}"
+            f"{escape(c.watchlist):24} {c.alerts:6d} {share:>12} {c.relevant:8d} {precision:>9} "
+            f"{keep:>12}"
         )
 
 

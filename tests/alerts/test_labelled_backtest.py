@@ -88,6 +88,9 @@ def test_stats_gives_precision_per_watchlist(config: Path) -> None:
     assert rows["desk"]["precision"] == pytest.approx(0.6)
     assert rows["desk"]["judged_share"] == pytest.approx(10 / 11)
     assert rows["quiet"]["alerts"] == 0 and rows["quiet"]["precision"] is None
+    # every judged-relevant article scores 0.7 (tests/alerts/helpers.py)
+    assert rows["desk"]["min_relevance_keeping_95"] == pytest.approx(0.7)
+    assert rows["quiet"]["min_relevance_keeping_95"] is None
     code, out, err = wd(config, "stats", "desk")
     assert code == 0, err
     assert "desk" in out and "10 (91%)" in out and "60%" in out
