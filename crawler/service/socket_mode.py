@@ -130,7 +130,12 @@ class DeskSocket:
             log.warning("chat.update failed alert=%s: %s", result.alert_id, _describe(exc))
 
     def handle_command(self, payload: Mapping[str, Any]) -> None:
-        answer = self._retry_busy(lambda: self.desk.handle_command(payload))
+        try:
+            answer = self._retry_busy(lambda: self.desk.handle_command(payload))
+        except Exception:  # the user still gets an answer, never a traceback
+            log.exception("desk command crashed")
+            self.stats.inc("desk/command/crashed")
+            answer = CommandAnswer("That went wrong on watchdesk's side; the error is in its log.")
         self.stats.inc("desk/command/answered")
         self._respond(payload, answer.message())
         if answer.announce:

@@ -320,3 +320,15 @@ def test_a_command_from_another_workspace_is_not_served(rig: Rig) -> None:
     answer = rig.command("watchlists", team_id="T0OTHERTEAM")
     assert answer["text"] == "This workspace is not the one watchdesk posts to."
     assert TEAM_ID != "T0OTHERTEAM"
+
+
+def test_a_command_that_crashes_still_answers_without_a_traceback(rig: Rig) -> None:
+    def broken() -> Any:
+        raise RuntimeError("the index is gone")
+
+    rig.socket.desk.archive = broken
+    answer = rig.command("search Wuhan")
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("That went wrong on watchdesk's side")
+    assert "index is gone" not in answer["text"] and "Traceback" not in answer["text"]
+    assert rig.stats.get("desk/command/crashed") == 1
