@@ -37,6 +37,7 @@ from crawler.records import MatchedTerm, StoryHistory
 from crawler.search.request import SearchRequest
 from crawler.search.tantivy_index import TantivyIndex
 from crawler.storage import Store
+from crawler.storage.verdicts import Verdict
 from crawler.textnorm import fold
 
 DateField = Literal["fetched", "published"]
@@ -127,6 +128,7 @@ class Backtest:
     copies: int = 0  # threaded "also reported by" replies
     candidates: int = 0  # articles the SQL preselection passed to the matcher
     truncated: bool = False  # more matches than `hits` lists
+    labels: LabelledBacktest | None = None  # how it treats the desk's judged alerts
 
     def to_dict(self) -> dict[str, Any]:
         wl = self.watchlist
@@ -149,7 +151,115 @@ class Backtest:
             "truncated": self.truncated,
             "days": [d.to_dict() for d in self.days],
             "hits": [h.to_dict() for h in self.hits],
+            "verdicts": self.labels.to_dict() if self.labels is not None else None,
         }
+
+
+@dataclass(slots=True)
+class JudgedAlert:
+    """An alert the desk judged, and whether the backtested rule still matches its article."""
+
+    alert_id: int
+    watchlist: str
+    article_id: str
+    title: str
+    url: str
+    verdict: str  # "relevant" or "not_relevant"
+    kept: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alert_id": self.alert_id,
+            "watchlist": self.watchlist,
+            "article_id": self.article_id,
+            "title": self.title,
+            "url": self.url,
+            "verdict": self.verdict,
+            "kept": self.kept,
+        }
+
+
+@dataclass(slots=True)
+class LabelledBacktest:
+    """How a rule treats the alerts the desk judged (`Store.judged_alerts`): the judged
+    relevant it keeps, the judged not relevant it drops, and the judged alerts it would lose."""
+
+    judged: list[JudgedAlert] = field(default_factory=list)
+
+    @property
+    def relevant(self) -> int:
+        return sum(j.verdict == "relevant" for j in self.judged)
+
+    @property
+    def relevant_kept(self) -> int:
+        return sum(j.verdict == "relevant" and j.kept for j in self.judged)
+
+    @property
+    def not_relevant(self) -> int:
+        return sum(j.verdict == "not_relevant" for j in self.judged)
+
+    @property
+    def not_relevant_dropped(self) -> int:
+        return sum(j.verdict == "not_relevant" and not j.kept for j in self.judged)
+
+    @property
+    def lost(self) -> list[JudgedAlert]:
+        """Every judged alert the rule no longer matches (relevant ones first)."""
+        dropped = [j for j in self.judged if not j.kept]
+        return sorted(dropped, key=lambda j: j.verdict != "relevant")
+
+    def summary(self) -> str:
+        """ "drops 4 of 5 marked not relevant, keeps 19 of 20 marked relevant"."""
+        return (
+            f"drops {self.not_relevant_dropped} of {self.not_relevant} marked not relevant, "
+            f"keeps {self.relevant_kept} of {self.relevant} marked relevant"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary(),
+            "relevant": self.relevant,
+            "relevant_kept": self.relevant_kept,
+            "not_relevant": self.not_relevant,
+            "not_relevant_dropped": self.not_relevant_dropped,
+            "lost": [j.to_dict() for j in self.lost],
+        }
+
+
+def labelled_backtest(
+    store: Store,
+    watchlist: Watchlist,
+    aliases: AliasResolver | None = None,
+    since: datetime | None = None,
+) -> LabelledBacktest:
+    """Run `watchlist` (as if unmuted) over the articles of the alerts the desk judged: those
+    of the watchlist of that name (a draft borrowing a watchlist's filters keeps its name), or
+    every judged alert for a bare draft (each article once, by its latest verdict). Only alerts
+    created since `since` count."""
+    name = None if watchlist.name == DRAFT_NAME else watchlist.name
+    judged = store.judged_alerts(name, since=since)
+    if name is None:  # one verdict per article: its latest, across watchlists
+        latest = {v.article_id: v for v in sorted(judged, key=lambda v: v.at)}
+        judged = sorted(latest.values(), key=lambda v: v.alert_id)
+    matcher = WatchlistMatcher([watchlist.model_copy(update={"muted": False})], aliases=aliases)
+    result = LabelledBacktest()
+    for verdict in judged:
+        article = store.get_article(verdict.article_id)
+        if article is None:  # pruned by retention: nothing to run the rule on
+            continue
+        kept = bool(matcher.match(article))
+        result.judged.append(
+            JudgedAlert(
+                verdict.alert_id,
+                verdict.watchlist,
+                article.id,
+                article.title,
+                article.canonical_url or article.url,
+                verdict.verdict,
+                kept,
+            )
+        )
+    return result
 
 
 def draft_watchlist(query: str, base: Watchlist | None = None) -> Watchlist:
@@ -252,6 +362,8 @@ def backtest(
     ]
     first = start.date() if start is not None else min(per_day, default=end.date())
     result.days = _every_day(first, _last_day(end), per_day)
+    labels = labelled_backtest(store, live, aliases, since=start)
+    result.labels = labels if labels.judged else None
     return result
 
 
@@ -476,6 +588,7 @@ class ArticleExplanation:
     query: Explanation
     terms: list[MatchedTerm]
     alerts: list[dict[str, Any]]
+    verdicts: list[Verdict] = field(default_factory=list)  # the desk's, on this article
 
     def failed_filters(self) -> list[str]:
         return [text for ok, text in self.filters if not ok]
@@ -505,6 +618,16 @@ class ArticleExplanation:
             "tree": explanation_dict(self.query, art),
             "terms": [[t.term, t.field, t.start, t.end] for t in self.terms],
             "alerts": self.alerts,
+            "verdicts": [
+                {
+                    "watchlist": v.watchlist,
+                    "alert_id": v.alert_id,
+                    "verdict": v.verdict,
+                    "user": v.user,
+                    "at": v.at.isoformat(),
+                }
+                for v in self.verdicts
+            ],
         }
 
     def lines(self) -> list[str]:
@@ -522,6 +645,10 @@ class ArticleExplanation:
         out += [f"  - {reason}" for reason in art.relevance_reasons]
         for alert in self.alerts:
             out.append(f"outbox: {alert['kind']} alert {alert['status']} (#{alert['id']})")
+        for v in self.verdicts:
+            word = v.verdict.replace("_", " ")
+            when = v.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+            out.append(f"desk: marked {word} by {v.user} on {v.watchlist} ({when} UTC)")
         return out
 
     def __str__(self) -> str:
@@ -580,6 +707,9 @@ def explain_article(
     found = matcher.match(article)
     terms = found[0].terms if found else [_term(h) for h in why.query.matched_hits()]
     alerts = store.article_alerts(watchlist.name, article.id) if not draft else []
+    verdicts = store.article_verdicts(article.id)
+    if watchlist.name != DRAFT_NAME:  # a rule's own verdicts; a bare draft shows them all
+        verdicts = [v for v in verdicts if v.watchlist == watchlist.name]
     return ArticleExplanation(
         watchlist=watchlist,
         draft=draft,
@@ -591,6 +721,7 @@ def explain_article(
         query=why.query,
         terms=terms,
         alerts=alerts,
+        verdicts=verdicts,
     )
 
 
@@ -605,9 +736,12 @@ __all__ = [
     "Backtest",
     "BacktestHit",
     "DayCount",
+    "JudgedAlert",
+    "LabelledBacktest",
     "backtest",
     "draft_watchlist",
     "explain_article",
     "explanation_dict",
+    "labelled_backtest",
     "marked_snippet",
 ]

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from alerts.desk import triage_blocks
 from alerts.mrkdwn import (
     ELLIPSIS,
     bold,
@@ -139,6 +140,7 @@ def render_story(
     if facts:
         blocks.append(_section("\n".join(facts)))
     blocks.append(_context([_small_print(article, watchlists, base_url)]))
+    blocks.extend(triage_blocks(alert))  # the desk's buttons (alerts/desk.py), when listening
 
     text = f"{_title_link(article)} — {_outlet_label(article)}"
     band = relevance_band(article.relevance)
@@ -751,7 +753,13 @@ def _texts(block: dict[str, Any]) -> list[dict[str, Any]]:
     objs = []
     if isinstance(block.get("text"), dict):
         objs.append(block["text"])
-    objs.extend(e for e in block.get("elements", []) if isinstance(e, dict) and "text" in e)
+    # context elements are text objects themselves; an actions block's buttons hold theirs
+    # (plain text of their own, within the button's limit) and are not counted here
+    objs.extend(
+        e
+        for e in block.get("elements", [])
+        if isinstance(e, dict) and isinstance(e.get("text"), str)
+    )
     return objs
 
 

@@ -22,7 +22,11 @@ def alert_kind(history: StoryHistory, source: str, digest: bool) -> MatchOutcome
       another source is a "copy" (a threaded "also reported by" reply), at most one per source.
     - Digest watchlists: a story is listed once per digest; a copy joins its story while both
       are held (shown as "+N copies", at most one per source), never a later digest.
+    - The desk's word: a story muted in the channel, or a watchlist whose instant alerts are
+      paused, makes no instant alert (digests still collect it).
     """
+    if not digest and (history.muted or history.paused):
+        return None
     if digest:
         if history.released or source in history.sources:
             return None

@@ -140,3 +140,5 @@ class StoryHistory:
     story: bool = False  # a top-level story alert exists
     sources: set[str] = field(default_factory=set)  # sources with any alert for this story
     released: bool = False  # any alert for this story has left the digest hold
+    muted: bool = False  # the desk muted this story in the watchlist's channel (Slack button)
+    paused: bool = False  # the desk paused the watchlist's instant alerts (`/watchdesk mute`)

@@ -1,4 +1,4 @@
-"""The `watchlist` commands: validate, backtest (`test`) and explain watchlists.
+"""The `watchlist` commands: validate, backtest (`test`), explain, and the desk's `stats`.
 
 `test` and `explain` are thin layers over `alerts.backtest`; a draft rule is given with
 `--query` (alone, or with a NAME whose filters it borrows).
@@ -145,6 +145,16 @@ def watchlist_test(
         f"{result.matches} matching article(s), {result.stories} alert(s), "
         f"{result.copies} threaded cop(ies), {result.candidates} candidate(s) checked"
     )
+    labels = result.labels
+    if labels is not None:
+        out.print(f"desk verdicts: {labels.summary()}")
+        for judged in labels.lost:
+            word = "relevant" if judged.verdict == "relevant" else "not relevant"
+            out.print(
+                f"  {'loses' if judged.verdict == 'relevant' else 'drops'} "
+                f"(marked {word}, alert #{judged.alert_id}): [bold]{_safe(judged.title)}[/bold]"
+            )
+            out.print(f"    {_safe(judged.url)}")
     peak = max((d.matches for d in result.days), default=0)
     for day in result.days:
         bar = "█" * round(20 * day.matches / peak) if peak else ""
@@ -162,6 +172,71 @@ def watchlist_test(
         out.print(f"    {_safe(hit.url)}")
         out.print(f"    terms: {_safe(', '.join(hit.matched_words)) or '-'}")
         out.print(f"    {_bold_markers(hit.snippet)}")
+
+
+@watchlist_app.command("stats")
+def watchlist_stats(
+    name: Annotated[str | None, typer.Argument(help="One watchlist (default: all).")] = None,
+    since: Annotated[
+        str, typer.Option("--since", help="How far back: 12h, 30d, 2w, 6mo, 1y, or 'all'.")
+    ] = "30d",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """The desk's verdicts per watchlist: alerts, judged share, precision (relevant / judged),
+    and the min_relevance that would keep 95% of the alerts judged relevant."""
+    from crawler.storage import Store
+
+    window = _parse_since(since)
+    loaded = _load()
+    names = [w.name for w in loaded.watchlists.watchlists]
+    if name is not None and name not in names:
+        _usage(f"no watchlist named {name!r}; the watchlists are: {', '.join(names) or '(none)'}")
+    from alerts.learned_relevance import threshold_keeping
+    from crawler.storage.verdicts import VerdictCounts
+
+    start = datetime.now(UTC) - window if window else None
+    chosen = [name] if name else names
+    keep_at: dict[str, float | None] = {}
+    with Store(loaded.store_path) as store:
+        counts = store.verdict_counts(since=start)
+        for n in chosen:
+            # the min_relevance that keeps 95 % of the judged relevant (the hand-set score)
+            scores = [
+                article.relevance
+                for v in store.judged_alerts(n, since=start)
+                if v.verdict == "relevant" and (article := store.get_article(v.article_id))
+            ]
+            keep_at[n] = threshold_keeping(scores) if scores else None
+    rows = [counts.get(n) or VerdictCounts(n, 0, 0, 0) for n in chosen]
+    if as_json:
+        doc = [
+            {
+                "watchlist": c.watchlist,
+                "alerts": c.alerts,
+                "judged": c.judged,
+                "relevant": c.relevant,
+                "not_relevant": c.not_relevant,
+                "precision": c.precision,
+                "judged_share": c.judged_share,
+                "min_relevance_keeping_95": keep_at[c.watchlist],
+            }
+            for c in rows
+        ]
+        print(json.dumps({"since": since, "watchlists": doc}, ensure_ascii=False))
+        return
+    out.print(
+        f"{'watchlist':24} {'alerts':>6} {'judged':>12} {'relevant':>8} {'precision':>9} "
+        f"{'keeps 95% at':>12}"
+    )
+    for c in rows:
+        share = f"{c.judged} ({c.judged_share:.0%})" if c.judged_share is not None else "0"
+        precision = f"{c.precision:.0%}" if c.precision is not None else "-"
+        at = keep_at[c.watchlist]
+        keep = f"≥ {at:.2f}" if at is not None else "-"
+        out.print(
+            f"{escape(c.watchlist):24} {c.alerts:6d} {share:>12} {c.relevant:8d} {precision:>9} "
+            f"{keep:>12}"
+        )
 
 
 @watchlist_app.command("explain")

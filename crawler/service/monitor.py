@@ -16,6 +16,7 @@ import random
 import signal
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ from crawler.schedule import next_interval
 from crawler.service.config import LoadedConfig, enrich_context
 from crawler.service.coordination import open_coordinator
 from crawler.service.processor import Processor
+from crawler.service.socket_mode import DeskSocket, close_desk_socket, open_desk_socket
 from crawler.stats import Stats
 from crawler.storage import Store
 from enrich.context import EnrichContext
@@ -439,6 +441,7 @@ class Monitor:
             )
         scheduler.start()
         await asyncio.get_running_loop().run_in_executor(None, self.check_sink)
+        desk_socket = self.open_desk()
         log.info(
             "watchdesk running sources=%d watchlists=%d store=%s",
             len(self.sources),
@@ -449,7 +452,43 @@ class Monitor:
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
+            close_desk_socket(desk_socket)
             log.info("watchdesk stopping")
+
+    def open_desk(self, environ: Mapping[str, str] | None = None) -> DeskSocket | None:
+        """The desk's Socket Mode connection when SLACK_APP_TOKEN is set (else None); a
+        token Slack refuses is logged and the monitor runs on without it."""
+        from alerts.desk import Desk
+        from crawler.search.backends import open_archive
+
+        archives: list[Any] = []
+
+        def archive() -> Any:
+            if not archives:
+                archives.append(
+                    open_archive(self.loaded, self.store, self.context.entities.ids_for_name)
+                )
+            return archives[0]
+
+        def desk_for(team_id: str) -> Desk:
+            return Desk(
+                store=self.store,
+                watchlists=lambda: self.loaded.watchlists,
+                team_id=team_id,
+                archive=archive,
+                aliases=self.context.entities.ids_for_name,
+            )
+
+        try:
+            return open_desk_socket(
+                desk_for,
+                os.environ if environ is None else environ,
+                self.stats,
+                explain_base=self.config.web.base_url,
+            )
+        except ValueError as exc:
+            log.error("desk not started: %s", exc)
+            return None
 
     def backoff_until(self, source: SourceConfig) -> datetime | None:
         """When a failing source may be polled again, or None if it is healthy."""

@@ -24,6 +24,7 @@ from crawler.records import (
 )
 from crawler.storage.database import Database
 from crawler.storage.rows import row_to_alert
+from crawler.storage.verdicts import story_muted, watchlist_paused
 
 # What a match becomes, given the story's history: `alerts.policy.alert_kind`, passed in by
 # the service (the store records alerts; the alerting stage owns the rule).
@@ -31,16 +32,18 @@ AlertPolicy = Callable[[StoryHistory, str, bool], AlertKind | None]
 
 
 def _story_history(
-    c: sqlite3.Connection, watchlist: str, cluster: str, digest: bool
+    c: sqlite3.Connection, match: StoryMatch, cluster: str, now: str | None
 ) -> StoryHistory:
     rows = c.execute(
         "SELECT kind, status, source FROM alerts WHERE watchlist = ? AND cluster_id = ?",
-        (watchlist, cluster),
+        (match.watchlist, cluster),
     ).fetchall()
     return StoryHistory(
         story=any(r["kind"] == "story" for r in rows),
         sources={r["source"] for r in rows},
         released=any(r["status"] != "held" for r in rows),
+        muted=story_muted(c, match.channel, cluster),
+        paused=watchlist_paused(c, match.watchlist, now),
     )
 
 
@@ -52,7 +55,7 @@ def add_alert(
     decide: AlertPolicy,
 ) -> None:
     cluster = article.cluster_id or article.id
-    history = _story_history(c, match.watchlist, cluster, match.digest)
+    history = _story_history(c, match, cluster, now)
     kind = decide(history, article.source, match.digest)
     if kind is None:
         return

@@ -186,6 +186,34 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (sink, channel)
     );
     """,
+    # 8: the desk's verdicts from Slack (one per alert and user, a later click replacing the
+    # earlier), stories muted in a channel, and watchlists whose instant alerts are paused
+    # (issue #13)
+    """
+    CREATE TABLE verdicts (
+        alert_id INTEGER NOT NULL,
+        user_id TEXT NOT NULL,
+        verdict TEXT NOT NULL CHECK (verdict IN ('relevant', 'not_relevant')),
+        at TEXT NOT NULL,
+        UNIQUE (alert_id, user_id)
+    );
+    CREATE INDEX verdicts_alert ON verdicts(alert_id, at);
+
+    CREATE TABLE muted_stories (
+        channel TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (channel, cluster_id)
+    );
+
+    CREATE TABLE watchlist_pauses (
+        watchlist TEXT PRIMARY KEY,
+        until TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -23,6 +23,7 @@ from crawler.search.backends import open_archive
 from crawler.search.embedded import EmbeddedArchive
 from crawler.search.request import Archive, Hit, SearchRequest, SearchResult
 from crawler.storage import Store
+from crawler.storage.verdicts import VerdictCounts
 from crawler.web.markup import Span
 from crawler.web.state import SearchState
 
@@ -87,6 +88,8 @@ class WatchlistView:
     days: list[tuple[str, int]]  # every day of the window, oldest first, zeros included
     total: int
     latest: list[Hit]
+    # the desk's verdicts on its alerts of the same 30 days (crawler.storage.verdicts)
+    verdicts: VerdictCounts | None = None
 
     @property
     def delivery(self) -> str:
@@ -108,6 +111,16 @@ class WatchlistView:
             "languages": wl.languages,
             "sources": wl.sources,
             "min_relevance": wl.min_relevance,
+            "verdicts": (
+                {
+                    "alerts": self.verdicts.alerts,
+                    "judged": self.verdicts.judged,
+                    "relevant": self.verdicts.relevant,
+                    "precision": self.verdicts.precision,
+                }
+                if self.verdicts is not None
+                else None
+            ),
             "matches_30d": self.total,
             "days": [{"day": d, "matches": n} for d, n in self.days],
             "latest": [h.to_dict() for h in self.latest],
@@ -240,7 +253,12 @@ class Desk:
         with self._overview_lock:
             if self._overview is None or self._overview[0] != key:
                 self._overview = (key, self._watchlist_overview(today))
-            return self._overview[1]
+            views = self._overview[1]
+            # verdicts change with every click, not with the archive: read fresh each time
+            counts = self.store.verdict_counts(since=(now or self.clock()) - WATCHLIST_WINDOW)
+            for view in views:
+                view.verdicts = counts.get(view.watchlist.name)
+            return views
 
     def _watchlist_overview(self, today: date) -> list[WatchlistView]:
         first = today - WATCHLIST_WINDOW + timedelta(days=1)

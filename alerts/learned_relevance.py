@@ -1,0 +1,178 @@
+"""Relevance that learns from the desk (opt-in): a logistic regression over the features the
+hand-set score (`enrich/relevance.py`) computes, fitted to the desk's verdicts.
+
+The hand-set score adds fixed weights for a US local actor, a Chinese actor, an exchange and a
+tie in one passage, capped by penalties (no local actor, China only in boilerplate, a partner
+elsewhere). A desk has its own taste (one follows legislation and ignores Confucius Institute
+news), which no fixed weight knows. The features here are those components and penalties, read
+back from the reasons the score wrote on each article, plus one indicator per exchange kind
+and the language; the model is plain numpy (Newton's method with an L2 penalty: 20 features,
+hundreds of verdicts, a few milliseconds), so no new dependency.
+
+`threshold_keeping` is the `min_relevance` that keeps a share (95 %) of the judged-relevant
+alerts; `compare` measures learned against hand-set on held-out verdicts in the same run
+(`benchmarks/learned_relevance.py` reports it). Nothing here changes live alerting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from crawler.article import Article
+
+# The reason lines `enrich.relevance.score_relevance` writes, and the feature each one marks
+# (tests/alerts/test_learned_relevance.py checks them against the real score).
+REASON_FEATURES: tuple[tuple[str, str], ...] = (
+    ("US local actor", "us_local"),
+    ("Chinese actor:", "cn_specific"),
+    ("China named (country only)", "cn_country"),
+    ("exchange:", "exchange"),
+    ("tied in one passage", "tie"),
+    ("no Chinese actor", "no_china"),
+    ("China only in closing boilerplate", "boilerplate"),
+    ("no US state, county, city", "no_us_local"),
+    ("partner is elsewhere", "partner_elsewhere"),
+)
+EVENT_KINDS: tuple[str, ...] = (
+    "sister_city",
+    "delegation",
+    "agreement",
+    "investment",
+    "education",
+    "legislation",
+    "influence",
+    "termination",
+)
+FEATURES: tuple[str, ...] = (
+    *(name for _, name in REASON_FEATURES),
+    *(f"event:{kind}" for kind in EVENT_KINDS),
+    "language:zh",
+)
+# The share of judged-relevant alerts `min_relevance: auto` keeps (the issue's 95 %).
+KEEP_RELEVANT = 0.95
+# L2 penalty: with a few hundred verdicts, a weight needs about ten consistent verdicts to
+# move far from zero; keeps a kind seen twice from deciding anything.
+L2 = 1.0
+NEWTON_STEPS = 25
+
+
+def features(article: Article) -> np.ndarray:
+    """The article's feature vector (FEATURES order, 0/1 each)."""
+    found = {
+        name
+        for reason in article.relevance_reasons
+        for marker, name in REASON_FEATURES
+        if marker in reason
+    }
+    row = [1.0 if name in found else 0.0 for _, name in REASON_FEATURES]
+    row += [1.0 if kind in article.events else 0.0 for kind in EVENT_KINDS]
+    row.append(1.0 if (article.language or "").startswith("zh") else 0.0)
+    return np.array(row)
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedRelevance:
+    """A fitted model: one weight per feature and a bias; `score` is a probability."""
+
+    weights: np.ndarray
+    bias: float
+
+    def score(self, article: Article) -> float:
+        return float(_sigmoid(features(article) @ self.weights + self.bias))
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        return _sigmoid(x @ self.weights + self.bias)
+
+    def explain(self) -> list[tuple[str, float]]:
+        """(feature, weight), strongest first: what the desk's verdicts taught it."""
+        pairs = zip(FEATURES, self.weights.tolist(), strict=True)
+        return sorted(pairs, key=lambda p: -abs(p[1]))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float = L2) -> LearnedRelevance:
+    """Logistic regression by Newton's method with an L2 penalty (the bias unpenalised).
+    Raises ValueError without both relevant and not-relevant verdicts."""
+    if x.ndim != 2 or len(x) != len(y) or not len(y):
+        raise ValueError("fit needs one feature row per verdict")
+    if y.min() == y.max():
+        raise ValueError("fit needs both relevant and not-relevant verdicts")
+    design = np.hstack([x, np.ones((len(x), 1))])
+    penalty = np.eye(design.shape[1]) * l2
+    penalty[-1, -1] = 0.0
+    beta = np.zeros(design.shape[1])
+    for _ in range(NEWTON_STEPS):
+        p = _sigmoid(design @ beta)
+        gradient = design.T @ (p - y) + penalty @ beta
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + penalty
+        step = np.linalg.solve(hessian + 1e-9 * np.eye(len(beta)), gradient)
+        beta -= step
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    return LearnedRelevance(beta[:-1], float(beta[-1]))
+
+
+def threshold_keeping(relevant_scores: Sequence[float], share: float = KEEP_RELEVANT) -> float:
+    """The highest threshold that keeps at least `share` of the judged-relevant scores
+    (score >= threshold). 0.0 without any."""
+    ordered = sorted(relevant_scores, reverse=True)
+    if not ordered:
+        return 0.0
+    keep = max(1, math.ceil(share * len(ordered)))
+    return float(ordered[keep - 1])
+
+
+@dataclass(frozen=True, slots=True)
+class Scorecard:
+    """Precision and recall of one score at one threshold on held-out verdicts."""
+
+    name: str
+    threshold: float
+    precision: float
+    recall: float
+    kept: int
+
+    def to_dict(self) -> dict[str, float | int | str]:
+        return {
+            "name": self.name,
+            "threshold": round(self.threshold, 4),
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "kept": self.kept,
+        }
+
+
+def scorecard(name: str, scores: np.ndarray, y: np.ndarray, threshold: float) -> Scorecard:
+    kept = scores >= threshold
+    tp = int((kept & (y == 1)).sum())
+    precision = tp / int(kept.sum()) if kept.any() else 0.0
+    recall = tp / int((y == 1).sum()) if (y == 1).any() else 0.0
+    return Scorecard(name, threshold, precision, recall, int(kept.sum()))
+
+
+def compare(
+    train: Sequence[tuple[Article, bool]], held_out: Sequence[tuple[Article, bool]]
+) -> tuple[Scorecard, Scorecard, LearnedRelevance]:
+    """Fit on `train` verdicts, then score `held_out` with the hand-set relevance and the
+    learned one, each at the threshold keeping KEEP_RELEVANT of the training set's judged
+    relevant (what `min_relevance: auto` would pick). Returns (hand-set, learned, model)."""
+    x_train = np.array([features(a) for a, _ in train])
+    y_train = np.array([1.0 if relevant else 0.0 for _, relevant in train])
+    model = fit(x_train, y_train)
+    x_test = np.array([features(a) for a, _ in held_out])
+    y_test = np.array([1.0 if relevant else 0.0 for _, relevant in held_out])
+    hand_train = np.array([a.relevance for a, _ in train])
+    hand_threshold = threshold_keeping(hand_train[y_train == 1].tolist())
+    learned_threshold = threshold_keeping(model.scores(x_train)[y_train == 1].tolist())
+    hand = scorecard(
+        "hand-set", np.array([a.relevance for a, _ in held_out]), y_test, hand_threshold
+    )
+    learned = scorecard("learned", model.scores(x_test), y_test, learned_threshold)
+    return hand, learned, model
