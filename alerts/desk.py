@@ -18,10 +18,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
-from urllib.parse import quote
 
 from alerts.backtest import ArticleNotFound, explain_article
 from alerts.mrkdwn import date_token, escape_mrkdwn, link, truncate_mrkdwn, truncate_plain
+
+# The buttons themselves (and the module-level `triage` switch) live in alerts/triage.py, so
+# that the message layout can add them without importing the desk that handles their clicks.
+from alerts.triage import (  # noqa: E402, F401  (re-exported: the desk's public names)
+    ACTION_EXPLAIN,
+    ACTION_MUTE_STORY,
+    ACTION_NOT_RELEVANT,
+    ACTION_RELEVANT,
+    TRIAGE_BLOCK_ID,
+    TriageLayout,
+    explain_url,
+    triage,
+    triage_blocks,
+)
 from alerts.watchlist import Watchlist, WatchlistSet
 from crawler import timespan
 from crawler.query import AliasResolver, QueryError
@@ -32,11 +45,6 @@ from crawler.storage.verdicts import VerdictKind
 
 # --- the buttons ------------------------------------------------------------------------------
 
-ACTION_RELEVANT = "watchdesk_relevant"
-ACTION_NOT_RELEVANT = "watchdesk_not_relevant"
-ACTION_MUTE_STORY = "watchdesk_mute_story"
-ACTION_EXPLAIN = "watchdesk_explain"  # a link button: Slack still sends a click, acked only
-TRIAGE_BLOCK_ID = "watchdesk_triage"
 VERDICT_BLOCK_ID = "watchdesk_verdicts"
 _VERDICT_ACTIONS: dict[str, VerdictKind] = {
     ACTION_RELEVANT: "relevant",
@@ -55,63 +63,6 @@ MAX_SECTION_TEXT = 3000  # https://docs.slack.dev/reference/block-kit/blocks/sec
 STATS_WINDOW = timedelta(days=30)
 # A pause longer than a week is a watchlist edit (`muted: true`), not a desk decision.
 MAX_PAUSE = timedelta(days=7)
-
-
-@dataclass(slots=True)
-class TriageLayout:
-    """Whether story alerts carry the triage buttons (only when Socket Mode runs: a button
-    nobody listens to shows the desk an error), and the web page for the Explain link."""
-
-    enabled: bool = False
-    explain_base: str = ""  # `web.base_url`; "" leaves the Explain link out
-
-
-# Set by the service when it starts the Socket Mode client (`crawler.service.socket_mode`).
-triage = TriageLayout()
-
-
-def triage_blocks(alert: Alert) -> list[dict[str, Any]]:
-    """The actions block for a story alert's message ([] when the desk is not listening).
-
-    The hook `alerts.message.render_story` appends. Each button's value is the alert id, the
-    only thing a click needs to find the alert again (and to check it against the envelope).
-    """
-    if not triage.enabled or alert.id is None:
-        return []
-    value = str(alert.id)
-    elements: list[dict[str, Any]] = [
-        _button("Relevant", ACTION_RELEVANT, value, style="primary"),
-        _button("Not relevant", ACTION_NOT_RELEVANT, value),
-        _button("Mute story", ACTION_MUTE_STORY, value),
-    ]
-    url = explain_url(alert)
-    if url:
-        elements.append({**_button("Explain", ACTION_EXPLAIN, value), "url": url})
-    return [{"type": "actions", "block_id": TRIAGE_BLOCK_ID, "elements": elements}]
-
-
-def explain_url(alert: Alert) -> str:
-    """The web page's explain view of the alert's article and watchlist ("" without
-    `web.base_url`)."""
-    base = triage.explain_base.rstrip("/")
-    if not base:
-        return ""
-    return (
-        f"{base}/watchlists/explain?watchlist={quote(alert.watchlist)}"
-        f"&article={quote(alert.article_id)}"
-    )
-
-
-def _button(label: str, action_id: str, value: str, style: str = "") -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": label},
-        "action_id": action_id,
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
 
 
 def user_mention(user: str) -> str:

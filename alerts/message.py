@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from alerts.desk import triage_blocks
 from alerts.mrkdwn import (
     ELLIPSIS,
     bold,
@@ -28,6 +27,7 @@ from alerts.mrkdwn import (
     truncate_mrkdwn,
     truncate_plain,
 )
+from alerts.triage import triage_blocks
 from alerts.watchlist import Digest, Watchlist
 from crawler.article import Article, Entity
 from crawler.records import Alert, MatchedTerm
@@ -140,7 +140,7 @@ def render_story(
     if facts:
         blocks.append(_section("\n".join(facts)))
     blocks.append(_context([_small_print(article, watchlists, base_url)]))
-    blocks.extend(triage_blocks(alert))  # the desk's buttons (alerts/desk.py), when listening
+    blocks.extend(triage_blocks(alert))  # the desk's buttons (alerts/triage.py), when listening
 
     text = f"{_title_link(article)} — {_outlet_label(article)}"
     band = relevance_band(article.relevance)

@@ -18,13 +18,13 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
 from crawler.article import Article
+from crawler.stats import Stats
 from crawler.textnorm import fold
-from enrich.context import EnrichContext
 
 # Ideographs, kana and CJK compatibility characters are tokens on their own (no spaces to split
 # on); any other run of letters/digits is a word.
@@ -313,7 +313,18 @@ class StoryIndex:
             return StoryAssignment(article_id, True, "new", chash, fingerprint)
 
 
-def cluster_story(article: Article, context: EnrichContext) -> None:
+class StoryContext(Protocol):
+    """The parts of the enrichment context the story step reads.
+
+    A protocol rather than `enrich.context.EnrichContext` itself, which names this module's
+    resource: the context module then imports the steps' modules and none of them imports it.
+    """
+
+    stories: StoryIndex
+    stats: Stats
+
+
+def cluster_story(article: Article, context: StoryContext) -> None:
     """Chain step: `content_hash`, `fingerprint`, `cluster_id`, `is_cluster_lead` from the text.
 
     Counts `cluster/new`, `cluster/exact`, `cluster/near`, `cluster/known` or `cluster/too_short`.

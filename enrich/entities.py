@@ -11,16 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 from crawler.article import Article, Entity, EntityType
+from crawler.stats import Stats
 from crawler.textnorm import fold
 from enrich.gazetteer import load_data_file
 from enrich.phrases import PhraseMatcher, is_latin_start
 from enrich.text import article_text
-
-if TYPE_CHECKING:
-    from enrich.context import EnrichContext
 
 # Up to this many offsets are kept per entity (Entity contract: "the first few").
 MAX_OFFSETS = 10
@@ -137,7 +135,18 @@ def _strings(where: str, value: Any) -> list[str]:
     return [v for v in value if v.strip()]
 
 
-def tag_entities(article: Article, context: EnrichContext) -> None:
+class EntityContext(Protocol):
+    """The parts of the enrichment context the entity step reads.
+
+    A protocol rather than `enrich.context.EnrichContext` itself, which names this module's
+    resource: the context module then imports the steps' modules and none of them imports it.
+    """
+
+    entities: EntityMatcher
+    stats: Stats
+
+
+def tag_entities(article: Article, context: EntityContext) -> None:
     """Append organisations and watched people/places to `article.entities` (replacing the
     ones an earlier run added); mentions are merged per entity with up to 10 offsets into
     `article.text` (mentions in the title count but carry no offset)."""

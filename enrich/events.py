@@ -10,17 +10,15 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from crawler.article import Article
 from crawler.query.syntax import EVENT_LABELS
+from crawler.stats import Stats
 from crawler.textnorm import fold
 from enrich.gazetteer import load_data_file
 from enrich.phrases import PhraseMatcher
 from enrich.text import article_text, place_starts
-
-if TYPE_CHECKING:
-    from enrich.context import EnrichContext
 
 # The exchange kinds of DOMAIN.md, defined once with the query language's `event:` field.
 LABELS: tuple[str, ...] = EVENT_LABELS
@@ -158,7 +156,18 @@ def get_classifier(context: object = None) -> EventClassifier:
     return _CLASSIFIER[0]
 
 
-def classify_events(article: Article, context: EnrichContext) -> None:
+class EventContext(Protocol):
+    """The parts of the enrichment context the events step reads.
+
+    A protocol rather than `enrich.context.EnrichContext` itself, which names this module's
+    resource: the context module then imports the steps' modules and none of them imports it.
+    """
+
+    events: EventClassifier | None
+    stats: Stats
+
+
+def classify_events(article: Article, context: EventContext) -> None:
     """Set `article.events` (sorted labels) and `article.evidence` (label -> snippets as they
     appear in the title/text). Reads the place entities tagged earlier for `before_place`."""
     text = article_text(article)

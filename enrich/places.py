@@ -12,16 +12,14 @@ import logging
 import re
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from crawler.article import Article, Entity
+from crawler.stats import Stats
 from crawler.textnorm import fold, has_cjk
 from enrich.gazetteer import GazetteerData, Place, build_gazetteer_data
 from enrich.phrases import Hit, PhraseMatcher, is_latin_start
 from enrich.text import article_text
-
-if TYPE_CHECKING:
-    from enrich.context import EnrichContext
 
 log = logging.getLogger(__name__)
 
@@ -622,7 +620,18 @@ def _is_title_case(title: str) -> bool:
     return len(words) >= 3 and sum(w[0].isupper() for w in words) / len(words) >= TITLE_CASE_SHARE
 
 
-def tag_places(article: Article, context: EnrichContext) -> None:
+class PlaceContext(Protocol):
+    """The parts of the enrichment context the places step reads.
+
+    A protocol rather than `enrich.context.EnrichContext` itself, which names this module's
+    resource: the context module then imports the steps' modules and none of them imports it.
+    """
+
+    gazetteer: Gazetteer
+    stats: Stats
+
+
+def tag_places(article: Article, context: PlaceContext) -> None:
     """Fill `article.entities` (places and countries, replacing earlier ones) and
     `article.countries` (sorted ISO codes of every tagged place).
 
