@@ -60,8 +60,13 @@ def watchlist_test(
         ),
     ] = "30d",
     by: Annotated[
-        str, typer.Option("--by", help="Date to count by: fetched (when it alerts) or published.")
-    ] = "fetched",
+        str,
+        typer.Option(
+            "--by",
+            help="Date to count by: published (fetched for undated articles, as search and the "
+            "web page count) or fetched (when live alerting would have sent it).",
+        ),
+    ] = "published",
     limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="Articles listed.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
 ) -> None:
@@ -99,7 +104,9 @@ def watchlist_test(
         return
     wl = result.watchlist
     title = "draft query" if result.draft else f"watchlist {wl.name!r}"
-    start = result.start.date().isoformat() if result.start else "the first article"
+    # `--since all`: the window starts at the first matching article's day, said as a date
+    first_day = result.days[0].day.isoformat() if result.days else result.end.date().isoformat()
+    start = result.start.date().isoformat() if result.start else first_day
     out.print(f"[bold]{escape(title)}[/bold]: {escape(wl.query)}")
     if wl.muted:
         out.print("[yellow]muted: live alerting sends nothing; shown as if unmuted[/yellow]")

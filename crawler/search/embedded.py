@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from datetime import UTC
 from pathlib import Path
 
 from crawler.article import Article
@@ -155,8 +156,11 @@ class EmbeddedArchive:
                     facets[name].update({e.id for e in article.entities})
                 else:
                     facets[name].update(doc.facet(name))
-            if doc.published is not None:
-                days[doc.published.date().isoformat()] += 1
+            # published day, or the fetch day for an undated article (the one date basis)
+            when = doc.published or article.fetched
+            if when is not None:
+                when = when if when.tzinfo else when.replace(tzinfo=UTC)  # naive means UTC
+                days[when.astimezone(UTC).date().isoformat()] += 1
         window = kept[request.offset : request.offset + request.limit]
         out = IndexPage([s for s, _ in window], [sc for _, sc in window], len(kept))
         if request.facets:
