@@ -21,13 +21,22 @@ from crawler.config import ConfigError, config_path
 from crawler.service.config import LoadedConfig, load_config
 
 if TYPE_CHECKING:
+    from alerts.lint import LintWarning
     from alerts.watchlist import Watchlist
     from crawler.query import AliasResolver, QueryError
 
 
 @watchlist_app.command("validate")
-def watchlist_validate() -> None:
-    """Check the config's watchlists: exit 0, or 1 with every error (file:line, watchlist)."""
+def watchlist_validate(
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 on warnings too (for CI).")
+    ] = False,
+) -> None:
+    """Check the config's watchlists: exit 0, or 1 with every error (file:line, watchlist).
+
+    Also warns, exit status 0 unless --strict, about what can never match: an entity no
+    `entities:` entry or organisation defines, a source the config lacks, a language, country
+    or region no article is tagged with, a channel that is neither #name nor an id."""
     path = config_path(state.config)
     if not path.exists():
         err.print(f"error: config file not found: {path}")
@@ -39,8 +48,41 @@ def watchlist_validate() -> None:
             err.print(escape(problem))
         err.print(f"{len(exc.problems)} problem(s)")
         raise typer.Exit(1) from None
+    warnings = _lint(loaded)
+    for warning in warnings:
+        err.print(f"warning: {escape(str(warning))}")
     n = len(loaded.watchlists.watchlists)
-    out.print(f"ok: {n} watchlist(s), {len(loaded.watchlists.entities)} watched entit(ies)")
+    summary = f"{n} watchlist(s), {len(loaded.watchlists.entities)} watched entit(ies)"
+    if warnings:
+        err.print(f"{len(warnings)} warning(s): {summary}")
+        if strict:
+            raise typer.Exit(1)
+        return
+    out.print(f"ok: {summary}")
+
+
+def _lint(loaded: LoadedConfig) -> list[LintWarning]:
+    """The never-matching values of the watchlists (alerts.lint), against what this config's
+    articles can be tagged with."""
+    from alerts.lint import Vocabulary, lint_watchlists, watchlists_yaml
+    from crawler.textnorm import fold
+    from enrich.entities import EntityMatcher
+    from enrich.gazetteer import build_gazetteer_data
+    from enrich.language import known_languages
+
+    watched = [e.model_dump() for e in loaded.watchlists.entities]
+    entities = EntityMatcher.load(watched=watched, extra=loaded.config.organisations)
+    places = build_gazetteer_data().places
+    vocabulary = Vocabulary(
+        sources={s.name for s in loaded.config.sources},
+        languages=known_languages(),
+        countries={p.country.upper() for p in places if p.country},
+        regions={fold(p.region) for p in places if p.region},
+        entity_ids=entities.ids_for_name,
+        entity_keys={e.id for e in entities.entities},
+    )
+    path, root = watchlists_yaml(loaded)
+    return lint_watchlists(loaded.watchlists, vocabulary, path, root)
 
 
 @watchlist_app.command("test")
