@@ -37,9 +37,11 @@ LEGACY_SORTS = {"relevance": "best"}
 # gain under 0.01 and make the words of the query matter less (the run is in its docstring).
 BEST_FLOOR = 0.25
 # `best` re-ranks this many of the top text-score candidates (all of them for smaller result
-# sets): a story below them would need more than (1 + BEST_FLOOR) / BEST_FLOOR = 5 times the
-# relevance boost of the candidates to pass them, and nobody pages past 500 results.
-BEST_CANDIDATES = 500
+# sets; deeper pages take more): a story below them would need more than (1 + BEST_FLOOR) /
+# BEST_FLOOR = 5 times the relevance boost of the candidates to pass them. Ten pages of 20 is
+# more than anyone reads. Measured on 20,000 synthetic articles: +1 ms at p50 over `text`;
+# 500 candidates cost +8 ms (the index reads each candidate's stored match text).
+BEST_CANDIDATES = 200
 
 
 def best_score(text_score: float, relevance: float) -> float:
