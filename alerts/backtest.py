@@ -295,7 +295,9 @@ def backtest(
 
     The window is [`until` - `since`, `until`) (`until` defaults to now; `since=None` means
     from the first article), on the article's `date_field`: "fetched" (when live alerting
-    would have fired, the default) or "published" (falling back to fetched when unknown).
+    would have fired: the default here, the basis of the equivalence with live matching) or
+    "published" (falling back to fetched for an undated article): the one date basis the
+    faces count by (`watchlist test`, the web page, the API), as search histograms do.
     A muted watchlist is backtested as if unmuted (the result says it is muted). Filters
     (languages, sources, min_relevance) apply exactly as in live matching. `preselect=False`
     confirms every article in the window instead of the SQL candidates (for tests and for

@@ -134,18 +134,73 @@ class WatchlistSet:
         return next((w for w in self.watchlists if w.name == name), None)
 
 
-def _format_pydantic(exc: ValidationError) -> list[tuple[tuple[int | str, ...], str]]:
-    out = []
+def _format_pydantic(
+    exc: ValidationError, model: type[BaseModel]
+) -> list[tuple[tuple[int | str, ...], str]]:
+    """Pydantic's errors as (YAML location, `field: reason`) in an editor's words.
+
+    Pydantic names the members of a union in its paths (`delivery.literal['instant']`,
+    `delivery.Digest`) and reports one error per member; those are folded into one sentence
+    about the field. An unknown key says which known key it is nearest to (`querry`)."""
+    out: list[tuple[tuple[int | str, ...], str]] = []
+    seen: set[tuple[tuple[int | str, ...], str]] = set()
     for err in exc.errors():
-        loc = tuple(err["loc"])
-        field = ".".join(str(p) for p in loc if not isinstance(p, int)) or "value"
+        raw = tuple(err["loc"])
+        loc = tuple(p for p in raw if not _is_union_member(p))
+        names = [str(p) for p in loc if not isinstance(p, int)]
+        field = ".".join(names) or "value"
         msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
+        if names[:1] == ["delivery"] and len(names) == 1 and not isinstance(err["input"], dict):
+            # the input is no mapping: the Digest member's complaint adds nothing
+            msg = (
+                f"must be instant or a digest such as {{digest: '0 8 * * *'}}, not {err['input']!r}"
+            )
+        elif (
+            names[:1] == ["delivery"] and isinstance(err["input"], dict) and "literal[" in str(raw)
+        ):
+            continue  # a mapping is meant as a digest: the 'instant' member's error is noise
+        elif err["type"] == "extra_forbidden":
+            known = _fields_at(model, names[:-1])
+            msg = "unknown key" + _nearest(names[-1], known)
+        elif err["type"] == "missing":
+            msg = "missing: every entry needs one"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        out.append((loc, f"{field}: {msg}"))
+        key = (loc, f"{field}: {msg}")
+        if key not in seen:
+            seen.add(key)
+            out.append(key)
     return out
+
+
+def _is_union_member(part: int | str) -> bool:
+    # field names are lower-case slugs; pydantic names union members by type (`Digest`,
+    # `literal['instant']`, `str`, `float`)
+    return isinstance(part, str) and (
+        part[:1].isupper() or part.startswith("literal[") or part in ("str", "int", "float")
+    )
+
+
+def _fields_at(model: type[BaseModel], path: list[str]) -> list[str]:
+    """The keys a mapping at `path` inside `model` may have (nested models followed)."""
+    for name in path:
+        info = model.model_fields.get(name)
+        if info is None:
+            return []
+        members = getattr(info.annotation, "__args__", None) or (info.annotation,)
+        models = [t for t in members if isinstance(t, type) and issubclass(t, BaseModel)]
+        if not models:
+            return []
+        model = models[0]
+    return list(model.model_fields)
+
+
+def _nearest(value: str, known: list[str]) -> str:
+    import difflib
+
+    # 0.75: "querry" -> "query", "timzone" -> "timezone", but no guess for "colour"
+    near = difflib.get_close_matches(value, known, n=1, cutoff=0.75)
+    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 def parse_watchlists(data: Any, path: str, base_loc: tuple[int | str, ...] = ()) -> WatchlistSet:
@@ -187,7 +242,7 @@ def parse_watchlists(data: Any, path: str, base_loc: tuple[int | str, ...] = ())
         try:
             wl = Watchlist.model_validate(raw)
         except ValidationError as exc:
-            for err_loc, msg in _format_pydantic(exc):
+            for err_loc, msg in _format_pydantic(exc, Watchlist):
                 problems.append(WatchlistProblem(path, line_of(root, (*loc, *err_loc)), name, msg))
             continue
         if wl.name in seen:
@@ -213,7 +268,7 @@ def parse_watchlists(data: Any, path: str, base_loc: tuple[int | str, ...] = ())
         try:
             entities.append(WatchedEntity.model_validate(raw))
         except ValidationError as exc:
-            for err_loc, msg in _format_pydantic(exc):
+            for err_loc, msg in _format_pydantic(exc, WatchedEntity):
                 problems.append(
                     WatchlistProblem(
                         path, line_of(root, ("entities", i, *err_loc)), None, f"entities: {msg}"

@@ -113,9 +113,15 @@ class EntityMatcher:
         for acronym in acronyms:
             self._matcher.add(acronym, index, case_sensitive=True)
             self._by_name.setdefault(fold(acronym), set()).add(eid)
+        # The id as the editor wrote it names the entity too: README's watchlists say
+        # `entity:zhou-zheng` for `{id: zhou-zheng, type: person}`, which is tagged as
+        # `person:zhou-zheng`; without this the query matched no article anywhere (issue 18).
+        for key in {raw_id, eid, eid.split(":", 1)[1]}:
+            self._by_name.setdefault(fold(key), set()).add(eid)
 
     def ids_for_name(self, name: str) -> set[str]:
-        """Ids of the entities that have `name` as name, alias or acronym (fold-insensitive)."""
+        """Ids of the entities that have `name` as name, alias, acronym or id (with or without
+        its `person:`/`org:`/`place:` prefix), fold-insensitive."""
         return set(self._by_name.get(fold(name.strip()), set()))
 
     def find(self, original: str, folded: str) -> list[tuple[KnownEntity, int, int]]:

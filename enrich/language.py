@@ -58,6 +58,11 @@ def _identifier() -> LanguageIdentifier:
     )
 
 
+def known_languages() -> frozenset[str]:
+    """Every language code an article can be tagged with (the model's ISO 639-1 labels)."""
+    return frozenset(str(code) for code in _identifier().nb_classes)
+
+
 def normalise_hint(hint: str | None) -> str | None:
     """`zh-Hant`, `en_US`, ` EN ` -> the ISO 639-1 primary subtag (`zh`, `en`); None if empty."""
     if not hint:

@@ -78,7 +78,9 @@ def fetch_page(
             refused.via = redirects[-1] if redirects else None
             raise
         if not addresses:
-            raise FetchError(f"cannot resolve {urlsplit(current).hostname!r}")
+            raise FetchError(
+                f"{current}: cannot fetch: cannot resolve {urlsplit(current).hostname!r}"
+            )
         parts = urlsplit(current)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers = {"User-Agent": user_agent, "Accept-Encoding": "identity", "Accept": "*/*"}
@@ -93,7 +95,7 @@ def fetch_page(
                 conn.close()
                 last_error = exc
         else:
-            raise FetchError(f"{current}: {last_error}")
+            raise FetchError(f"{current}: cannot fetch: {last_error}")
         try:
             location = resp.getheader("Location")
             if resp.status in _REDIRECTS and location:
@@ -102,13 +104,13 @@ def fetch_page(
                 continue
             body = resp.read(max_bytes + 1)
         except (OSError, http.client.HTTPException) as exc:
-            raise FetchError(f"{current}: {exc}") from exc
+            raise FetchError(f"{current}: cannot fetch: {exc}") from exc
         finally:
             conn.close()
         if len(body) > max_bytes:
             raise FetchError(f"{current}: larger than {max_bytes} bytes (crawl.max_page_bytes)")
         if resp.status >= 400:
-            raise FetchError(f"{current}: HTTP {resp.status}")
+            raise FetchError(f"{current}: HTTP {resp.status} {resp.reason}".rstrip())
         charset = resp.headers.get_content_charset() or "utf-8"
         try:
             text = body.decode(charset, errors="replace")

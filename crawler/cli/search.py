@@ -23,7 +23,7 @@ from typer.core import TyperCommand
 
 from crawler import timespan
 from crawler.cli.app import _load, app, err, out
-from crawler.search.request import FACET_FIELDS, Hit, SearchRequest, SearchResult
+from crawler.search.request import FACET_FIELDS, Hit, SearchRequest, SearchResult, sort_name
 
 _MARKED = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection");
@@ -214,9 +214,23 @@ def search(
     entity: Annotated[list[str] | None, typer.Option("--entity", help="Id or name.")] = None,
     language: Annotated[list[str] | None, typer.Option("--language", help="e.g. en, zh.")] = None,
     min_relevance: Annotated[
-        float | None, typer.Option("--min-relevance", min=0.0, max=1.0)
+        float | None,
+        typer.Option(
+            "--min-relevance",
+            min=0.0,
+            max=1.0,
+            help="Only articles whose domain relevance (0..1, as `extract` shows) is at least "
+            "this.",
+        ),
     ] = None,
-    sort: Annotated[str, typer.Option("--sort", help="relevance or date.")] = "relevance",
+    sort: Annotated[
+        str,
+        typer.Option(
+            "--sort",
+            help="best (text score blended with the domain relevance), text (text score "
+            "alone) or date (newest first).",
+        ),
+    ] = "best",
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10000)] = 20,
     page: Annotated[int, typer.Option("--page", min=1)] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
@@ -230,9 +244,11 @@ def search(
     from crawler.query import QueryError
     from crawler.query.parser import parse_query_with_warnings
 
-    if sort not in ("relevance", "date"):
-        err.print("error: --sort must be 'relevance' or 'date'")
-        raise typer.Exit(2)
+    try:
+        sort = sort_name(sort)
+    except ValueError as exc:
+        err.print(f"error: --{exc}")
+        raise typer.Exit(2) from None
     if as_json and as_csv:
         err.print("error: choose one of --json and --csv")
         raise typer.Exit(2)

@@ -22,14 +22,23 @@ from crawler.config import ConfigError, config_path
 from crawler.service.config import LoadedConfig, load_config
 
 if TYPE_CHECKING:
+    from alerts.lint import LintWarning
     from alerts.watchlist import Watchlist
     from crawler.article import Article
     from crawler.query import AliasResolver, QueryError
 
 
 @watchlist_app.command("validate")
-def watchlist_validate() -> None:
-    """Check the config's watchlists: exit 0, or 1 with every error (file:line, watchlist)."""
+def watchlist_validate(
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 on warnings too (for CI).")
+    ] = False,
+) -> None:
+    """Check the config's watchlists: exit 0, or 1 with every error (file:line, watchlist).
+
+    Also warns, exit status 0 unless --strict, about what can never match: an entity no
+    `entities:` entry or organisation defines, a source the config lacks, a language, country
+    or region no article is tagged with, a channel that is neither #name nor an id."""
     path = config_path(state.config)
     if not path.exists():
         err.print(f"error: config file not found: {path}")
@@ -41,10 +50,45 @@ def watchlist_validate() -> None:
             err.print(escape(problem))
         err.print(f"{len(exc.problems)} problem(s)")
         raise typer.Exit(1) from None
-    for warning in query_warnings(loaded):
-        err.print(escape(warning))
+    remarks = query_warnings(loaded)  # accepted queries with a remark (each says "warning:")
+    for remark in remarks:
+        err.print(escape(remark))
+    warnings: list[object] = [*_lint(loaded)]
+    for warning in warnings:
+        err.print(f"warning: {escape(str(warning))}")
+    warnings += remarks
     n = len(loaded.watchlists.watchlists)
-    out.print(f"ok: {n} watchlist(s), {len(loaded.watchlists.entities)} watched entit(ies)")
+    summary = f"{n} watchlist(s), {len(loaded.watchlists.entities)} watched entit(ies)"
+    if warnings:
+        err.print(f"{len(warnings)} warning(s): {summary}")
+        if strict:
+            raise typer.Exit(1)
+        return
+    out.print(f"ok: {summary}")
+
+
+def _lint(loaded: LoadedConfig) -> list[LintWarning]:
+    """The never-matching values of the watchlists (alerts.lint), against what this config's
+    articles can be tagged with."""
+    from alerts.lint import Vocabulary, lint_watchlists, watchlists_yaml
+    from crawler.textnorm import fold
+    from enrich.entities import EntityMatcher
+    from enrich.gazetteer import build_gazetteer_data
+    from enrich.language import known_languages
+
+    watched = [e.model_dump() for e in loaded.watchlists.entities]
+    entities = EntityMatcher.load(watched=watched, extra=loaded.config.organisations)
+    places = build_gazetteer_data().places
+    vocabulary = Vocabulary(
+        sources={s.name for s in loaded.config.sources},
+        languages=known_languages(),
+        countries={p.country.upper() for p in places if p.country},
+        regions={fold(p.region) for p in places if p.region},
+        entity_ids=entities.ids_for_name,
+        entity_keys={e.id for e in entities.entities},
+    )
+    path, root = watchlists_yaml(loaded)
+    return lint_watchlists(loaded.watchlists, vocabulary, path, root)
 
 
 def query_warnings(loaded: LoadedConfig) -> list[str]:
@@ -97,8 +141,13 @@ def watchlist_test(
         ),
     ] = "30d",
     by: Annotated[
-        str, typer.Option("--by", help="Date to count by: fetched (when it alerts) or published.")
-    ] = "fetched",
+        str,
+        typer.Option(
+            "--by",
+            help="Date to count by: published (fetched for undated articles, as search and the "
+            "web page count) or fetched (when live alerting would have sent it).",
+        ),
+    ] = "published",
     limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="Articles listed.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
 ) -> None:
@@ -136,7 +185,9 @@ def watchlist_test(
         return
     wl = result.watchlist
     title = "draft query" if result.draft else f"watchlist {wl.name!r}"
-    start = result.start.date().isoformat() if result.start else "the first article"
+    # `--since all`: the window starts at the first matching article's day, said as a date
+    first_day = result.days[0].day.isoformat() if result.days else result.end.date().isoformat()
+    start = result.start.date().isoformat() if result.start else first_day
     out.print(f"[bold]{escape(title)}[/bold]: {escape(wl.query)}")
     if wl.muted:
         out.print("[yellow]muted: live alerting sends nothing; shown as if unmuted[/yellow]")

@@ -1,9 +1,11 @@
 """The embedded archive: search over the SQLite store of record through its tantivy side index.
 
 `EmbeddedArchive` answers `crawler.search.request.Archive`. The index (`tantivy_index`) finds,
-ranks, counts and facets; SQLite supplies the articles of the page; snippets are cut from the
-original text around the spans the in-process matcher finds (`crawler.query.find_hits`), so a
-phrase highlights as a phrase, `cit*` highlights "cities", and Chinese highlights by character.
+ranks by text score, counts and facets; the `best` sort re-ranks its top candidates here by the
+blend with the domain relevance (`crawler.search.request.best_score`); SQLite supplies the
+articles of the page; snippets are cut from the original text around the spans the in-process
+matcher finds (`crawler.query.find_hits`), so a phrase highlights as a phrase, `cit*`
+highlights "cities", and Chinese highlights by character.
 
 The first version of this module ran on SQLite FTS5; it is kept as `Fts5Search`, the baseline
 benchmarks/search.py measures the index against.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from datetime import UTC
 from pathlib import Path
 
 from crawler.article import Article
@@ -26,7 +29,14 @@ from crawler.query import (
     resolve_aliases,
 )
 from crawler.query.syntax import has_text_clause
-from crawler.search.request import FACET_FIELDS, Hit, SearchRequest, SearchResult
+from crawler.search.request import (
+    BEST_CANDIDATES,
+    FACET_FIELDS,
+    Hit,
+    SearchRequest,
+    SearchResult,
+    best_score,
+)
 from crawler.search.snippets import highlight
 from crawler.search.tantivy_index import IndexPage, TantivyIndex
 from crawler.search.tantivy_query import TITLE_WEIGHT
@@ -92,16 +102,21 @@ class EmbeddedArchive:
         if tree is not None:
             tree = resolve_aliases(tree, self.aliases)
         self.index.sync()
-        # "Everything" has no relevance to rank by: newest first.
+        # "Everything" has no text score to rank by: newest first.
         sort = "date" if tree is None or not has_text_clause(tree) else request.sort
+        # `best` re-ranks the top text-score candidates by the blend (request.best_score)
+        best = sort == "best"
+        limit = max(BEST_CANDIDATES, request.offset + request.limit) if best else request.limit
         page, exact = self.index.search(
             tree,
-            sort=sort,
-            limit=request.limit,
-            offset=request.offset,
+            sort="date" if sort == "date" else "relevance",
+            limit=limit,
+            offset=0 if best else request.offset,
             facet_size=request.facet_size if request.facets else None,
             histogram=request.histogram,
         )
+        if best:
+            page = self._rerank(page, request if exact else None)
         articles = self._articles(page.seqs)
         for seq, match_text in page.match_texts.items():
             if seq in articles:  # MatchDocument reuses it instead of folding again
@@ -129,6 +144,21 @@ class EmbeddedArchive:
     def _articles(self, seqs: Sequence[int]) -> dict[int, Article]:
         return self.store.articles_at(seqs)
 
+    def _rerank(self, page: IndexPage, request: SearchRequest | None) -> IndexPage:
+        """The candidates in `best` order (text score × (floor + relevance)), ties kept in
+        text-score order; cut to the request's page when one is given (an exact answer)."""
+        rows = self.store.article_rows(page.seqs, "seq, relevance") if page.seqs else []
+        relevance = {int(r["seq"]): float(r["relevance"] or 0.0) for r in rows}
+        ranked = sorted(
+            zip(page.seqs, page.scores, strict=True),
+            key=lambda pair: -best_score(pair[1], relevance.get(pair[0], 0.0)),
+        )
+        if request is not None:
+            ranked = ranked[request.offset : request.offset + request.limit]
+        page.seqs = [seq for seq, _ in ranked]
+        page.scores = [best_score(score, relevance.get(seq, 0.0)) for seq, score in ranked]
+        return page
+
     def _verify(
         self, tree: Query, page: IndexPage, articles: dict[int, Article], request: SearchRequest
     ) -> tuple[IndexPage, dict[int, MatchDocument]]:
@@ -155,8 +185,11 @@ class EmbeddedArchive:
                     facets[name].update({e.id for e in article.entities})
                 else:
                     facets[name].update(doc.facet(name))
-            if doc.published is not None:
-                days[doc.published.date().isoformat()] += 1
+            # published day, or the fetch day for an undated article (the one date basis)
+            when = doc.published or article.fetched
+            if when is not None:
+                when = when if when.tzinfo else when.replace(tzinfo=UTC)  # naive means UTC
+                days[when.astimezone(UTC).date().isoformat()] += 1
         window = kept[request.offset : request.offset + request.limit]
         out = IndexPage([s for s, _ in window], [sc for _, sc in window], len(kept))
         if request.facets:

@@ -490,6 +490,17 @@ class TantivyIndex:
         if histogram:
             aggs["_days"] = {"date_histogram": {"field": "published", "fixed_interval": "1d"}}
         result = searcher.aggregate(query, aggs)
+        undated: dict[str, Any] = {}
+        if histogram:
+            # The one date basis (issue 18): an article counts on its publication day, and an
+            # undated one on the day it was fetched, as the backtest and the watchlists page
+            # count it. Undated articles are few, so a second pass over them alone is cheap.
+            Q, Occur = tantivy.Query, tantivy.Occur
+            only_undated = Q.boolean_query(
+                [(Occur.Must, query), (Occur.MustNot, Q.exists_query("published"))]
+            )
+            by_fetch = {"date_histogram": {"field": "fetched", "fixed_interval": "1d"}}
+            undated = searcher.aggregate(only_undated, {"_days": by_fetch})
         facets: dict[str, list[tuple[str, int]]] = {}
         if size:
             for name in FACET_COUNT_FIELDS:
@@ -497,11 +508,13 @@ class TantivyIndex:
                 pairs = [(str(b["key"]), round(b["doc_count"] * scale)) for b in buckets]
                 # count first, then value: a stable order for equal counts
                 facets[name] = sorted(pairs, key=lambda p: (-p[1], p[0]))
-        days = [
-            (str(b["key_as_string"])[:10], round(b["doc_count"] * scale))
-            for b in result.get("_days", {}).get("buckets", [])
-            if b["doc_count"]  # tantivy fills the gaps with empty days
-        ]
+        per_day: dict[str, int] = {}
+        for part in (result, undated):
+            for b in part.get("_days", {}).get("buckets", []):
+                if b["doc_count"]:  # tantivy fills the gaps with empty days
+                    day = str(b["key_as_string"])[:10]
+                    per_day[day] = per_day.get(day, 0) + b["doc_count"]
+        days = [(day, round(n * scale)) for day, n in sorted(per_day.items())]
         return facets, days
 
 

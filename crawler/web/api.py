@@ -38,14 +38,17 @@ def api_search(
     entity: Many = [],  # noqa: B006
     since: str = "",
     until: str = "",
-    sort: str = "relevance",
+    sort: str = "best",
+    min_relevance: str = "",
     page: Annotated[int, Query(ge=1)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     facets: bool = True,
 ) -> Any:
     """Search the archive in the watchdesk query language, with the page's filters.
 
-    Filters repeat (`country=CN&country=TW` = either); since/until are YYYY-MM-DD. Returns
+    Filters repeat (`country=CN&country=TW` = either); since/until are YYYY-MM-DD;
+    `min_relevance` (0..1) is the floor of the domain relevance; `sort` is `best` (the text
+    score blended with the domain relevance), `text` (the text score alone) or `date`. Returns
     `total`, `hits` (as `watchdesk search --json`, snippets marked with `[[ ]]`), `facets`
     and a per-day `histogram`, counted on the share `facet_sample` of the matches (1.0 =
     exact; below it, estimates); a malformed query is a 400 with the `position` it points at.
@@ -54,6 +57,7 @@ def api_search(
     values |= {"region": region, "entity": entity}
     params: dict[str, list[str]] = {name: values[name] for name in FILTERS}
     params |= {"q": [q], "since": [since], "until": [until], "sort": [sort], "page": [str(page)]}
+    params["min_relevance"] = [min_relevance]
     state, problems = SearchState.from_params(params)
     if problems:
         return JSONResponse({"error": "bad parameter", "problems": problems}, status_code=400)

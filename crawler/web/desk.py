@@ -294,6 +294,8 @@ class Desk:
             aliases=self.aliases,
             limit=limit,
             now=self.clock(),
+            # the one date basis of every count a person reads (issue 18), as the histograms
+            date_field="published",
             index=self.archive.index if isinstance(self.archive, EmbeddedArchive) else None,
         )
         result.draft = True  # also when it borrows an existing watchlist's filters

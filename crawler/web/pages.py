@@ -74,7 +74,20 @@ def search_page(request: Request) -> HTMLResponse:
         pages=pages,
         export_csv=state.url("/search.csv", page=1),
         export_json=state.url("/search.json", page=1),
+        ranked=error is None and _ranked(state),
     )
+
+
+def _ranked(state: SearchState) -> bool:
+    """Whether the results are in the state's sort: a query of filters alone (or none) has no
+    text score to rank by, so the archive lists it newest first whatever the sort says."""
+    from crawler.query import positive_literals
+
+    try:
+        tree = state.request().query_tree()
+    except QueryError:
+        return False
+    return tree is not None and bool(positive_literals(tree))
 
 
 def _export_hits(request: Request) -> tuple[SearchState, list[Any]] | Response:

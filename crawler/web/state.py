@@ -13,7 +13,7 @@ from datetime import date
 from functools import lru_cache
 from urllib.parse import quote_plus
 
-from crawler.search.request import SearchRequest
+from crawler.search.request import SORTS, SearchRequest, sort_name
 
 PAGE_SIZE = 20
 # Deep pages cost an OFFSET scan and nobody reads them; past this, narrow the query.
@@ -46,8 +46,10 @@ class SearchState:
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     since: str = ""
     until: str = ""
-    sort: str = "relevance"
+    sort: str = "best"
     page: int = 1
+    # the domain relevance floor (0..1), `min_relevance=` in the URL; None: no floor
+    min_relevance: float | None = None
 
     @classmethod
     def from_params(cls, params: Mapping[str, Sequence[str]]) -> tuple[SearchState, list[str]]:
@@ -75,10 +77,24 @@ class SearchState:
                     problems.append(f"{name}: not a date like 2024-05-31: {value!r}")
         since = "" if any(p.startswith("since") for p in problems) else since
         until = "" if any(p.startswith("until") for p in problems) else until
-        sort = one("sort") or "relevance"
-        if sort not in ("relevance", "date"):
-            problems.append(f"sort: must be 'relevance' or 'date', not {sort!r}")
-            sort = "relevance"
+        sort = one("sort") or "best"
+        try:
+            sort = sort_name(sort)
+        except ValueError:
+            problems.append(f"sort: must be one of {', '.join(SORTS)}, not {sort!r}")
+            sort = "best"
+        min_relevance: float | None = None
+        raw_relevance = one("min_relevance")
+        if raw_relevance:
+            try:
+                min_relevance = float(raw_relevance)
+                if not 0.0 <= min_relevance <= 1.0:
+                    raise ValueError
+            except ValueError:
+                problems.append(
+                    f"min_relevance: must be a number from 0 to 1, not {raw_relevance!r}"
+                )
+                min_relevance = None
         page = 1
         raw_page = one("page")
         if raw_page:
@@ -96,12 +112,15 @@ class SearchState:
             until=until,
             sort=sort,
             page=page,
+            min_relevance=min_relevance,
         )
         return state, problems
 
     @property
     def is_empty(self) -> bool:
-        return not (self.q or self.filters or self.since or self.until)
+        return not (
+            self.q or self.filters or self.since or self.until or self.min_relevance is not None
+        )
 
     def request(
         self, *, limit: int = PAGE_SIZE, offset: int | None = None, facets: bool = True
@@ -118,7 +137,8 @@ class SearchState:
             countries=list(f.get("country", ())),
             regions=list(f.get("region", ())),
             entities=list(f.get("entity", ())),
-            sort="date" if self.sort == "date" else "relevance",
+            min_relevance=self.min_relevance,
+            sort=self.sort,  # type: ignore[arg-type]  # one of SORTS (from_params)
             limit=limit,
             offset=(self.page - 1) * limit if offset is None else offset,
             facets=facets,
@@ -136,7 +156,9 @@ class SearchState:
             out.append(("since", self.since))
         if self.until:
             out.append(("until", self.until))
-        if self.sort != "relevance":
+        if self.min_relevance is not None:
+            out.append(("min_relevance", f"{self.min_relevance:g}"))
+        if self.sort != "best":
             out.append(("sort", self.sort))
         if self.page != 1:
             out.append(("page", str(self.page)))

@@ -56,7 +56,7 @@ def wd(config: Path, *args: str) -> tuple[int, str, str]:
 
 
 def test_test_prints_alerts_and_counts_per_day(config: Path) -> None:
-    code, out, err = wd(config, "test", "sister-cities", "--since", "30d")
+    code, out, err = wd(config, "test", "sister-cities", "--since", "30d", "--by", "fetched")
     assert code == 0, err
     assert "watchlist 'sister-cities'" in out
     assert "Indiana renews sister city ties with Wuhan" in out
@@ -69,7 +69,9 @@ def test_test_prints_alerts_and_counts_per_day(config: Path) -> None:
 
 
 def test_test_json_matches_the_archive(config: Path) -> None:
-    code, out, err = wd(config, "test", "sister-cities", "--since", "30d", "--json")
+    code, out, err = wd(
+        config, "test", "sister-cities", "--since", "30d", "--by", "fetched", "--json"
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["watchlist"] == "sister-cities" and not data["draft"]
@@ -77,7 +79,9 @@ def test_test_json_matches_the_archive(config: Path) -> None:
     assert sum(d["matches"] for d in data["days"]) == data["matches"] == len(data["hits"]) > 0
     titles = {h["title"] for h in data["hits"]}
     assert "Indiana renews sister city ties with Wuhan" in titles
-    wide = json.loads(wd(config, "test", "sister-cities", "--since", "all", "--json")[1])
+    wide = json.loads(
+        wd(config, "test", "sister-cities", "--since", "all", "--by", "fetched", "--json")[1]
+    )
     assert wide["matches"] > data["matches"] and wide["start"] is None
 
 

@@ -10,8 +10,11 @@ import re
 
 import pytest
 
+from crawler.query import parse_query
+from crawler.query.elasticsearch import compile_search
 from crawler.query.syntax import TOKEN_RE
 from crawler.search.elastic import article_document
+from crawler.search.elastic.archive import undated_histogram
 from crawler.search.elastic.results import (
     hit_from_response,
     index_offsets,
@@ -114,3 +117,37 @@ def test_response_to_result_with_facets_and_histogram() -> None:
     assert "[[" in hit.snippet and {h.lower() for h in hit.highlights} <= {"city"}
     assert result.facets == {"country": [("CN", 12)]}
     assert result.histogram == [("2024-05-01", 3)]
+
+
+def test_undated_articles_count_on_their_fetch_day() -> None:
+    """The one date basis (issue 18): the published-day buckets plus the fetch-day buckets of
+    the undated matches, as Elasticsearch answers the two aggregations of one request."""
+    body = compile_search(parse_query("city"), histogram=True)
+    undated = undated_histogram(body["aggs"]["histogram"])
+    assert undated["filter"] == {"bool": {"must_not": [{"exists": {"field": "published"}}]}}
+    assert undated["aggs"]["days"]["date_histogram"] == {
+        **body["aggs"]["histogram"]["date_histogram"],
+        "field": "fetched",
+    }
+    response = {
+        "hits": {"total": {"value": 6, "relation": "eq"}, "hits": []},
+        "aggregations": {
+            "histogram": {
+                "buckets": [
+                    {"key_as_string": "2024-05-01", "doc_count": 3},
+                    {"key_as_string": "2024-05-03", "doc_count": 1},
+                ]
+            },
+            "histogram_undated": {
+                "doc_count": 2,
+                "days": {
+                    "buckets": [
+                        {"key_as_string": "2024-05-02", "doc_count": 1},
+                        {"key_as_string": "2024-05-03", "doc_count": 1},
+                    ]
+                },
+            },
+        },
+    }
+    result = result_from_response(response, [])
+    assert result.histogram == [("2024-05-01", 3), ("2024-05-02", 1), ("2024-05-03", 2)]

@@ -90,6 +90,10 @@ def test_watched_people_and_extra_organisations() -> None:
     assert matcher.ids_for_name("对外友协") == {"org:cpaffc"}
     assert matcher.ids_for_name("CPAFFC") == {"org:cpaffc"}
     assert matcher.ids_for_name("nobody") == set()
+    # the id as the watchlists file writes it (`entity:zhou-zheng`) names the tagged entity
+    assert matcher.ids_for_name("zhou-zheng") == {"person:zhou-zheng"}
+    assert matcher.ids_for_name("person:zhou-zheng") == {"person:zhou-zheng"}
+    assert matcher.ids_for_name("gotion") == {"org:gotion"}
 
 
 def test_one_word_alias_must_be_capitalised() -> None:

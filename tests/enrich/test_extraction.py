@@ -405,3 +405,69 @@ def test_f1_on_a_benchmark_sample_does_not_regress() -> None:
     ]
     # measured 0.961 on these 30 pages (bare trafilatura.extract defaults: 0.944)
     assert metrics(rows)["f1"] >= 0.95
+
+
+# -- clean text (issue 18) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", MANIFEST, ids=_ids(MANIFEST))
+def test_the_headline_is_not_repeated_at_the_start_of_the_text(
+    page: dict[str, Any], extracted: dict[str, Article]
+) -> None:
+    article = extracted[page["file"]]
+    first = article.text.split("\n", 1)[0]
+    assert " ".join(first.split()).casefold() != " ".join(article.title.split()).casefold()
+
+
+def test_demo_pages_lose_their_headline_and_byline_but_keep_the_dateline() -> None:
+    from demo.site import article_page, load_articles
+
+    for story in load_articles():
+        article, _ = run_step(article_page(story, "http://127.0.0.1:1"), "http://127.0.0.1:1/a")
+        assert article.title == story.title
+        assert not article.text.startswith(story.title), story.slug
+        assert not article.text.startswith("By "), story.slug
+        assert story.author not in article.text.split("\n", 1)[0], story.slug
+    texas = next(s for s in load_articles() if s.slug == "land-bill-texas")
+    article, _ = run_step(article_page(texas, "http://127.0.0.1:1"), "http://127.0.0.1:1/a")
+    assert article.text.startswith("AUSTIN, Texas — ")  # a dateline names a place: kept
+
+
+def test_a_short_chinese_report_keeps_its_paragraphs_without_its_byline() -> None:
+    from demo.site import article_page, load_articles
+
+    story = next(s for s in load_articles() if s.language == "zh")
+    article, stats = run_step(article_page(story, "http://127.0.0.1:1"), "http://127.0.0.1:1/a")
+    # three paragraphs on three lines, as on the page; not run into one line by the retry
+    assert article.text.split("\n") == story.paragraphs
+    assert "本报记者" not in article.text and stats.get("extract/retried") == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "author", "expected"),
+    [
+        ("Headline\nBody.", "Headline", "", "Body."),
+        ("  HEADLINE  now\nBody.", "Headline now", "", "Body."),
+        ("Headline\nBy Jane Doe · 2024-06-03\nBody.", "Headline", "", "Body."),
+        ("Headline\nJane Doe\nBody.", "Headline", "Jane Doe", "Body."),
+        (
+            "By the river, the mayor spoke.\nMore.",
+            "Other",
+            "",
+            "By the river, the mayor spoke.\nMore.",
+        ),
+        ("Body first.\nHeadline", "Headline", "", "Body first.\nHeadline"),
+        ("Headline", "Headline", "", "Headline"),  # all headline: kept as the text
+    ],
+)
+def test_clean_body(text: str, title: str, author: str, expected: str) -> None:
+    from enrich.extraction import clean_body
+
+    assert clean_body(text, title, author) == expected
+
+
+def test_text_weight_counts_cjk_characters_three_times() -> None:
+    from enrich.extraction import CJK_CHAR_WEIGHT, text_weight
+
+    assert text_weight("abc") == 3
+    assert text_weight("友好城市 ok") == 4 * CJK_CHAR_WEIGHT + 3

@@ -64,8 +64,8 @@ def test_filters_find_what_the_matcher_accepts(
     assert found_ids(corpus_archive, request) == expected_ids(request)
 
 
-@pytest.mark.parametrize("sort", ["relevance", "date"])
-def test_parity_holds_for_both_sorts(corpus_archive: EmbeddedArchive, sort: str) -> None:
+@pytest.mark.parametrize("sort", ["best", "text", "date"])
+def test_parity_holds_for_every_sort(corpus_archive: EmbeddedArchive, sort: str) -> None:
     for text in ('"sister city"', "NOT city", '"友好 协议"~5', "country:CN"):
         request = SearchRequest(query=text, sort=sort)  # type: ignore[arg-type]
         assert found_ids(corpus_archive, request) == expected_ids(request), text

@@ -43,9 +43,29 @@ def test_toggle_adds_and_removes_a_facet_value_and_resets_the_page() -> None:
 
 
 def test_bad_values_are_dropped_with_a_message_naming_the_parameter() -> None:
-    state, problems = parse(f"since=yesterday&sort=best&page={MAX_PAGE + 1}&until=2024-02-30")
-    assert (state.since, state.until, state.sort, state.page) == ("", "", "relevance", 1)
-    assert [p.split(":")[0] for p in problems] == ["since", "until", "sort", "page"]
+    state, problems = parse(
+        f"since=yesterday&sort=bogus&min_relevance=2&page={MAX_PAGE + 1}&until=2024-02-30"
+    )
+    assert (state.since, state.until, state.sort, state.page) == ("", "", "best", 1)
+    assert state.min_relevance is None
+    assert [p.split(":")[0] for p in problems] == [
+        "since",
+        "until",
+        "sort",
+        "min_relevance",
+        "page",
+    ]
+
+
+def test_sorts_and_the_relevance_floor_round_trip() -> None:
+    state, problems = parse("q=china&sort=text&min_relevance=0.5")
+    assert not problems and (state.sort, state.min_relevance) == ("text", 0.5)
+    assert state.url() == "/search?q=china&min_relevance=0.5&sort=text"
+    request = state.request()
+    assert (request.sort, request.min_relevance) == ("text", 0.5)
+    # links written before the sorts were named: `relevance` was the default ranking
+    old, problems = parse("q=china&sort=relevance")
+    assert not problems and old.sort == "best" and old.url() == "/search?q=china"
 
 
 def test_empty_state_links_to_the_bare_page() -> None:

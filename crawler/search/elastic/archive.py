@@ -17,13 +17,13 @@ from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from crawler.article import Article
 from crawler.config import ElasticsearchConfig
-from crawler.query import AliasResolver, positive_literals
+from crawler.query import AliasResolver, Query, positive_literals
 from crawler.query.elasticsearch import compile_search
 from crawler.search.elastic.client import connect, redact_url
 from crawler.search.elastic.document import article_document, article_from_source
 from crawler.search.elastic.results import result_from_response
 from crawler.search.elastic.templates import IndexNames, Resources, render_resources
-from crawler.search.request import SearchRequest, SearchResult
+from crawler.search.request import BEST_FLOOR, SearchRequest, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -186,16 +186,7 @@ class ElasticsearchArchive:
     def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
         tree = request.query_tree()
-        body = compile_search(
-            tree,
-            aliases=self.aliases,
-            sort=request.sort,
-            offset=request.offset,
-            limit=request.limit,
-            facets=request.facets,
-            facet_size=request.facet_size,
-            histogram=request.histogram,
-        )
+        body = search_body(request, tree, self.aliases)
         resp = self.client.search(index=self.names.read_alias, body=body)
         result = result_from_response(resp.body, positive_literals(tree) if tree else [])
         result.took_ms = (time.perf_counter() - started) * 1000
@@ -300,3 +291,65 @@ class ElasticsearchArchive:
 
 
 __all__ = ["BulkFailure", "BulkReport", "Change", "ElasticsearchArchive"]
+
+
+def undated_histogram(histogram: dict[str, Any]) -> dict[str, Any]:
+    """The day histogram of the undated matches, by the day they were fetched.
+
+    With the published-day histogram it makes the one date basis of every count (issue 18):
+    the publication day, or the fetch day for an article that has none, as the embedded index
+    and the backtest count. `result_from_response` adds the two.
+    """
+    by_fetch = {**histogram["date_histogram"], "field": "fetched"}
+    return {
+        "filter": {"bool": {"must_not": [{"exists": {"field": "published"}}]}},
+        "aggs": {"days": {"date_histogram": by_fetch}},
+    }
+
+
+def search_body(
+    request: SearchRequest, tree: Query | None, aliases: AliasResolver | None
+) -> dict[str, Any]:
+    """The Elasticsearch body of a search: the compiled query, page, highlights, aggregations,
+    with the `best` sort as a `function_score` and the undated matches' fetch-day histogram.
+
+    `best` is text score × (BEST_FLOOR + relevance), as the embedded archive re-ranks
+    (`crawler.search.request.best_score`): a `weight` function and a `field_value_factor` of
+    `relevance`, summed (`score_mode: sum`) and multiplied into the query's score
+    (`boost_mode: multiply`)."""
+    sort = "date" if request.sort == "date" else "relevance"
+    body = compile_search(
+        tree,
+        aliases=aliases,
+        sort=sort,
+        offset=request.offset,
+        limit=request.limit,
+        facets=request.facets,
+        facet_size=request.facet_size,
+        histogram=request.histogram,
+    )
+    # as the embedded archive: a query of filters alone has no text score to blend
+    if request.sort == "best" and tree is not None and positive_literals(tree):
+        if "highlight" in body:
+            # marks come from the text query itself, not from its scoring wrapper
+            body["highlight"]["highlight_query"] = body["query"]
+        body["query"] = best_function_score(body["query"])
+    if request.histogram:
+        body["aggs"]["histogram_undated"] = undated_histogram(body["aggs"]["histogram"])
+    return body
+
+
+def best_function_score(query: dict[str, Any]) -> dict[str, Any]:
+    """`query`'s score × (BEST_FLOOR + relevance): the `best` blend on the cluster."""
+    return {
+        "function_score": {
+            "query": query,
+            "functions": [
+                {"weight": BEST_FLOOR},
+                # relevance is clamped to 0..1 by the enrichment; a missing one counts as 0
+                {"field_value_factor": {"field": "relevance", "factor": 1.0, "missing": 0.0}},
+            ],
+            "score_mode": "sum",
+            "boost_mode": "multiply",
+        }
+    }

@@ -149,9 +149,14 @@ def result_from_response(response: dict[str, Any], terms: list[str]) -> SearchRe
         if agg is not None:
             result.facets[name] = [(str(b["key"]), int(b["doc_count"])) for b in agg["buckets"]]
     if "histogram" in aggs:
-        result.histogram = [
-            (str(b["key_as_string"]), int(b["doc_count"])) for b in aggs["histogram"]["buckets"]
-        ]
+        per_day: dict[str, int] = {}
+        undated = (aggs.get("histogram_undated") or {}).get("days") or {}
+        # published days plus the fetch days of undated articles (archive.undated_histogram)
+        for b in [*aggs["histogram"]["buckets"], *undated.get("buckets", [])]:
+            if b["doc_count"]:
+                day = str(b["key_as_string"])
+                per_day[day] = per_day.get(day, 0) + int(b["doc_count"])
+        result.histogram = sorted(per_day.items())
     result.took_ms = float(response.get("took", 0))
     return result
 
