@@ -67,16 +67,16 @@ bench: $(TEST_STAMP) $(BENCH_STAMP)
 
 # What CI gates on besides the tests: lint, formatting, types, and the layers contract
 # (pyproject.toml [tool.importlinter]: each layer imports only the layers below it).
-SOURCES := crawler spiders enrich alerts tests benchmarks demo docs
+SOURCES := crawler spiders enrich alerts watchdesk tests benchmarks demo docs
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/ruff format --check $(SOURCES)
-	$(BIN)/mypy crawler spiders enrich alerts
+	$(BIN)/mypy crawler spiders enrich alerts watchdesk
 	$(BIN)/lint-imports
 
 # docs/cli.md, generated from the CLI (tests/test_docs.py fails when it is stale).
 docs: $(TEST_STAMP)
-	$(BIN)/python -m crawler.cli.reference > docs/cli.md
+	$(BIN)/python -m watchdesk.cli.reference > docs/cli.md
 	$(BIN)/python docs/layers.py --write
 
 # The pins CI tests with, from the test venv as it is now.

@@ -2,7 +2,7 @@
 
 Everything here is plain Python over Slack's payloads (dicts) and the store: what a click
 records and what the message then says, what a slash command answers. The Socket Mode loop
-(`crawler.service.socket_mode`) acknowledges each envelope and does the Slack I/O.
+(`watchdesk.service.socket_mode`) acknowledges each envelope and does the Slack I/O.
 
 A click is refused unless it comes from the alert's own workspace, channel and message: the
 button's value names an alert, and the envelope must carry that alert's message ts and channel

@@ -28,7 +28,7 @@ class TriageLayout:
     explain_base: str = ""  # `web.base_url`; "" leaves the Explain link out
 
 
-# Set by the service when it starts the Socket Mode client (`crawler.service.socket_mode`).
+# Set by the service when it starts the Socket Mode client (`watchdesk.service.socket_mode`).
 triage = TriageLayout()
 
 

@@ -28,11 +28,11 @@ from alerts.outbox import Outbox  # noqa: E402
 from alerts.sinks import SlackSink  # noqa: E402
 from alerts.watchlist import Watchlist, WatchlistSet  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
-from crawler.service.socket_mode import close_desk_socket, open_desk_socket  # noqa: E402
 from crawler.stats import Stats  # noqa: E402
 from crawler.storage import Store  # noqa: E402
 from tests.alerts.helpers import ingest, make_article  # noqa: E402
 from tests.socket_mode_stub import SocketModeStub, block_actions  # noqa: E402
+from watchdesk.service.socket_mode import close_desk_socket, open_desk_socket  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "desk_latency.json"
 WATCHLISTS = WatchlistSet([Watchlist(name="desk", query='"sister city"', channel="#desk")], [])

@@ -59,7 +59,7 @@ def start_service(config: Path, stub: SlackStub, log: Path) -> subprocess.Popen[
     env = {**service_env(), **stub.env()}
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli", "-q", "--config", str(config), "run"],
+            [sys.executable, "-m", "watchdesk.cli", "-q", "--config", str(config), "run"],
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -29,13 +29,13 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import machine_info  # noqa: E402
 from crawler.article import Article  # noqa: E402
-from crawler.service.processor import ENRICHMENT_STEPS  # noqa: E402
 from demo.site import FixtureArticle, article_page  # noqa: E402
 from enrich.chain import EnrichmentStep as Step  # noqa: E402
 from enrich.chain import build_context  # noqa: E402
 from enrich.clustering import StoryIndex  # noqa: E402
 from enrich.context import EnrichContext  # noqa: E402
 from enrich.extraction import extract_article  # noqa: E402
+from watchdesk.service.processor import ENRICHMENT_STEPS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "enrichment.json"
 CORPUS = ROOT.parent / "shared" / "corpora" / "article-extraction-benchmark"

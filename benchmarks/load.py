@@ -2,7 +2,7 @@
 it stop keeping up?
 
 For each size (sources), a `FeedFarm` serves that many RSS feeds on loopback (10 per loopback
-address, each answer after `--latency` seconds); the real service (`python -m crawler.cli
+address, each answer after `--latency` seconds); the real service (`python -m watchdesk.cli
 --config X run`) polls every one `every: 1m` with its default crawl settings, alerts going to a
 JSON Lines sink. Most polls answer 304; `--new-share` of the sources (5%) get one new story per
 minute, spread over the minute. The service runs `--minutes` whole intervals plus three quarters
@@ -55,10 +55,10 @@ from benchmarks.machine import machine_info  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results" / "load.json"
 INTERVAL_S = 60
 # The window's tail past the last whole interval: APScheduler adds up to 6 s of jitter to every
-# run of a 1-minute source (crawler.service.monitor.source_trigger), and it accumulates (each run is
-# scheduled from the previous, jittered one): 10 intervals drift by ~30 s, rarely 45 s. On top,
-# the service spreads first polls over the first interval (Monitor.serve), so a
-# source may start up to a whole interval late.
+# run of a 1-minute source (watchdesk.service.monitor.source_trigger), and it accumulates (each
+# run is scheduled from the previous, jittered one): 10 intervals drift by ~30 s, rarely 45 s.
+# On top, the service spreads first polls over the first interval (Monitor.serve), so a source
+# may start up to a whole interval late.
 TAIL_S = 45 + INTERVAL_S
 # A size keeps up when at least this share of its scheduled polls was done (a few polls of the
 # last round may still be in flight at SIGTERM).
@@ -116,7 +116,7 @@ def run_size(n: int, minutes: int, latency: float, new_share: float, work: Path)
         started_at = datetime.now(UTC) - timedelta(seconds=1)  # the store's `at` has seconds
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "crawler.cli", "--config", str(config), "run"],
+                [sys.executable, "-m", "watchdesk.cli", "--config", str(config), "run"],
                 cwd=ROOT,
                 env={**service_env(), "COLUMNS": "250"},  # rich wraps log lines at the width
                 stdout=out,

@@ -7,7 +7,7 @@ cycle. Then, per measured round: 10% of the feeds publish 3 new items, 90% answe
 slow (half: +3 s) or failing (the other half: HTTP 500), and each side polls once, in a fresh
 process, alternating which goes first:
 
-- watchdesk: `python -m crawler.cli --config X run --once` with its default crawl settings
+- watchdesk: `python -m watchdesk.cli --config X run --once` with its default crawl settings
   (robots.txt obeyed, 16 requests at a time, 2 per host), enriching, storing, matching the demo
   watchlists and writing alerts to a JSON Lines sink;
 - baseline: a sequential `requests` + `feedparser` loop (conditional GET with the stored ETag,
@@ -192,7 +192,7 @@ def bench_size(n: int, rounds: int, latency: float, workdir: Path) -> dict[str, 
                 [
                     sys.executable,
                     "-m",
-                    "crawler.cli",
+                    "watchdesk.cli",
                     "--config",
                     str(config),
                     "run",

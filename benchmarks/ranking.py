@@ -41,11 +41,11 @@ sys.path.insert(0, str(ROOT))
 from crawler.article import Article  # noqa: E402
 from crawler.search.embedded import EmbeddedArchive  # noqa: E402
 from crawler.search.request import BEST_FLOOR, SearchRequest  # noqa: E402
-from crawler.service.config import enrich_context  # noqa: E402
-from crawler.service.processor import ENRICHMENT_STEPS  # noqa: E402
 from crawler.storage import Store  # noqa: E402
 from enrich.chain import run_enrichment_step  # noqa: E402
 from enrich.extraction import extract_article  # noqa: E402
+from watchdesk.service.config import enrich_context  # noqa: E402
+from watchdesk.service.processor import ENRICHMENT_STEPS  # noqa: E402
 
 LABELLED = ROOT / "tests" / "fixtures" / "labelled"
 RESULTS = ROOT / "benchmarks" / "results" / "ranking.json"

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.feedfarm import FeedFarm, write_config  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 from benchmarks.polling import NEW_ITEMS_PER_FEED, run_child, stored_articles, usage_wrapper  # noqa: E402
-from crawler.service.coordination import REDIS_URL_ENV  # noqa: E402
+from watchdesk.service.coordination import REDIS_URL_ENV  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "scale_out.json"
 
@@ -59,7 +59,7 @@ def start_redis(work: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 def once(config: Path) -> list[str]:
     return usage_wrapper(
-        [sys.executable, "-m", "crawler.cli", "--config", str(config), "run", "--once"]
+        [sys.executable, "-m", "watchdesk.cli", "--config", str(config), "run", "--once"]
     )
 
 

@@ -9,7 +9,7 @@ counted, in one of two modes:
   the asyncio reactor (the path of `watchdesk run --once`, with no wait between cycles): a day
   of 15-minute cycles takes minutes. The process samples itself every `--sample-every` cycles:
   resident memory (/proc), live gc-tracked Python objects, open file descriptors, threads.
-- `service`: the real service (`python -m crawler.cli --config X run`) with every source on a
+- `service`: the real service (`python -m watchdesk.cli --config X run`) with every source on a
   1-2 s interval, sampled from outside with psutil; its progress is counted in the store's
   polls table, and one "cycle" is one poll per source.
 
@@ -79,9 +79,9 @@ def _self_figures() -> dict[str, Any]:
 def child(config: str, cycles: int, seconds: float, sample_every: int) -> int:
     """Run `cycles` monitor cycles (or until `seconds` pass), printing a sample line every
     `sample_every` cycles: `SOAK {"cycle": n, "t": s, "rss_mb": ..., ...}`."""
-    from crawler.service.config import load_config
-    from crawler.service.monitor import Monitor
     from spiders.runner import run_in_reactor
+    from watchdesk.service.config import load_config
+    from watchdesk.service.monitor import Monitor
 
     monitor = Monitor(load_config(Path(config)))
     started = time.monotonic()
@@ -169,7 +169,7 @@ def run_service(
     import psutil
 
     db = config.parent / "watchdesk.db"
-    cmd = [sys.executable, "-m", "crawler.cli", "-q", "--config", str(config), "run"]
+    cmd = [sys.executable, "-m", "watchdesk.cli", "-q", "--config", str(config), "run"]
     samples: list[dict[str, Any]] = []
     with log.open("wb") as out:
         proc = subprocess.Popen(

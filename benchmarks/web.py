@@ -39,10 +39,10 @@ import uvicorn  # noqa: E402
 
 from benchmarks.synthetic import SOURCES_EN, SOURCES_ZH, build_store  # noqa: E402
 from crawler.records import PollRecord  # noqa: E402
-from crawler.service.config import load_config  # noqa: E402
-from crawler.web import create_app  # noqa: E402
-from crawler.web.desk import Desk  # noqa: E402
-from crawler.web.state import SearchState  # noqa: E402
+from watchdesk.service.config import load_config  # noqa: E402
+from watchdesk.web import create_app  # noqa: E402
+from watchdesk.web.desk import Desk  # noqa: E402
+from watchdesk.web.state import SearchState  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "web.json"
 

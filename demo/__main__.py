@@ -44,7 +44,7 @@ def main() -> int:
         env = {
             k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "WATCHDESK_CONFIG")
         }
-        cli = [sys.executable, "-m", "crawler.cli", "--config", str(config)]
+        cli = [sys.executable, "-m", "watchdesk.cli", "--config", str(config)]
         print(f"== fixture site at {server.base_url}; one cycle with {config.name}\n", flush=True)
         run = subprocess.run([*cli, "run", "--once"], env=env, cwd=ROOT, check=False)
         if run.returncode != 0:

@@ -38,7 +38,7 @@ def _owner(module: str, layers: list[list[str]]) -> str | None:
 
 def render() -> str:
     layers = contract_layers()
-    graph = grimp.build_graph("crawler", "spiders", "enrich", "alerts")
+    graph = grimp.build_graph("crawler", "spiders", "enrich", "alerts", "watchdesk")
     edges: Counter[tuple[str, str]] = Counter()
     for importer in graph.modules:
         a = _owner(importer, layers)

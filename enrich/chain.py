@@ -3,7 +3,7 @@
 Each step is a plain function `step(article, context) -> None` that fills its own fields of the
 article; shared resources (gazetteer, organisation list, watched entities, the story index) come
 in the `EnrichContext`, never from globals. The order of the steps is the service's `PIPELINE`
-(crawler/service/processor.py), the one list of an article's journey.
+(watchdesk/service/processor.py), the one list of an article's journey.
 """
 
 from __future__ import annotations

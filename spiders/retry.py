@@ -5,7 +5,7 @@ Scrapy's RetryMiddleware retries at once, ignoring Retry-After; a site that says
 takes over the HTTP-status retries (Scrapy's keeps retrying connection errors and timeouts):
 it waits what the server asked, or an exponential backoff when it did not say, then retries.
 A wait longer than WATCHDESK_RETRY_MAX_DELAY gives up for this poll: the source's own backoff
-between polls (crawler/service/monitor.py) takes over from there.
+between polls (watchdesk/service/monitor.py) takes over from there.
 """
 
 from __future__ import annotations

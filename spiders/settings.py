@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from crawler.config import DEFAULT_USER_AGENT, CrawlConfig, SourceConfig
 
 # The asyncio reactor lets Scrapy share one event loop with APScheduler in the long-running
-# process (see crawler/service/monitor.py for why crawls run in-process).
+# process (see watchdesk/service/monitor.py for why crawls run in-process).
 REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 # For `scrapy shell` / `scrapy list` through scrapy.cfg.

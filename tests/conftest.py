@@ -40,7 +40,7 @@ def run_cli(
     base["PYTHONPATH"] = str(ROOT)
     base.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args],
+        [sys.executable, "-m", "watchdesk.cli", *args],
         cwd=ROOT,
         env=base,
         capture_output=True,

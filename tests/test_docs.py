@@ -11,9 +11,9 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from crawler.cli.reference import commands, option_names, render
 from crawler.config import Config, SourceConfig
 from tests.conftest import ROOT
+from watchdesk.cli.reference import commands, option_names, render
 
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))

@@ -21,7 +21,7 @@ def start_service(config: Path) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "WATCHDESK_CONFIG")}
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "--config", str(config), "run"],
+        [sys.executable, "-m", "watchdesk.cli", "--config", str(config), "run"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

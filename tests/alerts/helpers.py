@@ -1,5 +1,5 @@
 """Shared pieces of the delivery tests: a controllable clock, articles, and live ingestion
-(match + store in one transaction, exactly as `crawler.service.processor.Processor` does it)."""
+(match + store in one transaction, exactly as `watchdesk.service.processor.Processor` does it)."""
 
 from __future__ import annotations
 

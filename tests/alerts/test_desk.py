@@ -30,7 +30,6 @@ from alerts.outbox import Outbox
 from alerts.sinks import SlackSink
 from alerts.watchlist import Watchlist, WatchlistSet
 from crawler.search.embedded import EmbeddedArchive
-from crawler.service.socket_mode import DeskSocket, close_desk_socket, open_desk_socket
 from crawler.stats import Stats
 from crawler.storage import Store
 from tests.alerts.helpers import ingest, make_article
@@ -41,6 +40,7 @@ from tests.socket_mode_stub import (
     block_actions,
     slash_command,
 )
+from watchdesk.service.socket_mode import DeskSocket, close_desk_socket, open_desk_socket
 
 DESK = Watchlist(name="sister-cities", query='"sister city"', channel="#desk")
 OTHER = Watchlist(name="confucius", query='"Confucius Institute"', channel="#education")

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from alerts.desk import ACTION_RELEVANT, triage
-from crawler.service.config import load_config
-from crawler.service.monitor import Monitor
-from crawler.service.socket_mode import close_desk_socket
 from tests.alerts.helpers import ingest, make_article
 from tests.socket_mode_stub import SocketModeStub, block_actions
+from watchdesk.service.config import load_config
+from watchdesk.service.monitor import Monitor
+from watchdesk.service.socket_mode import close_desk_socket
 
 
 def _monitor(tmp_path: Path, env: dict[str, str]) -> Monitor:

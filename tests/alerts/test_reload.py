@@ -11,8 +11,8 @@ import pytest
 from alerts.reload import WatchlistReloader
 from alerts.watchlist import load_watchlists
 from crawler.article import Entity
-from crawler.service.config import load_config
 from tests.alerts.helpers import make_article
+from watchdesk.service.config import load_config
 
 FIRST = """\
 watchlists:

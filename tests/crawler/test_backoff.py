@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from crawler.service.monitor import BACKOFF_CAP, source_backoff
+from watchdesk.service.monitor import BACKOFF_CAP, source_backoff
 
 
 def test_backoff_doubles_and_caps() -> None:

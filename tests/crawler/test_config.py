@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from crawler.config import ConfigError, parse_interval
-from crawler.service.config import load_config
+from watchdesk.service.config import load_config
 
 
 def write(tmp_path: Path, text: str, name: str = "watchdesk.yaml") -> Path:

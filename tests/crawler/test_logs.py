@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli.logs import JsonFormatter, PlainFormatter, configure_logging
 from demo.site import FixtureServer
 from tests.conftest import run_cli
+from watchdesk.cli.logs import JsonFormatter, PlainFormatter, configure_logging
 
 
 def closed_port() -> int:

@@ -7,8 +7,8 @@ import os
 import time
 from pathlib import Path
 
-from crawler.service.config import load_config
-from crawler.service.monitor import Monitor
+from watchdesk.service.config import load_config
+from watchdesk.service.monitor import Monitor
 
 WATCHLISTS = """\
 watchlists:

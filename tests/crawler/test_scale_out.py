@@ -23,8 +23,8 @@ import pytest
 
 from benchmarks.feedfarm import FeedFarm, service_env, write_config
 from crawler.coordination import LocalCoordinator
-from crawler.service.coordination import REDIS_URL_ENV, RedisCoordinator, open_coordinator
 from tests.conftest import ROOT
+from watchdesk.service.coordination import REDIS_URL_ENV, RedisCoordinator, open_coordinator
 
 NEW_ARTICLES = re.compile(r"cycle done: .*? (\d+) new articles")
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -109,7 +109,7 @@ def test_unreachable_redis_is_a_clear_error_without_the_password(
 
 def _run_once(config: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "--config", str(config), "run", "--once"],
+        [sys.executable, "-m", "watchdesk.cli", "--config", str(config), "run", "--once"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -24,7 +24,7 @@ def extract(
     env = {k: v for k, v in os.environ.items() if k != "WATCHDESK_CONFIG"}
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "--config", str(tmp_path / "none.yaml")]
+        [sys.executable, "-m", "watchdesk.cli", "--config", str(tmp_path / "none.yaml")]
         + ["extract", *args],
         input=stdin,
         cwd=ROOT,

@@ -168,7 +168,7 @@ def start_cli(config: Path, *args: str, env: dict[str, str] | None = None) -> su
     """`watchdesk --config CONFIG ARGS` in a new process; output to files beside the config."""
     log = open(config.parent / "service.log", "a", encoding="utf-8")  # noqa: SIM115
     return subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "--config", str(config), *args],
+        [sys.executable, "-m", "watchdesk.cli", "--config", str(config), *args],
         cwd=ROOT,
         env=cli_env(env),
         stdout=log,

@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 from alerts.watchlist import WatchlistError, load_watchlists
 from crawler.config import ConfigError
 from crawler.query import QueryError, parse_query
-from crawler.service.config import load_config
 from enrich.extraction import extract_from_html, extract_page
 from spiders.feed_parser import ParsedFeed, parse_feed
 from tests.conftest import ROOT, shared_corpus
+from watchdesk.service.config import load_config
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "feedparser" / "tests"
 SLOW = os.environ.get("WATCHDESK_FUZZ_SLOW") == "1"

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from alerts.sinks.jsonl import JsonlSink
 from crawler.records import PollRecord
-from crawler.service.config import load_config
-from crawler.service.monitor import BACKOFF_CAP, Monitor
 from crawler.storage import Store
 from tests.conftest import ROOT
 from tests.reliability.sitegen import NewsSite, SlowServer, cli_env, read_db, start_cli
+from watchdesk.service.config import load_config
+from watchdesk.service.monitor import BACKOFF_CAP, Monitor
 
 DAYS_DOWN = 3
 
@@ -42,7 +42,7 @@ watchlists:
 
 def _status(config: Path) -> dict[str, dict[str, object]]:
     out = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "--config", str(config), "status", "--json"],
+        [sys.executable, "-m", "watchdesk.cli", "--config", str(config), "status", "--json"],
         cwd=ROOT,
         env=cli_env(),
         capture_output=True,

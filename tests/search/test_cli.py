@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from crawler.article import Article
-from crawler.cli.search import csv_cell, parse_day
 from crawler.storage import Store
 from tests.conftest import run_cli
 from tests.query.corpus import ARTICLES
+from watchdesk.cli.search import csv_cell, parse_day
 
 NOW = datetime.now(UTC)
 HOSTILE = [

@@ -16,9 +16,9 @@ from crawler.query import parse_query
 from crawler.search.elastic.archive import search_body
 from crawler.search.embedded import EmbeddedArchive
 from crawler.search.request import BEST_FLOOR, SearchRequest, best_score
-from crawler.service.config import enrich_context
-from crawler.service.processor import Processor
 from crawler.storage import Store
+from watchdesk.service.config import enrich_context
+from watchdesk.service.processor import Processor
 
 # Five "sister city" mentions, but the partner is in Taiwan: watchdesk scores it 0.15.
 TAIWAN = """<html><head><title>Columbus and Taichung mark 40 years as sister cities</title>

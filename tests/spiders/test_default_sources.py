@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from parsel import Selector
 
-from crawler.cli.init import STARTER
 from crawler.config import SourceConfig
-from crawler.service.config import load_config
 from spiders import aggregators
 from spiders.feed_parser import parse_feed
 from spiders.listing import extract_links
 from tests.conftest import ROOT
+from watchdesk.cli.init import STARTER
+from watchdesk.service.config import load_config
 
 FIXTURES = ROOT / "tests" / "fixtures" / "feeds"
 FORMATS = {

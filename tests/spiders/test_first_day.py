@@ -141,7 +141,7 @@ def test_run_polls_a_new_source_within_the_first_minute(
     env["PYTHONPATH"] = str(ROOT)
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "--config", str(config), "run"],
+        [sys.executable, "-m", "watchdesk.cli", "--config", str(config), "run"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -168,7 +168,7 @@ def test_run_polls_a_new_source_within_the_first_minute(
     # started again at once, a source polled a moment ago waits for its turn
     before = len(site.site.hits("/feeds/backlog.xml"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "--config", str(config), "run"],
+        [sys.executable, "-m", "watchdesk.cli", "--config", str(config), "run"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -111,7 +111,7 @@ def test_politeness_over_http(tmp_path: Path, site: FixtureServer) -> None:
 
 
 def test_failed_source_backs_off_and_recovers() -> None:
-    from crawler.service.monitor import source_backoff
+    from watchdesk.service.monitor import source_backoff
 
     every = timedelta(minutes=10)
     waits = [source_backoff(every, n) for n in range(1, 8)]

@@ -11,9 +11,9 @@ from pathlib import Path
 from alerts.policy import alert_kind
 from crawler.article import Article, Entity
 from crawler.records import MatchedTerm, PollRecord, StoryMatch
-from crawler.service.config import LoadedConfig, load_config
 from crawler.storage import Store
 from tests.query.corpus import ARTICLES, HUBEI, INDIANA, WUHAN
+from watchdesk.service.config import LoadedConfig, load_config
 
 XSS_TITLE = "<script>window.__pwned = 1</script> Mayor <b>signs</b> MOU"
 XSS_TEXT = (

@@ -14,8 +14,8 @@ import httpx
 import pytest
 import uvicorn
 
-from crawler.web import create_app
 from tests.web.archive import FixtureArchive, build_archive
+from watchdesk.web import create_app
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,11 @@ from pathlib import Path
 import httpx
 
 from crawler.article import Article
-from crawler.service.config import load_config
 from crawler.storage import Store
-from crawler.web import create_app
 from tests.conftest import run_cli
 from tests.web.conftest import running
+from watchdesk.service.config import load_config
+from watchdesk.web import create_app
 
 QUERY = '"sister city"'
 DAYS = 60

@@ -6,9 +6,9 @@ import copy
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from crawler.web.desk import Desk
 from tests.query.corpus import ARTICLES
 from tests.web.archive import build_archive
+from watchdesk.web.desk import Desk
 
 
 def test_overview_follows_new_articles(tmp_path: Path) -> None:

@@ -15,10 +15,10 @@ import pytest
 from alerts.backtest import backtest
 from crawler.query import QueryError, parse_query
 from crawler.storage import Store
-from crawler.web import create_app
-from crawler.web.security import CSP
 from tests.web.archive import XSS_TITLE, FixtureArchive
 from tests.web.conftest import LiveServer, running
+from watchdesk.web import create_app
+from watchdesk.web.security import CSP
 
 PAGES = ["/", "/search?q=sister", "/watchlists", "/sources", "/alerts"]
 

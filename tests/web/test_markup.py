@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.web.markup import (
+from watchdesk.web.markup import (
     Span,
     csv_cell,
     facet_label,

@@ -29,7 +29,7 @@ def test_serves_on_loopback_and_checks_the_token(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "WATCHDESK_CONFIG"}
     env.update(PYTHONPATH=str(ROOT), WATCHDESK_WEB_TOKEN="t0ken-from-env")
-    cmd = [sys.executable, "-m", "crawler.cli", "--config", str(tmp_path / "watchdesk.yaml")]
+    cmd = [sys.executable, "-m", "watchdesk.cli", "--config", str(tmp_path / "watchdesk.yaml")]
     proc = subprocess.Popen(
         [*cmd, "serve", "--port", str(port)],
         cwd=ROOT,

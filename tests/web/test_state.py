@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
-from crawler.web.state import MAX_PAGE, SearchState
+from watchdesk.web.state import MAX_PAGE, SearchState
 
 
 def parse(query: str) -> tuple[SearchState, list[str]]:

@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from crawler.storage import Store
-from crawler.web import create_app
 from tests.alerts.helpers import ingest, make_article
 from tests.web.archive import build_archive
 from tests.web.conftest import running
+from watchdesk.web import create_app
 
 RELEVANT = [f"Oxford signs sister city agreement {n}" for n in range(6)]
 NOT_RELEVANT = [f"Sister city festival parade {n}" for n in range(3)] + ["Sister city essay"]

@@ -16,9 +16,9 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from crawler.article import Article
-from crawler.web.desk import Desk
-from crawler.web.markup import facet_label, highlight_html, histogram_bars, snippet_html
-from crawler.web.security import SecurityMiddleware, token_from_env
+from watchdesk.web.desk import Desk
+from watchdesk.web.markup import facet_label, highlight_html, histogram_bars, snippet_html
+from watchdesk.web.security import SecurityMiddleware, token_from_env
 
 HERE = Path(__file__).parent
 # Where a delivered alert's Slack message can be opened: the workspace URL
@@ -57,7 +57,7 @@ def create_app(loaded: Any, *, desk: Desk | None = None, token: str | None = Non
     app.add_middleware(SecurityMiddleware, token=token or token_from_env())
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from crawler.web import api, pages
+    from watchdesk.web import api, pages
 
     app.include_router(pages.router)
     app.include_router(api.router)

@@ -31,14 +31,14 @@ from crawler.config import SourceConfig
 from crawler.coordination import Coordinator
 from crawler.records import PollRecord, SinkStop
 from crawler.schedule import next_interval
-from crawler.service.config import LoadedConfig, enrich_context
-from crawler.service.coordination import open_coordinator
-from crawler.service.processor import Processor
-from crawler.service.socket_mode import DeskSocket, close_desk_socket, open_desk_socket
 from crawler.stats import Stats
 from crawler.storage import Store
 from enrich.context import EnrichContext
 from spiders.runner import crawl_sources, make_runner
+from watchdesk.service.config import LoadedConfig, enrich_context
+from watchdesk.service.coordination import open_coordinator
+from watchdesk.service.processor import Processor
+from watchdesk.service.socket_mode import DeskSocket, close_desk_socket, open_desk_socket
 
 if TYPE_CHECKING:
     from crawler.storage.retention import PruneReport

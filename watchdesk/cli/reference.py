@@ -1,6 +1,6 @@
 """The command reference (docs/cli.md), generated from the CLI itself so the two cannot drift.
 
-`python -m crawler.cli.reference > docs/cli.md` (or `make docs`) writes it; `tests/test_docs.py`
+`python -m watchdesk.cli.reference > docs/cli.md` (or `make docs`) writes it; `tests/test_docs.py`
 fails when the file differs from what the CLI says now, as sqlite-utils keeps its CLI reference
 with cog.
 """
@@ -12,12 +12,12 @@ from typing import Any
 
 import typer.main
 
-from crawler.cli import app
+from watchdesk.cli import app
 
 HEADER = """# Command reference
 
 Generated from `watchdesk --help` of every command by `make docs`
-(`python -m crawler.cli.reference`); do not edit by hand. README's "Commands" section says what
+(`python -m watchdesk.cli.reference`); do not edit by hand. README's "Commands" section says what
 each command is for.
 """
 

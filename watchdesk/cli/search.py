@@ -22,8 +22,8 @@ from rich.text import Text
 from typer.core import TyperCommand
 
 from crawler import timespan
-from crawler.cli.app import _load, app, err, out
 from crawler.search.request import FACET_FIELDS, Hit, SearchRequest, SearchResult, sort_name
+from watchdesk.cli.app import _load, app, err, out
 
 _MARKED = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection");

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from crawler.cli.app import _load, app, err, state
+from watchdesk.cli.app import _load, app, err, state
 
 
 @app.command()
@@ -23,8 +23,8 @@ def run(
     ] = False,
 ) -> None:
     """Run the monitor: every source on its schedule until Ctrl-C (or once with --once)."""
-    from crawler.service.monitor import Monitor, install_stop_signals
     from spiders.runner import run_in_reactor
+    from watchdesk.service.monitor import Monitor, install_stop_signals
 
     loaded = _load()
     try:

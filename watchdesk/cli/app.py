@@ -12,9 +12,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from crawler.cli.logs import configure_logging
 from crawler.config import ConfigError, config_path
-from crawler.service.config import LoadedConfig, load_config
+from watchdesk.cli.logs import configure_logging
+from watchdesk.service.config import LoadedConfig, load_config
 
 app = typer.Typer(
     help="watchdesk: monitor coverage of US state and local ties with China, and alert on it.",

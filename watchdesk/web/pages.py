@@ -17,9 +17,9 @@ from fastapi.responses import HTMLResponse, Response
 from alerts.backtest import ArticleNotFound
 from crawler.query import QueryError
 from crawler.search.request import FACET_FIELDS
-from crawler.web.desk import Desk
-from crawler.web.markup import csv_cell
-from crawler.web.state import EXPORT_LIMIT, PAGE_SIZE, SearchState
+from watchdesk.web.desk import Desk
+from watchdesk.web.markup import csv_cell
+from watchdesk.web.state import EXPORT_LIMIT, PAGE_SIZE, SearchState
 
 router = APIRouter(include_in_schema=False)
 

@@ -17,9 +17,9 @@ from rich.markup import escape
 
 from alerts.mrkdwn import strip_control
 from crawler import timespan
-from crawler.cli.app import _load, err, out, state, watchlist_app
 from crawler.config import ConfigError, config_path
-from crawler.service.config import LoadedConfig, load_config
+from watchdesk.cli.app import _load, err, out, state, watchlist_app
+from watchdesk.service.config import LoadedConfig, load_config
 
 if TYPE_CHECKING:
     from alerts.lint import LintWarning
@@ -369,10 +369,10 @@ def _has_boost(text: str) -> bool:
 def _fetch_article(loaded: LoadedConfig, url: str) -> Article:
     """An unstored URL fetched under the address policy (as `extract` does) and enriched."""
     from crawler.article import Page
-    from crawler.cli.extract import fetch_for_cli
-    from crawler.service.config import enrich_context
-    from crawler.service.processor import Processor
     from crawler.storage import Store
+    from watchdesk.cli.extract import fetch_for_cli
+    from watchdesk.service.config import enrich_context
+    from watchdesk.service.processor import Processor
 
     html, final_url = fetch_for_cli(
         url, loaded.config.crawl, failed="no stored article with that URL, and fetching it failed: "

@@ -1,7 +1,7 @@
 """The `watchdesk` command line: each command is a thin layer over a library function.
 
 One module per command group (init, run, search, extract, watchlist, alerts, status, ...); the app,
-the shared options and consoles, and the config loader are in `crawler.cli.app`.
+the shared options and consoles, and the config loader are in `watchdesk.cli.app`.
 
 Exit codes: 0 success, 1 a check failed (watchlist errors, `slack check` problems, nothing
 found where asked), 2 bad usage or an invalid config, 3 `run --once` found deliveries stopped
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 
 # Command modules register themselves on `app` when imported.
-from crawler.cli import (  # noqa: F401
+from watchdesk.cli import (  # noqa: F401
     alerts,
     extract,
     index,
@@ -27,7 +27,7 @@ from crawler.cli import (  # noqa: F401
     status,
     watchlist,
 )
-from crawler.cli.app import app
+from watchdesk.cli.app import app
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from alerts.mrkdwn import strip_control
-from crawler.cli.app import _load, alerts_app, out
+from watchdesk.cli.app import _load, alerts_app, out
 
 
 @alerts_app.command("list")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from crawler.cli.app import _load, err, out, slack_app
+from watchdesk.cli.app import _load, err, out, slack_app
 
 
 @slack_app.command("check")
@@ -18,7 +18,7 @@ def slack_check(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     groups:history for exactly-once), and that every configured channel exists and has the
     bot as a member. Prints each problem with its fix; exits 1 when there is one."""
     from alerts.sinks import SinkConfigError, build_sink
-    from crawler.service.monitor import Monitor
+    from watchdesk.service.monitor import Monitor
 
     loaded = _load()
     try:

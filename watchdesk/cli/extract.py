@@ -14,8 +14,8 @@ import typer
 from rich.markup import escape
 
 from alerts.watchlist import WatchlistSet
-from crawler.cli.app import _load, app, err, out, state
 from crawler.config import CrawlConfig, config_path
+from watchdesk.cli.app import _load, app, err, out, state
 
 if TYPE_CHECKING:
     from crawler.article import FeedEntry
@@ -121,9 +121,9 @@ def extract(
 ) -> None:
     """Extract and enrich one page and print what watchdesk sees in it (nothing is stored)."""
     from crawler.article import Page
-    from crawler.service.config import enrich_context
-    from crawler.service.processor import Processor
     from crawler.storage import Store
+    from watchdesk.service.config import enrich_context
+    from watchdesk.service.processor import Processor
 
     path = config_path(state.config)
     loaded = _load() if path.exists() else None

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from crawler.cli.app import _load, app, err
+from watchdesk.cli.app import _load, app, err
 
 
 @app.command()
@@ -26,8 +26,8 @@ def serve(
     """
     import uvicorn
 
-    from crawler.web import create_app
-    from crawler.web.security import TOKEN_ENV, is_loopback, token_from_env
+    from watchdesk.web import create_app
+    from watchdesk.web.security import TOKEN_ENV, is_loopback, token_from_env
 
     loaded = _load()
     bind = host or loaded.config.web.host

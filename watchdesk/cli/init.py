@@ -1,6 +1,6 @@
 """The `init` command: a starter `watchdesk.yaml` and `watchlists.yaml` for a new desk.
 
-The files are the ones the repository's own `make run` uses (crawler/cli/starter/), with
+The files are the ones the repository's own `make run` uses (watchdesk/cli/starter/), with
 comments saying what each setting does; `init` never overwrites a file that is already there.
 """
 
@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from crawler.cli.app import app, err, out
+from watchdesk.cli.app import app, err, out
 
 STARTER = Path(__file__).parent / "starter"
 FILES = ("watchdesk.yaml", "watchlists.yaml")

@@ -24,8 +24,8 @@ from crawler.search.embedded import EmbeddedArchive
 from crawler.search.request import Archive, Hit, SearchRequest, SearchResult
 from crawler.storage import Store
 from crawler.storage.verdicts import VerdictCounts
-from crawler.web.markup import Span
-from crawler.web.state import SearchState
+from watchdesk.web.markup import Span
+from watchdesk.web.state import SearchState
 
 # The watchlists page shows this window (issue #7: "hits per day over the last 30 days").
 WATCHLIST_WINDOW = timedelta(days=30)

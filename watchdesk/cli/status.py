@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from crawler.cli.app import _load, app, out
+from watchdesk.cli.app import _load, app, out
 
 
 @app.command()

@@ -4,6 +4,6 @@
 interface and the store, read-only.
 """
 
-from crawler.web.app import create_app
+from watchdesk.web.app import create_app
 
 __all__ = ["create_app"]

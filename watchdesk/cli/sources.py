@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from crawler.cli.app import _load, app, err, out
+from watchdesk.cli.app import _load, app, err, out
 
 sources_app = typer.Typer(help="Check configured sources.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")

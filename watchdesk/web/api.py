@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from crawler.query import QueryError
-from crawler.web.desk import Desk
-from crawler.web.metrics import CONTENT_TYPE, render_metrics
-from crawler.web.state import FILTERS, SearchState
+from watchdesk.web.desk import Desk
+from watchdesk.web.metrics import CONTENT_TYPE, render_metrics
+from watchdesk.web.state import FILTERS, SearchState
 
 router = APIRouter()
 Many = Annotated[list[str], Query()]

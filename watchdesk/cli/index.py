@@ -14,9 +14,9 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from crawler.cli.app import _load, app, err, out
 from crawler.config import ElasticsearchConfig
-from crawler.service.config import LoadedConfig
+from watchdesk.cli.app import _load, app, err, out
+from watchdesk.service.config import LoadedConfig
 
 if TYPE_CHECKING:
     from crawler.search.elastic import ElasticsearchArchive
