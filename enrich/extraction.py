@@ -12,6 +12,7 @@ from __future__ import annotations
 import html as htmllib
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,7 +44,7 @@ _PRECISION_PASS: dict[str, Any] = {"fast": True, "favor_precision": True}
 # Second pass, only when the first yields fewer than RETRY_BELOW_CHARS: trafilatura's default
 # balanced mode with its fallback extractors. Retrying below 500 characters re-runs 7 of 181
 # benchmark pages and lifts F1 to 0.969 at 0.93x the defaults' speed (the plateau is 350-500;
-# at 1,000, F1 0.965 for 21 retries). On the trafilatura sample's snippets it finds 262/285
+# at 1,000, F1 0.965 for 21 retries). On the trafilatura sample's snippets it finds 263/285
 # must-contain (defaults 269) and keeps out 271/302 must-not-contain (defaults 266).
 _RETRY_PASS: dict[str, Any] = {}
 RETRY_BELOW_CHARS = 500
@@ -204,12 +205,19 @@ def _run(html: str, url: str | None, **options: Any) -> Document | None:
     return doc if isinstance(doc, Document) else None
 
 
+def _nfc(value: str | None) -> str:
+    # bare_extraction skips the NFC step trafilatura.extract applies to its output: without it
+    # a Bengali or Devanagari page keeps precomposed nukta letters (U+09DC) that no NFC query
+    # or quoted passage ever equals.
+    return unicodedata.normalize("NFC", value or "").strip()
+
+
 def _text(doc: Document | None) -> str:
-    return (doc.text or "").strip() if doc is not None else ""
+    return _nfc(doc.text) if doc is not None else ""
 
 
 def _comments(doc: Document | None) -> str:
-    return (doc.comments or "").strip() if doc is not None else ""
+    return _nfc(doc.comments) if doc is not None else ""
 
 
 def extract_page(html: str, url: str | None = None, now: datetime | None = None) -> PageExtraction:
@@ -234,9 +242,9 @@ def extract_page(html: str, url: str | None = None, now: datetime | None = None)
                 result.text, result.comments = _text(retry), _comments(retry)
         # a discarded page still has a title and a date worth keeping
         meta = doc if doc is not None else extract_metadata(html, url, params)
-        result.title = (meta.title or "").strip()
-        result.author = (meta.author or "").strip()
-        result.site_name = (meta.sitename or "").strip()
+        result.title = _nfc(meta.title)
+        result.author = _nfc(meta.author)
+        result.site_name = _nfc(meta.sitename)
         date_str = meta.date
     except Exception as exc:  # bad HTML must cost the article its text, never the pipeline
         log.warning("extraction failed on %s: %r", url, exc)

@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 import time
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
@@ -471,3 +472,18 @@ def test_text_weight_counts_cjk_characters_three_times() -> None:
 
     assert text_weight("abc") == 3
     assert text_weight("友好城市 ok") == 4 * CJK_CHAR_WEIGHT + 3
+
+
+def test_text_is_nfc_like_the_passages_quoted_from_it() -> None:
+    # The Bengali page of trafilatura's evaluation sample writes ড় as the precomposed U+09DC,
+    # which NFC decomposes (a composition exclusion): without NFC the stored text equals no
+    # passage typed or quoted from it, and it lost two required passages to bare trafilatura.
+    corpus = shared_corpus("trafilatura-eval")
+    evaldata = json.loads((corpus / "evaldata-sample.json").read_text("utf-8"))
+    url, item = next((u, i) for u, i in evaldata.items() if "ukbdnews.com" in u)
+    html = (corpus / item["path"]).read_text("utf-8", errors="replace")
+    assert "\u09dc" in html
+    page = extract_page(html, url)
+    assert "\u09dc" not in page.text
+    assert page.text == unicodedata.normalize("NFC", page.text)
+    assert all(passage in page.text for passage in item["with"])
