@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from alerts.clause_counts import ClauseCounts
 from alerts.digest import digest_due
 from alerts.digest import period_label as digest_period
 from alerts.message import (
@@ -145,6 +146,9 @@ class Outbox:
         self._reconcile_warned: set[str] = set()
         self._last_post: dict[str, float] = {}  # channel -> time.monotonic() of the last post
         self._failing = False  # a send failed since the last success: the next success recovers
+        # how common each watchlist clause is in the archive: a story's passage is around its
+        # rarest matched clause (counted per watchlist set, not per message)
+        self.clause_counts = ClauseCounts(store)
 
     def _watchlist(self, name: str) -> Watchlist | None:
         return self.watchlists.by_name(name)
@@ -338,7 +342,13 @@ class Outbox:
                 message = render_also_matched(article, [watchlist, *others], _terms(alert))
             else:
                 message = render_story(
-                    alert, article, watchlist, _terms(alert), also=others, base_url=self.base_url
+                    alert,
+                    article,
+                    watchlist,
+                    _terms(alert),
+                    also=others,
+                    base_url=self.base_url,
+                    clause_counts=self.clause_counts.counts(self.watchlists),
                 )
         except Exception as exc:  # a bug meeting odd data must not block the queue behind it
             log.exception("alert render failed watchlist=%s id=%s", alert.watchlist, alert.id)
