@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from alerts.backtest import ArticleNotFound, explain_article
+from alerts.clause_counts import ClauseCounts
 from alerts.mrkdwn import date_token, escape_mrkdwn, link, truncate_mrkdwn, truncate_plain
 
 # The buttons themselves (and the module-level `triage` switch) live in alerts/triage.py, so
@@ -99,6 +100,12 @@ class Desk:
     archive: Callable[[], Archive] | None = None
     aliases: AliasResolver | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # the archive counts a story's passage is picked by, as the outbox counts them, so that a
+    # message updated after a click keeps the passage it was posted with
+    _clause_counts: ClauseCounts = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._clause_counts = ClauseCounts(self.store)
 
     def handle_click(self, payload: Mapping[str, Any]) -> ClickResult:
         """Record a triage click from a `block_actions` payload; never raises for bad input."""
@@ -144,7 +151,7 @@ class Desk:
         )
 
     def _update(self, alert: Alert, channel_id: str, ts: str) -> dict[str, Any] | None:
-        message = story_message(self.store, self.watchlists(), alert)
+        message = story_message(self.store, self.watchlists(), alert, self._clause_counts)
         if message is None:
             return None
         marker = verdict_marker(self.store, alert)
@@ -319,9 +326,15 @@ class CommandAnswer:
         }
 
 
-def story_message(store: Store, watchlists: WatchlistSet, alert: Alert) -> dict[str, Any] | None:
+def story_message(
+    store: Store,
+    watchlists: WatchlistSet,
+    alert: Alert,
+    clause_counts: ClauseCounts | None = None,
+) -> dict[str, Any] | None:
     """The story alert's message as first posted (buttons included), or None when its article
-    or watchlist is gone."""
+    or watchlist is gone. `clause_counts`: as the outbox picked the passage by (without, the
+    passage may differ from the posted one)."""
     from alerts.message import render_story  # message.py imports this module for the hook
 
     article = store.get_article(alert.article_id)
@@ -329,7 +342,8 @@ def story_message(store: Store, watchlists: WatchlistSet, alert: Alert) -> dict[
     if article is None or watchlist is None:
         return None
     terms = [MatchedTerm(*t) for t in alert.payload.get("terms", [])]
-    return render_story(alert, article, watchlist, terms)
+    counts = clause_counts.counts(watchlists) if clause_counts is not None else None
+    return render_story(alert, article, watchlist, terms, clause_counts=counts)
 
 
 def verdict_marker(store: Store, alert: Alert) -> str:

@@ -11,7 +11,7 @@ dict.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -80,7 +80,7 @@ STALE_AFTER = timedelta(days=1)
 # The age flag's emoji, written by us (never passed through the escaper, whose `_` look-alike
 # would break the code).
 AGE_EMOJI = ":hourglass_flowing_sand:"
-# The passage shown: the sentences around the rarest matched term, up to this many characters.
+# The passage shown: the sentences around the rarest matched clause, up to this many characters.
 PASSAGE_CHARS = 320
 MAX_TERMS_LISTED = 8
 # Digest: the watchlist's `delivery.max_stories` wins; this is for instant watchlists.
@@ -112,6 +112,7 @@ def render_story(
     also: Sequence[Watchlist] = (),
     base_url: str = "",
     now: datetime | None = None,
+    clause_counts: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """The message announcing a new story, laid out for a journalist scanning a busy channel.
 
@@ -119,8 +120,9 @@ def render_story(
     1. the headline, bold and linked (and the English title under a Chinese one, if known);
     2. the outlet, "via" the feed it came from, the time (in each reader's time zone) and,
        for a story published more than a day before the alert, how old it is;
-    3. the passage that made it match: the sentences around its rarest matched term, the
-       matched terms in bold;
+    3. the passage that made it match: the sentences around its rarest matched clause (by
+       `clause_counts`, how many archived articles each clause matches:
+       `alerts.clause_counts`), the matched terms in bold;
     4. the places on both sides (Taiwan shown as Taiwan) and the kind of exchange, in words;
     5. small print: the watchlist(s) (`also`: other watchlists sending this story to the same
        channel in this one message), relevance as high/medium/low, and an "Explain" link to
@@ -133,7 +135,7 @@ def render_story(
     byline = _byline(article, when)
     if byline:
         blocks.append(_context([byline]))
-    passage = _snippet(article, matched_terms)
+    passage = _snippet(article, matched_terms, clause_counts)
     if passage:
         blocks.append(_section(passage))
     facts = _facts_lines(article, _places(article))
@@ -418,19 +420,30 @@ def _valid_spans(text: str, terms: Sequence[MatchedTerm], field: str) -> list[tu
     return sorted(set(spans))
 
 
-def _spans_in_text(article: Article, terms: Sequence[MatchedTerm]) -> list[tuple[int, int]]:
+Span = tuple[int, int]
+
+
+def _clause_at(terms: Sequence[MatchedTerm], field: str) -> dict[Span, str]:
+    """The query clause (`MatchedTerm.term`) each span of `field` is a hit of."""
+    return {(t.start, t.end): t.term for t in terms if t.field == field}
+
+
+def _spans_in_text(article: Article, terms: Sequence[MatchedTerm]) -> dict[Span, str]:
+    """The matched spans of the text, each with its clause, in text order."""
     spans = _valid_spans(article.text, terms, "text")
     if spans:
-        return spans
+        clauses = _clause_at(terms, "text")
+        return {sp: clauses[sp] for sp in spans}
     # Only the title matched: highlight the same words where the text repeats them.
     lowered = article.text.lower()
-    found = []
+    clauses = _clause_at(terms, "title")
+    found: dict[Span, str] = {}
     for start, end in _valid_spans(article.title, terms, "title"):
         needle = article.title[start:end].strip().lower()
         pos = lowered.find(needle) if needle else -1
         if pos >= 0:
-            found.append((pos, pos + len(needle)))
-    return sorted(set(found))
+            found.setdefault((pos, pos + len(needle)), clauses[(start, end)])
+    return dict(sorted(found.items()))
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -443,14 +456,30 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _rarest_span(text: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
-    """The span of the matched term the text repeats least (its most specific clause, rather
-    than a word every paragraph has); ties go to the longer term, then the earlier one."""
-    counts: dict[str, int] = {}
+def _rarest_span(
+    text: str, spans: Mapping[Span, str], archive: Mapping[str, int] | None = None
+) -> Span:
+    """The span of the rarest matched clause: the one fewest archived articles match
+    (`archive`: clause -> document count, `alerts.clause_counts`), so the passage shows
+    "farmland" rather than "Chinese". A clause without a count ranks after those with one;
+    then (and when there are no counts at all) the clause the text repeats least, the longer
+    hit, the earlier one."""
+    archive = archive or {}
+    in_text: dict[str, int] = {}
     for s, e in spans:
         word = text[s:e].lower()
-        counts[word] = counts.get(word, 0) + 1
-    return min(spans, key=lambda sp: (counts[text[sp[0] : sp[1]].lower()], -(sp[1] - sp[0]), sp))
+        in_text[word] = in_text.get(word, 0) + 1
+
+    def rank(sp: Span) -> tuple[float, int, int, Span]:
+        known = archive.get(spans[sp])
+        return (
+            float("inf") if known is None else float(known),
+            in_text[text[sp[0] : sp[1]].lower()],
+            -(sp[1] - sp[0]),
+            sp,
+        )
+
+    return min(spans, key=rank)
 
 
 # A sentence ends at . ! ? before a capital, a digit or a quote (so a dateline such as
@@ -486,14 +515,17 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return left, right
 
 
-def _snippet(article: Article, terms: Sequence[MatchedTerm]) -> str:
+def _snippet(
+    article: Article, terms: Sequence[MatchedTerm], archive: Mapping[str, int] | None = None
+) -> str:
     """The passage that made the article match: the sentence(s) around its rarest matched
-    term (not the lead), every matched term in it in bold (mrkdwn)."""
+    clause (by `archive` counts, see `_rarest_span`; not the lead), every matched term in it
+    in bold (mrkdwn)."""
     text = article.text
     if not text.strip():
         return ""
     spans = _spans_in_text(article, terms)
-    anchor = _rarest_span(text, spans) if spans else (0, 0)
+    anchor = _rarest_span(text, spans, archive) if spans else (0, 0)
     start, end = _sentence_bounds(text, *anchor)
     while end > start and text[end - 1].isspace():
         end -= 1

@@ -23,7 +23,10 @@ send succeeds after failures, every pending alert becomes due at once: the sink 
 
 One message per story per channel: the story alerts of several watchlists for one story and
 one channel go out as one message naming them all; a watchlist matching the story after it was
-posted there gets a threaded reply under it.
+posted there gets a threaded reply under it. Digests the same: a story is listed once across
+the watchlists whose digests go out together, and a held item whose story already reached the
+channel (an instant alert, an earlier digest) is not listed again (`alerts.policy.
+digest_listing`), but settled as delivered by that message and counted.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
+from alerts.clause_counts import ClauseCounts
 from alerts.digest import digest_due
 from alerts.digest import period_label as digest_period
 from alerts.message import (
@@ -44,11 +49,12 @@ from alerts.message import (
     render_digest_parts,
     render_story,
 )
+from alerts.policy import digest_listing
 from alerts.sinks.base import DeliveryResult, ReconcileError, Sink
 from alerts.watchlist import Watchlist, WatchlistSet
 from crawler.backoff import exponential_backoff
 from crawler.dates import utcnow
-from crawler.records import Alert, MatchedTerm
+from crawler.records import Alert, MatchedTerm, StoryHistory
 from crawler.stats import Stats
 from crawler.storage import Store
 
@@ -66,6 +72,12 @@ _BACKOFF_CAP = 1800.0
 SPLIT_ERRORS = frozenset({"msg_blocks_too_long", "invalid_blocks", "msg_too_long"})
 # Stop key of a whole sink (a bad token), beside per-channel stops.
 ALL_CHANNELS = "*"
+# Why a held digest item was settled without being listed (`alerts list` shows it).
+ALREADY_IN_CHANNEL = "not listed: the story was already in the channel"
+
+# What sending a digest came to: posted, nothing to post (nothing held, or every item was
+# already in the channel), or failed (the items stay held and back off).
+DigestOutcome = Literal["sent", "nothing", "failed"]
 
 
 @dataclass
@@ -134,6 +146,9 @@ class Outbox:
         self._reconcile_warned: set[str] = set()
         self._last_post: dict[str, float] = {}  # channel -> time.monotonic() of the last post
         self._failing = False  # a send failed since the last success: the next success recovers
+        # how common each watchlist clause is in the archive: a story's passage is around its
+        # rarest matched clause (counted per watchlist set, not per message)
+        self.clause_counts = ClauseCounts(store)
 
     def _watchlist(self, name: str) -> Watchlist | None:
         return self.watchlists.by_name(name)
@@ -327,7 +342,13 @@ class Outbox:
                 message = render_also_matched(article, [watchlist, *others], _terms(alert))
             else:
                 message = render_story(
-                    alert, article, watchlist, _terms(alert), also=others, base_url=self.base_url
+                    alert,
+                    article,
+                    watchlist,
+                    _terms(alert),
+                    also=others,
+                    base_url=self.base_url,
+                    clause_counts=self.clause_counts.counts(self.watchlists),
                 )
         except Exception as exc:  # a bug meeting odd data must not block the queue behind it
             log.exception("alert render failed watchlist=%s id=%s", alert.watchlist, alert.id)
@@ -455,8 +476,10 @@ class Outbox:
             by_channel.setdefault(watchlist.channel, []).append((watchlist, label))
         for due in by_channel.values():
             watchlists = [w for w, _ in due]
-            if self._send_digests(watchlists, due[0][1]):
-                sent.extend(w.name for w in watchlists)
+            outcome = self._send_digests(watchlists, due[0][1])
+            if outcome != "failed":
+                if outcome == "sent":
+                    sent.extend(w.name for w in watchlists)
                 for w in watchlists:
                     self._digest_failures.pop(w.name, None)
             else:
@@ -469,15 +492,16 @@ class Outbox:
     def send_digest(self, watchlist: Watchlist, period_label: str = "") -> bool:
         """Post one digest of the watchlist's held matches; False when there was nothing to send
         or the sink failed (the items stay held and go in the next digest)."""
-        return self._send_digests([watchlist], period_label)
+        return self._send_digests([watchlist], period_label) == "sent"
 
-    def _send_digests(self, watchlists: Sequence[Watchlist], period_label: str) -> bool:
+    def _send_digests(self, watchlists: Sequence[Watchlist], period_label: str) -> DigestOutcome:
         """Post the held matches of `watchlists` (one channel) as one digest, in as many
-        messages as Slack's limits need; True when all of it went out."""
+        messages as Slack's limits need ("sent" when all of it went out), less the items whose
+        story is already in the channel (settled, not listed)."""
         held = {w.name: self.store.held_digest_items(w.name) for w in watchlists}
         items = [i for w in watchlists for i in held[w.name]]
         if not items:
-            return False
+            return "nothing"
         in_flight = [i for i in items if i.sending_at is not None]
         if in_flight:  # the last digest's send was interrupted: did it arrive?
             try:
@@ -487,12 +511,15 @@ class Outbox:
                 log.warning(
                     "digest check failed watchlist=%s error=%s", in_flight[0].watchlist, exc
                 )
-                return False
+                return "failed"
             if found:
                 self._release(in_flight, found)
                 self.stats.inc(f"digest/reconciled/{self.sink.name}")
                 # that digest went out; what was held since waits for the next one
-                return True
+                return "sent"
+        items = self._without_stories_in_channel(watchlists[0].channel, items)
+        if not items:
+            return "nothing"
         groups = []
         for w in watchlists:
             stories = []
@@ -549,13 +576,35 @@ class Outbox:
                 )
             self.stats.inc(f"digest/failed/{self.sink.name}")
             log.warning("digest failed watchlist=%s error=%s", watchlists[0].name, result.error)
-            return False
-        return True
+            return "failed"
+        return "sent"
 
-    def _release(self, items: Sequence[Alert], message_id: str) -> None:
+    def _without_stories_in_channel(self, channel: str, items: list[Alert]) -> list[Alert]:
+        """The items to list: those whose story is already in `channel` are settled as
+        delivered by the message it is in (`digest_listing`), and counted."""
+        reached = self.store.channel_story_messages(channel, [i.cluster_id or "" for i in items])
+        keep: list[Alert] = []
+        for item in items:
+            history = StoryHistory(in_channel=reached.get(item.cluster_id or "", ""))
+            listing = digest_listing(history)
+            if listing == "listed":
+                keep.append(item)
+                continue
+            self._release([item], history.in_channel, note=ALREADY_IN_CHANNEL)
+            self.stats.inc(f"digest/skipped/{listing}")
+            log.info(
+                "digest item not listed watchlist=%s id=%s: story already in %s (message %s)",
+                item.watchlist,
+                item.id,
+                channel or "the default channel",
+                history.in_channel,
+            )
+        return keep
+
+    def _release(self, items: Sequence[Alert], message_id: str, note: str = "") -> None:
         for name in dict.fromkeys(i.watchlist for i in items):
             ids = [i.id for i in items if i.watchlist == name and i.id is not None]
-            self.store.release_digest(name, ids, message_id, self.clock())
+            self.store.release_digest(name, ids, message_id, self.clock(), note=note)
 
 
 def _digest_alert(items: Sequence[Alert]) -> Alert:

@@ -134,7 +134,9 @@ class StoryHistory:
     """What the outbox already holds for one story (cluster) on one watchlist.
 
     The store reads it inside the transaction that saves an article, and `alerts.policy`
-    decides from it whether a match becomes a story, a copy, a digest item or nothing.
+    decides from it whether a match becomes a story, a copy, a digest item or nothing; the
+    outbox reads `in_channel` when it sends a digest, and the policy decides from it whether a
+    held item is listed.
     """
 
     story: bool = False  # a top-level story alert exists
@@ -142,3 +144,6 @@ class StoryHistory:
     released: bool = False  # any alert for this story has left the digest hold
     muted: bool = False  # the desk muted this story in the watchlist's channel (Slack button)
     paused: bool = False  # the desk paused the watchlist's instant alerts (`/watchdesk mute`)
+    # the message (Slack ts) by which the story already reached the watchlist's channel: any
+    # watchlist's story alert there, or a digest there that listed it; "" when it has not
+    in_channel: str = ""

@@ -328,6 +328,21 @@ class ArticleRows(Database):
     def count_articles(self) -> int:
         return int(self.execute("SELECT count(*) FROM articles")[0][0])
 
+    def text_match_counts(self, expressions: Iterable[str]) -> dict[str, int]:
+        """How many stored articles each FTS5 expression matches (a text clause compiled by
+        `crawler.query.sqlite.fts_leaf`): the clause's document frequency in the archive. An
+        expression FTS5 refuses is left out, for the caller to fall back on."""
+        out: dict[str, int] = {}
+        for expr in dict.fromkeys(expressions):
+            try:
+                rows = self.execute(
+                    "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", (expr,)
+                )
+            except sqlite3.OperationalError:  # e.g. "fts5: syntax error near ..."
+                continue
+            out[expr] = int(rows[0][0])
+        return out
+
     def delete_articles(self, article_ids: Sequence[str]) -> list[int]:
         """Delete articles with their facets and FTS5 entries; returns the seqs deleted.
 

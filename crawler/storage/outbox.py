@@ -286,16 +286,36 @@ class OutboxRows(Database):
         item_ids: Sequence[int],
         message_id: str,
         now: datetime | None = None,
+        *,
+        note: str = "",
     ) -> None:
-        """Mark digest items delivered together under one message (at `now`, the digest time)."""
+        """Mark digest items delivered together under one message (at `now`, the digest time).
+
+        `note` says why, when the items were not listed in that message but settled by it (the
+        story was already in the channel); `alerts list` shows it in place of an error."""
         when = iso(now or utcnow())
         with self._tx() as c:
             c.executemany(
                 """UPDATE alerts SET status = 'delivered', delivered_ts = ?, delivered_at = ?,
-                   attempts = attempts + 1, sending_at = NULL
+                   attempts = attempts + 1, sending_at = NULL, last_error = ?
                    WHERE id = ? AND watchlist = ? AND status = 'held'""",
-                [(message_id, when, i, watchlist) for i in item_ids],
+                [(message_id, when, note, i, watchlist) for i in item_ids],
             )
+
+    def channel_story_messages(self, channel: str, cluster_ids: Sequence[str]) -> dict[str, str]:
+        """For each of the stories (clusters) that already reached `channel`, the first message
+        that took it there: a delivered story alert of any watchlist, or a digest that listed
+        it. Stories not yet there are absent."""
+        rows = self.execute(
+            """SELECT cluster_id, delivered_ts FROM alerts WHERE channel = ?
+               AND status = 'delivered' AND kind IN ('story', 'digest_item') AND delivered_ts != ''
+               AND cluster_id IN (SELECT value FROM json_each(?)) ORDER BY id""",
+            (channel, json.dumps(list(dict.fromkeys(cluster_ids)))),
+        )
+        out: dict[str, str] = {}
+        for r in rows:
+            out.setdefault(r["cluster_id"], r["delivered_ts"])
+        return out
 
     def alert_counts(self) -> dict[str, int]:
         return {
