@@ -285,9 +285,37 @@ class ElasticsearchArchive:
         if mappings_changed:
             mappings = res.mappings_component["template"]["mappings"]
             for index in (names.write_alias, names.watchlists_index):
-                es.indices.put_mapping(index=index, properties=mappings["properties"])
+                current = es.indices.get_mapping(index=index).body
+                for found in current.values():
+                    existing = (found.get("mappings") or {}).get("properties") or {}
+                    properties = keep_fixed_parameters(mappings["properties"], existing)
+                    es.indices.put_mapping(index=index, properties=properties)
                 changes.append(Change("mapping", index, "updated"))
         return changes
+
+
+# Mapping parameters an existing field cannot change (put_mapping refuses with "Cannot update
+# parameter"): a change to them reaches the indices created after the next rollover only.
+FIXED_PARAMETERS = ("analyzer", "index_phrases", "index_prefixes")
+
+
+def keep_fixed_parameters(properties: dict[str, Any], existing: dict[str, Any]) -> dict[str, Any]:
+    """`properties` with the FIXED_PARAMETERS of every field the index already maps as they
+    are there, so that put_mapping applies the rest (new fields, `ignore_above`) in place."""
+    out: dict[str, Any] = {}
+    for name, spec in properties.items():
+        have = existing.get(name)
+        if not isinstance(have, dict):
+            out[name] = spec
+            continue
+        spec = {k: v for k, v in spec.items() if k not in FIXED_PARAMETERS}
+        spec.update({k: have[k] for k in FIXED_PARAMETERS if k in have})
+        if "properties" in spec:
+            spec["properties"] = keep_fixed_parameters(
+                spec["properties"], have.get("properties") or {}
+            )
+        out[name] = spec
+    return out
 
 
 __all__ = ["BulkFailure", "BulkReport", "Change", "ElasticsearchArchive"]
