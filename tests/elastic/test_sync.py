@@ -119,3 +119,16 @@ def test_credentials_from_the_environment() -> None:
 def test_redact_url() -> None:
     assert redact_url("https://u:p@h:9200/x") == "https://h:9200/x"
     assert redact_url("http://127.0.0.1:9200") == "http://127.0.0.1:9200"
+
+
+def test_a_held_article_refused_for_good_leaves_the_retry_queue(store: Store) -> None:
+    state = SyncState(store, "t")
+    state.advance(10)
+    state.hold([(4, BulkFailure("id4", 429, "es_rejected_execution_exception"))])
+    state.hold([(4, BulkFailure("id4", 400, "document_parsing_exception: bad", permanent=True))])
+    assert state.pending() == []
+    (rejected,) = state.rejected()
+    assert (rejected.seq, rejected.article_id, rejected.status) == (4, "id4", 400)
+    assert state.rejected_count() == 1
+    assert state.backlog() == len(ARTICLES) - 10  # not waiting: it will not be indexed
+    assert SyncState(store, "other").rejected() == []

@@ -142,7 +142,8 @@ def migrate_command(
 
 @index_app.command("status")
 def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """What is left to index: watermark, backlog and held (rejected) articles."""
+    """What is left to index: watermark, backlog, held articles (retried) and rejected ones
+    (refused for good, not retried)."""
     from crawler.search.elastic import SyncState
     from crawler.search.elastic.sync import sync_target
     from crawler.storage import Store
@@ -153,6 +154,7 @@ def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
     with Store(loaded.store_path) as store:
         state = SyncState(store, sync_target(archive))
         held = state.pending(limit=50)
+        rejected = state.rejected(limit=50)
         report = {
             "target": state.target,
             "watermark": state.watermark(),
@@ -167,6 +169,11 @@ def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
                 }
                 for p in held
             ],
+            "rejected_count": state.rejected_count(),
+            "rejected": [
+                {"seq": r.seq, "id": r.article_id, "status": r.status, "reason": r.reason}
+                for r in rejected
+            ],
         }
     archive.close()
     if as_json:
@@ -174,7 +181,10 @@ def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
         return
     out.print(
         f"{escape(state.target)}: watermark seq {report['watermark']}, "
-        f"{report['backlog']} articles not indexed yet"
+        f"{report['backlog']} articles not indexed yet, "
+        f"{report['rejected_count']} rejected for good"
     )
     for p in held:
         out.print(f"  held {p.article_id} (seq {p.seq}, {p.attempts}x): {escape(p.reason)}")
+    for r in rejected:
+        out.print(f"  rejected {r.article_id} (seq {r.seq}, {r.status}): {escape(r.reason)}")
