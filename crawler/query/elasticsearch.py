@@ -119,12 +119,14 @@ TITLE_BOOST = 3.0
 # span_multi reference: `title`/`text` index their 1..INDEX_PREFIX_MAX_CHARS-character prefixes
 # (`index_prefixes`, index_templates/articles-mappings), so such a prefix is one term; a longer
 # one (few words share it) expands to its highest-weighted terms only (a `top_terms_boost_N`
-# rewrite, N whatever the index holds). Lucene counts the clauses of the whole query against
-# the limit, so one query's span prefixes share SPAN_PREFIX_TERMS (1024, the lowest limit
-# any 8.x/9.x cluster computes): `"sister c*"` on title and text gets 512 terms per field.
+# rewrite, N whatever the index holds). Lucene counts the leaf clauses of the whole query
+# against the limit, which 8.x/9.x clusters compute from heap and search threads, never below
+# 1024; one query's span prefixes share half of that, SPAN_PREFIX_TERMS, leaving the other
+# half to its other clauses: `"sister c*"` on title and text gets 256 terms per field.
 INDEX_PREFIX_MIN_CHARS = 1
 INDEX_PREFIX_MAX_CHARS = 5
-SPAN_PREFIX_TERMS = 1024
+CLUSTER_MIN_CLAUSES = 1024
+SPAN_PREFIX_TERMS = CLUSTER_MIN_CLAUSES // 2
 
 # Whole-field highlighting re-analyses the field; Elasticsearch refuses (fails the whole
 # search) for a hit whose field passes `index.highlight.max_analyzed_offset` (1,000,000
@@ -430,6 +432,7 @@ def _range(leaf: Range) -> dict[str, Any]:
 
 
 __all__ = [
+    "CLUSTER_MIN_CLAUSES",
     "ES_FACET_FIELDS",
     "ES_FIELDS",
     "ES_TEXT_ANALYSIS",

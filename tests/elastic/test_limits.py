@@ -18,6 +18,7 @@ from hypothesis import assume, given, settings
 from crawler.config import ElasticsearchConfig
 from crawler.query import QueryError, parse_query
 from crawler.query.elasticsearch import (
+    CLUSTER_MIN_CLAUSES,
     HIGHLIGHT_FIELDS,
     HIGHLIGHT_INDEX_MAX_ANALYZED_OFFSET,
     HIGHLIGHT_MAX_ANALYZED_OFFSET,
@@ -74,7 +75,7 @@ def clause_bound(node: Any) -> float:
 )
 def test_phrase_prefixes_have_a_bounded_clause_count(text: str) -> None:
     query = compile_elasticsearch(parse_query(text), aliases=resolve_alias)
-    assert clause_bound(query) <= SPAN_PREFIX_TERMS + 16
+    assert clause_bound(query) <= CLUSTER_MIN_CLAUSES
 
 
 def test_a_phrase_prefix_shares_the_budget_between_title_and_text() -> None:

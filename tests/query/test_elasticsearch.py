@@ -46,7 +46,7 @@ def test_prefix() -> None:
                 {
                     "span_multi": {
                         "match": {
-                            "prefix": {"text": {"value": "cit", "rewrite": "top_terms_boost_1024"}}
+                            "prefix": {"text": {"value": "cit", "rewrite": "top_terms_boost_512"}}
                         }
                     }
                 },
