@@ -123,6 +123,22 @@ class IndexSyncState:
         )
         return [Rejection(r[0], r[1], r[2], r[3]) for r in rows]
 
+    def requeue_rejected(self) -> int:
+        """Put every rejected article back in the retry queue (after the cause was fixed, e.g.
+        a mapping updated by `index setup`); returns how many."""
+        now = iso(utcnow())
+        with self.store._tx() as conn:
+            moved = conn.execute(
+                """INSERT INTO elastic_pending
+                   (target, seq, article_id, status, reason, attempts, last_attempt)
+                   SELECT target, seq, article_id, status, reason, 0, ? FROM elastic_rejected
+                   WHERE target = ? ORDER BY seq
+                   ON CONFLICT (target, seq) DO NOTHING""",
+                (now, self.target),
+            ).rowcount
+            conn.execute("DELETE FROM elastic_rejected WHERE target = ?", (self.target,))
+        return int(moved)
+
     def rejected_count(self) -> int:
         rows = self.store.execute(
             "SELECT count(*) FROM elastic_rejected WHERE target = ?", (self.target,)

@@ -126,6 +126,14 @@ def test_index_status_shows_the_rejected_documents(
     text = run_cli("--config", str(config), "index", "status")
     assert "1 rejected for good" in text.stdout
     assert f"rejected {bad}" in text.stdout and "document_parsing_exception" in text.stdout
+
+    # once the cause is fixed, `index migrate --retry-rejected` queues it again
+    es.requests.clear()
+    es.route("PUT", "/_bulk", lambda req: (200, bulk_response(req)))
+    assert sync.state.requeue_rejected() == 1
+    report = sync.sync()
+    assert sent_ids(es) == [bad]
+    assert report.ok and report.retried == 1 and sync.state.rejected() == []
     sync.archive.close()
 
 

@@ -132,3 +132,13 @@ def test_a_held_article_refused_for_good_leaves_the_retry_queue(store: Store) ->
     assert state.rejected_count() == 1
     assert state.backlog() == len(ARTICLES) - 10  # not waiting: it will not be indexed
     assert SyncState(store, "other").rejected() == []
+
+
+def test_rejected_articles_can_be_put_back_in_the_retry_queue(store: Store) -> None:
+    state = SyncState(store, "t")
+    state.hold([(4, BulkFailure("id4", 400, "document_parsing_exception: bad", permanent=True))])
+    state.hold([(6, BulkFailure("id6", 400, "mapper_parsing_exception: bad", permanent=True))])
+    assert state.requeue_rejected() == 2
+    assert state.rejected() == []
+    assert [(p.seq, p.attempts) for p in state.pending()] == [(4, 0), (6, 0)]
+    assert state.requeue_rejected() == 0

@@ -105,6 +105,13 @@ def setup_command() -> None:
 def migrate_command(
     to: Annotated[Target, typer.Option("--to", help="Where to copy the store.")],
     batch: Annotated[int, typer.Option("--batch", min=1, max=5000)] = 500,
+    retry_rejected: Annotated[
+        bool,
+        typer.Option(
+            "--retry-rejected",
+            help="Send the articles the cluster rejected for good again (after fixing why).",
+        ),
+    ] = False,
 ) -> None:
     """Copy the embedded store into Elasticsearch; run it again to resume or catch up."""
     from crawler.search.elastic import ArchiveSync
@@ -116,6 +123,8 @@ def migrate_command(
     archive = _archive(cfg)
     with Store(loaded.store_path) as store:
         sync = ArchiveSync(store, archive, batch=batch)
+        if retry_rejected:
+            out.print(f"retrying {sync.state.requeue_rejected()} rejected articles")
         todo = sync.state.backlog()
         columns = (
             TextColumn("indexing"),
