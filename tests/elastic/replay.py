@@ -79,7 +79,7 @@ class Replay:
                     )
                 else:
                     status, body = answer(req)
-                data = json.dumps(body).encode()
+                data = b"" if req.method == "HEAD" else json.dumps(body).encode()
                 self.send_response(status)
                 # the client checks that it talks to Elasticsearch
                 self.send_header("X-Elastic-Product", "Elasticsearch")
@@ -88,7 +88,7 @@ class Replay:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_PUT = do_DELETE = _answer
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _answer
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -355,13 +355,15 @@ class ElasticsearchArchive:
             changes.append(Change("index", names.watchlists_index, "created"))
         if mappings_changed:
             mappings = res.mappings_component["template"]["mappings"]
-            for index in (names.write_alias, names.watchlists_index):
-                current = es.indices.get_mapping(index=index).body
-                for found in current.values():
+            for target in (names.write_alias, names.watchlists_index):
+                # index by index: after a rollover the write alias also names older indices,
+                # and each keeps the fixed parameters it was created with
+                current = es.indices.get_mapping(index=target).body
+                for index, found in sorted(current.items()):
                     existing = (found.get("mappings") or {}).get("properties") or {}
                     properties = keep_fixed_parameters(mappings["properties"], existing)
                     es.indices.put_mapping(index=index, properties=properties)
-                changes.append(Change("mapping", index, "updated"))
+                    changes.append(Change("mapping", index, "updated"))
         return changes
 
 
