@@ -142,7 +142,8 @@ def migrate_command(
         f"watermark seq {report.watermark}"
     )
     for failure in report.rejected[:20]:
-        out.print(f"  rejected {failure.article_id}: {failure.status} {escape(failure.reason)}")
+        verdict = "rejected for good" if failure.permanent else "held for a retry"
+        out.print(f"  {verdict} {failure.article_id}: {failure.status} {escape(failure.reason)}")
     if report.error:
         err.print(f"error: {escape(report.error)}; run the migration again to resume")
     if not report.ok or report.backlog:
