@@ -7,6 +7,7 @@ cluster.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -112,15 +113,61 @@ FUZZY_MAX_EXPANSIONS = 1024
 # Title clauses weigh three times text clauses, as crawler/search/embedded.py's BM25 column weights.
 TITLE_BOOST = 3.0
 
+# A phrase ending in a prefix ("sister c*") is a span_multi over a prefix query, which Lucene
+# expands to one span clause per matching term and fails past the cluster's clause limit
+# (`indices.query.bool.max_clause_count`) on a short stem. Two bounds, both from the
+# span_multi reference: `title`/`text` index their 1..INDEX_PREFIX_MAX_CHARS-character prefixes
+# (`index_prefixes`, index_templates/articles-mappings), so such a prefix is one term; a longer
+# one (few words share it) expands to its highest-weighted terms only (a `top_terms_boost_N`
+# rewrite, N whatever the index holds). Lucene counts the leaf clauses of the whole query
+# against the limit, which 8.x/9.x clusters compute from heap and search threads, never below
+# 1024; one query's span prefixes share half of that, SPAN_PREFIX_TERMS, leaving the other
+# half to its other clauses: `"sister c*"` on title and text gets 256 terms per field.
+INDEX_PREFIX_MIN_CHARS = 1
+INDEX_PREFIX_MAX_CHARS = 5
+CLUSTER_MIN_CLAUSES = 1024
+SPAN_PREFIX_TERMS = CLUSTER_MIN_CLAUSES // 2
+
+# Whole-field highlighting re-analyses the field; Elasticsearch refuses (fails the whole
+# search) for a hit whose field passes `index.highlight.max_analyzed_offset` (1,000,000
+# characters by default) unless the request sets `max_analyzed_offset` no higher than it: then
+# only that many characters are highlighted and longer texts are tolerated. The index
+# template sets the index side to HIGHLIGHT_INDEX_MAX_ANALYZED_OFFSET explicitly, the request
+# asks one less (as Jackrabbit Oak does: equal is accepted, but one below is safe against a
+# strict comparison on any version).
+HIGHLIGHT_INDEX_MAX_ANALYZED_OFFSET = 1_000_000
+HIGHLIGHT_MAX_ANALYZED_OFFSET = HIGHLIGHT_INDEX_MAX_ANALYZED_OFFSET - 1
+# The fields highlighted, in this order.
+HIGHLIGHT_FIELDS = ("title", "text")
+
 
 def compile_elasticsearch(
     query: Query, aliases: AliasResolver | None = None, *, title_boost: float | None = None
 ) -> dict[str, Any]:
     """The Query DSL object (the value of a search request's "query" key).
 
-    `title_boost` weighs title clauses for ranking; it never changes what matches.
+    `title_boost` weighs title clauses for ranking; it never changes what matches. Every
+    span prefix carries a `top_terms_boost_N` rewrite, the Ns summing to at most
+    SPAN_PREFIX_TERMS, so that the query's clause count is bounded whatever the index holds.
     """
-    return _compile(resolve_aliases(query, aliases), title_boost)
+    body = _compile(resolve_aliases(query, aliases), title_boost)
+    prefixes = list(_span_prefixes(body))
+    for prefix in prefixes:
+        prefix["rewrite"] = f"top_terms_boost_{max(1, SPAN_PREFIX_TERMS // len(prefixes))}"
+    return body
+
+
+def _span_prefixes(node: Any) -> Iterator[dict[str, Any]]:
+    """The `{"value": ...}` objects of every prefix under a span_multi in a compiled query."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _span_prefixes(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "span_multi":
+                yield from value["match"]["prefix"].values()
+            else:
+                yield from _span_prefixes(value)
 
 
 def compile_search(
@@ -161,14 +208,7 @@ def compile_search(
     if sort == "date" and query is not None:
         body["track_scores"] = True  # hits sorted by date still report their relevance
     if highlight and query is not None:
-        # number_of_fragments 0: the whole field comes back marked, so every mark maps back
-        # to exact offsets in the original text (the indexed text is its folded form).
-        body["highlight"] = {
-            "pre_tags": [HIGHLIGHT_PRE],
-            "post_tags": [HIGHLIGHT_POST],
-            "require_field_match": True,
-            "fields": {"title": {"number_of_fragments": 0}, "text": {"number_of_fragments": 0}},
-        }
+        body["highlight"] = highlight_body()
     aggs: dict[str, Any] = {}
     if facets:
         for name, field in ES_FACET_FIELDS.items():
@@ -192,6 +232,26 @@ def compile_search(
     if aggs:
         body["aggs"] = aggs
     return body
+
+
+def highlight_body() -> dict[str, Any]:
+    """The `highlight` of a search: whole fields marked with `[[` `]]`, analysed up to
+    HIGHLIGHT_MAX_ANALYZED_OFFSET characters (marks past it are not made, and the search never
+    fails for a long text).
+
+    number_of_fragments 0: the whole field comes back marked, so every mark maps back to exact
+    offsets in the original text (the indexed text is its folded form). `fields` is the array
+    of single-key objects that the 9.1+ specification types (`SingleKeyDictionary<Field,
+    HighlightField>[]`); every server version parses it (the array form keeps field order),
+    while the object form with two keys is not what the 9.1+ typed clients accept.
+    """
+    return {
+        "pre_tags": [HIGHLIGHT_PRE],
+        "post_tags": [HIGHLIGHT_POST],
+        "require_field_match": True,
+        "max_analyzed_offset": HIGHLIGHT_MAX_ANALYZED_OFFSET,
+        "fields": [{name: {"number_of_fragments": 0}} for name in HIGHLIGHT_FIELDS],
+    }
 
 
 def _compile(query: Query, title_boost: float | None) -> dict[str, Any]:
@@ -280,7 +340,7 @@ def _span_side(alternatives: tuple[Text, ...], field: str) -> dict[str, Any]:
 def _span(leaf: Text, field: str) -> dict[str, Any]:
     clauses: list[dict[str, Any]] = [{"span_term": {field: t}} for t in leaf.tokens]
     if leaf.prefix:
-        clauses[-1] = {"span_multi": {"match": {"prefix": {field: {"value": leaf.tokens[-1]}}}}}
+        clauses[-1] = _span_prefix(field, leaf.tokens[-1])
     if len(clauses) == 1:
         return clauses[0]
     return {"span_near": {"clauses": clauses, "slop": 0, "in_order": True}}
@@ -299,7 +359,7 @@ def _text(leaf: Text, field: str, boost: float | None = None) -> dict[str, Any]:
     # other tokens inside the window, the meaning `evaluate` gives to "a b"~n.
     clauses: list[dict[str, Any]] = [{"span_term": {field: t}} for t in tokens]
     if leaf.prefix:
-        clauses[-1] = {"span_multi": {"match": {"prefix": {field: {"value": tokens[-1]}}}}}
+        clauses[-1] = _span_prefix(field, tokens[-1])
     return {
         "span_near": {
             "clauses": clauses,
@@ -308,6 +368,11 @@ def _text(leaf: Text, field: str, boost: float | None = None) -> dict[str, Any]:
             **extra,
         }
     }
+
+
+def _span_prefix(field: str, value: str) -> dict[str, Any]:
+    """A prefix as a span clause (`compile_elasticsearch` bounds its rewrite)."""
+    return {"span_multi": {"match": {"prefix": {field: {"value": value}}}}}
 
 
 def _facet(leaf: Facet) -> dict[str, Any]:
@@ -367,12 +432,20 @@ def _range(leaf: Range) -> dict[str, Any]:
 
 
 __all__ = [
+    "CLUSTER_MIN_CLAUSES",
     "ES_FACET_FIELDS",
     "ES_FIELDS",
     "ES_TEXT_ANALYSIS",
+    "HIGHLIGHT_FIELDS",
+    "HIGHLIGHT_INDEX_MAX_ANALYZED_OFFSET",
+    "HIGHLIGHT_MAX_ANALYZED_OFFSET",
     "HIGHLIGHT_POST",
     "HIGHLIGHT_PRE",
+    "INDEX_PREFIX_MAX_CHARS",
+    "INDEX_PREFIX_MIN_CHARS",
+    "SPAN_PREFIX_TERMS",
     "TITLE_BOOST",
     "compile_elasticsearch",
     "compile_search",
+    "highlight_body",
 ]

@@ -25,6 +25,17 @@ _TABLES = (
         last_attempt TEXT NOT NULL,
         PRIMARY KEY (target, seq)
     )""",
+    # articles the index refused for good (the same document would be refused again): not
+    # retried, not in the backlog, shown by `watchdesk index status`
+    """CREATE TABLE IF NOT EXISTS elastic_rejected (
+        target TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        article_id TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        rejected_at TEXT NOT NULL,
+        PRIMARY KEY (target, seq)
+    )""",
 )
 
 
@@ -84,6 +95,55 @@ class IndexSyncState:
                    last_attempt = excluded.last_attempt""",
                 (self.target, r.seq, r.article_id, r.status, r.reason, now),
             )
+
+    def reject(self, rejected: Sequence[Rejection]) -> None:
+        """Record articles the index refused for good; they leave the retry queue."""
+        now = iso(utcnow())
+        with self.store._tx() as conn:  # moved, never in both tables nor in neither
+            for r in rejected:
+                conn.execute(
+                    """INSERT INTO elastic_rejected
+                       (target, seq, article_id, status, reason, rejected_at)
+                       VALUES (?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (target, seq) DO UPDATE SET status = excluded.status,
+                       reason = excluded.reason, rejected_at = excluded.rejected_at""",
+                    (self.target, r.seq, r.article_id, r.status, r.reason, now),
+                )
+                conn.execute(
+                    "DELETE FROM elastic_pending WHERE target = ? AND seq = ?",
+                    (self.target, r.seq),
+                )
+
+    def rejected(self, limit: int | None = None) -> list[Rejection]:
+        """The articles refused for good, oldest first."""
+        rows = self.store.execute(
+            """SELECT seq, article_id, status, reason FROM elastic_rejected
+               WHERE target = ? ORDER BY seq LIMIT ?""",
+            (self.target, -1 if limit is None else limit),
+        )
+        return [Rejection(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def requeue_rejected(self) -> int:
+        """Put every rejected article back in the retry queue (after the cause was fixed, e.g.
+        a mapping updated by `index setup`); returns how many."""
+        now = iso(utcnow())
+        with self.store._tx() as conn:
+            moved = conn.execute(
+                """INSERT INTO elastic_pending
+                   (target, seq, article_id, status, reason, attempts, last_attempt)
+                   SELECT target, seq, article_id, status, reason, 0, ? FROM elastic_rejected
+                   WHERE target = ? ORDER BY seq
+                   ON CONFLICT (target, seq) DO NOTHING""",
+                (now, self.target),
+            ).rowcount
+            conn.execute("DELETE FROM elastic_rejected WHERE target = ?", (self.target,))
+        return int(moved)
+
+    def rejected_count(self) -> int:
+        rows = self.store.execute(
+            "SELECT count(*) FROM elastic_rejected WHERE target = ?", (self.target,)
+        )
+        return int(rows[0][0])
 
     def release(self, seqs: Sequence[int]) -> None:
         """Forget held articles that were indexed at last."""

@@ -9,6 +9,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elasticsearch import NotFoundError
@@ -16,11 +17,12 @@ from elasticsearch import NotFoundError
 from alerts.matcher import WatchlistMatcher
 from alerts.percolator import PercolatorMatcher
 from alerts.watchlist import Watchlist
-from crawler.article import Article
+from crawler.article import Article, Entity
 from crawler.config import ElasticsearchConfig
 from crawler.query import MatchDocument, compile_elasticsearch, evaluate, parse_query
+from crawler.query.elasticsearch import compile_search
 from crawler.query.syntax import resolve_aliases
-from crawler.search.elastic import ArchiveSync, ElasticsearchArchive
+from crawler.search.elastic import ArchiveSync, ElasticsearchArchive, article_document
 from crawler.search.embedded import EmbeddedArchive
 from crawler.search.request import SearchRequest
 from crawler.storage import Store
@@ -195,3 +197,111 @@ def test_rejected_documents_are_held_and_indexed_when_the_cluster_accepts(
     assert indexed.delete_articles([extra.id]) == 1
     with pytest.raises(NotFoundError):
         es.get(index=names.first_index, id=extra.id)
+
+
+# -- issue 15: the hardening, one test per fix (the rollover one last: it rolls the index) ---
+
+
+def _extra(slug: str, title: str, text: str, **fields: Any) -> Article:
+    url = fields.pop("url", f"https://example.org/{slug}")
+    return Article(
+        url=url,
+        canonical_url=fields.pop("canonical_url", url),
+        source="indystar",
+        title=title,
+        text=text,
+        language="en",
+        **fields,
+    )
+
+
+def test_a_short_phrase_prefix_does_not_hit_the_clause_limit(indexed: ElasticsearchArchive) -> None:
+    # 5,000 distinct words starting with "cz": far past the lowest clause limit (1024)
+    words = " ".join(f"cz{i:05d}x" for i in range(5000))
+    extra = _extra("prefixes", "Many c words", f"sister czech {words}")
+    assert not indexed.bulk_index([(extra, None)]).failed
+    indexed.refresh()
+    try:
+        for text in ('"sister c*"', '"sister cz*"', '"sister czec*"', '"sister czech cz0000*"'):
+            # `AND czech` singles the article out; the prefix clause is evaluated all the same
+            result = indexed.search(SearchRequest(query=f"{text} AND czech", limit=5))
+            assert [h.article.id for h in result.hits] == [extra.id], text
+    finally:
+        indexed.delete_articles([extra.id])
+
+
+def test_a_text_past_the_highlight_limit_is_found_and_snippeted(
+    indexed: ElasticsearchArchive,
+) -> None:
+    filler = "word " * 210_000  # 1,050,000 characters
+    extra = _extra("long", "A very long page", filler + "the sister city delegation")
+    assert not indexed.bulk_index([(extra, None)]).failed
+    indexed.refresh()
+    try:
+        result = indexed.search(SearchRequest(query='"sister city" AND delegation', limit=50))
+        hit = next(h for h in result.hits if h.article.id == extra.id)
+        assert "[[sister city]]" in hit.snippet
+    finally:
+        indexed.delete_articles([extra.id])
+
+
+def test_long_keywords_are_kept_and_unparsable_documents_rejected_for_good(
+    indexed: ElasticsearchArchive, store: Store
+) -> None:
+    long_url = "https://example.org/" + "x" * 40_000  # past Lucene's 32,766-byte term
+    long_one = _extra("long-url", "Long address", "A sister city page.", url=long_url)
+    bad = _extra("bad-geo", "Bad place", "A sister city page.")
+    bad.entities = [Entity("geonames:1", "Nowhere", "place", "US", None, 123.0, 10.0, 1)]
+    for article in (long_one, bad):
+        store.save_article(article)
+    sync = ArchiveSync(store, indexed)
+    report = sync.sync()
+    assert [f.article_id for f in report.rejected] == [bad.id], report
+    (failure,) = report.rejected
+    assert failure.permanent and failure.status == 400, failure
+    assert [r.article_id for r in sync.state.rejected()] == [bad.id]
+    assert report.backlog == 0 and sync.state.pending() == []
+    again = sync.sync()
+    assert again.ok and again.indexed == 0  # not sent again
+    indexed.refresh()
+    assert indexed.get_article(long_one.id) is not None
+    indexed.delete_articles([long_one.id])
+
+
+def test_highlight_fields_array_and_index_prefixes_are_what_the_cluster_has(
+    indexed: ElasticsearchArchive,
+) -> None:
+    body = compile_search(parse_query('"sister city"'), aliases=resolve_alias, limit=50)
+    assert isinstance(body["highlight"]["fields"], list)
+    resp = indexed.client.search(index=indexed.names.read_alias, body=body)
+    assert resp["hits"]["hits"] and all("highlight" in h for h in resp["hits"]["hits"])
+    mapping = indexed.client.indices.get_mapping(index=indexed.names.first_index)
+    properties = mapping[indexed.names.first_index]["mappings"]["properties"]
+    assert properties["title"]["index_prefixes"] == {"min_chars": 1, "max_chars": 5}
+    assert properties["source"]["ignore_above"] == 8191
+
+
+def test_after_a_rollover_a_resent_article_exists_once(
+    indexed: ElasticsearchArchive, store: Store
+) -> None:
+    es, names = indexed.client, indexed.names
+    es.indices.rollover(alias=names.write_alias)
+    article = ARTICLES[0]
+    (seq,) = [
+        r["seq"] for r in store.execute("SELECT seq FROM articles WHERE id = ?", (article.id,))
+    ]
+    assert indexed.locate([article.id]) == {article.id: [names.first_index]}
+    report = indexed.bulk_index([(article, seq)])
+    assert report.indexed == [article.id]
+    indexed.refresh()
+    assert indexed.count() == len(ARTICLES)
+    resp = es.search(index=names.read_alias, query={"ids": {"values": [article.id]}})
+    assert [h["_index"] for h in resp["hits"]["hits"]] == [names.first_index]
+    # a copy left in the new index by an older watchdesk is removed on the next resend
+    second = names.first_index.replace("000001", "000002")
+    es.index(index=second, id=article.id, document=article_document(article, seq), refresh=True)
+    indexed.bulk_index([(article, seq)])
+    indexed.refresh()
+    assert indexed.count() == len(ARTICLES)
+    # totals count documents, not collapsed hits: a second copy would show here
+    assert indexed.search(SearchRequest(query="", limit=1)).total == len(ARTICLES)

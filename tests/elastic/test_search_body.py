@@ -22,7 +22,8 @@ def test_relevance_sort_page_and_highlights() -> None:
         "pre_tags": ["[["],
         "post_tags": ["]]"],
         "require_field_match": True,
-        "fields": {"title": {"number_of_fragments": 0}, "text": {"number_of_fragments": 0}},
+        "max_analyzed_offset": 999_999,
+        "fields": [{"title": {"number_of_fragments": 0}}, {"text": {"number_of_fragments": 0}}],
     }
     assert "aggs" not in body and "track_scores" not in body
 

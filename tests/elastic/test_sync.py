@@ -119,3 +119,26 @@ def test_credentials_from_the_environment() -> None:
 def test_redact_url() -> None:
     assert redact_url("https://u:p@h:9200/x") == "https://h:9200/x"
     assert redact_url("http://127.0.0.1:9200") == "http://127.0.0.1:9200"
+
+
+def test_a_held_article_refused_for_good_leaves_the_retry_queue(store: Store) -> None:
+    state = SyncState(store, "t")
+    state.advance(10)
+    state.hold([(4, BulkFailure("id4", 429, "es_rejected_execution_exception"))])
+    state.hold([(4, BulkFailure("id4", 400, "document_parsing_exception: bad", permanent=True))])
+    assert state.pending() == []
+    (rejected,) = state.rejected()
+    assert (rejected.seq, rejected.article_id, rejected.status) == (4, "id4", 400)
+    assert state.rejected_count() == 1
+    assert state.backlog() == len(ARTICLES) - 10  # not waiting: it will not be indexed
+    assert SyncState(store, "other").rejected() == []
+
+
+def test_rejected_articles_can_be_put_back_in_the_retry_queue(store: Store) -> None:
+    state = SyncState(store, "t")
+    state.hold([(4, BulkFailure("id4", 400, "document_parsing_exception: bad", permanent=True))])
+    state.hold([(6, BulkFailure("id6", 400, "mapper_parsing_exception: bad", permanent=True))])
+    assert state.requeue_rejected() == 2
+    assert state.rejected() == []
+    assert [(p.seq, p.attempts) for p in state.pending()] == [(4, 0), (6, 0)]
+    assert state.requeue_rejected() == 0

@@ -149,7 +149,7 @@ def _referenced_fields(node: Any) -> set[str]:
             elif key in ("match_phrase", "prefix", "span_term", "term", "terms", "range"):
                 out |= set(value)
             elif key == "highlight":
-                out |= set(value["fields"])
+                out |= {name for item in value["fields"] for name in item}
             elif key == "sort":
                 for item in value:
                     out |= {item} if isinstance(item, str) else set(item)

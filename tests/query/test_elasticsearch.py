@@ -43,7 +43,13 @@ def test_prefix() -> None:
         "span_near": {
             "clauses": [
                 {"span_term": {"text": "sister"}},
-                {"span_multi": {"match": {"prefix": {"text": {"value": "cit"}}}}},
+                {
+                    "span_multi": {
+                        "match": {
+                            "prefix": {"text": {"value": "cit", "rewrite": "top_terms_boost_512"}}
+                        }
+                    }
+                },
             ],
             "slop": 0,
             "in_order": True,

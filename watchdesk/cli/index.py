@@ -105,6 +105,13 @@ def setup_command() -> None:
 def migrate_command(
     to: Annotated[Target, typer.Option("--to", help="Where to copy the store.")],
     batch: Annotated[int, typer.Option("--batch", min=1, max=5000)] = 500,
+    retry_rejected: Annotated[
+        bool,
+        typer.Option(
+            "--retry-rejected",
+            help="Send the articles the cluster rejected for good again (after fixing why).",
+        ),
+    ] = False,
 ) -> None:
     """Copy the embedded store into Elasticsearch; run it again to resume or catch up."""
     from crawler.search.elastic import ArchiveSync
@@ -116,6 +123,8 @@ def migrate_command(
     archive = _archive(cfg)
     with Store(loaded.store_path) as store:
         sync = ArchiveSync(store, archive, batch=batch)
+        if retry_rejected:
+            out.print(f"retrying {sync.state.requeue_rejected()} rejected articles")
         todo = sync.state.backlog()
         columns = (
             TextColumn("indexing"),
@@ -133,7 +142,8 @@ def migrate_command(
         f"watermark seq {report.watermark}"
     )
     for failure in report.rejected[:20]:
-        out.print(f"  rejected {failure.article_id}: {failure.status} {escape(failure.reason)}")
+        verdict = "rejected for good" if failure.permanent else "held for a retry"
+        out.print(f"  {verdict} {failure.article_id}: {failure.status} {escape(failure.reason)}")
     if report.error:
         err.print(f"error: {escape(report.error)}; run the migration again to resume")
     if not report.ok or report.backlog:
@@ -142,7 +152,8 @@ def migrate_command(
 
 @index_app.command("status")
 def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """What is left to index: watermark, backlog and held (rejected) articles."""
+    """What is left to index: watermark, backlog, held articles (retried) and rejected ones
+    (refused for good, not retried)."""
     from crawler.search.elastic import SyncState
     from crawler.search.elastic.sync import sync_target
     from crawler.storage import Store
@@ -153,6 +164,7 @@ def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
     with Store(loaded.store_path) as store:
         state = SyncState(store, sync_target(archive))
         held = state.pending(limit=50)
+        rejected = state.rejected(limit=50)
         report = {
             "target": state.target,
             "watermark": state.watermark(),
@@ -167,6 +179,11 @@ def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
                 }
                 for p in held
             ],
+            "rejected_count": state.rejected_count(),
+            "rejected": [
+                {"seq": r.seq, "id": r.article_id, "status": r.status, "reason": r.reason}
+                for r in rejected
+            ],
         }
     archive.close()
     if as_json:
@@ -174,7 +191,10 @@ def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
         return
     out.print(
         f"{escape(state.target)}: watermark seq {report['watermark']}, "
-        f"{report['backlog']} articles not indexed yet"
+        f"{report['backlog']} articles not indexed yet, "
+        f"{report['rejected_count']} rejected for good"
     )
     for p in held:
         out.print(f"  held {p.article_id} (seq {p.seq}, {p.attempts}x): {escape(p.reason)}")
+    for r in rejected:
+        out.print(f"  rejected {r.article_id} (seq {r.seq}, {r.status}): {escape(r.reason)}")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
@@ -35,14 +36,24 @@ BULK_CHUNK = 500
 BULK_RETRIES = 4
 BULK_BACKOFF = 2.0
 
+# The errors of a document the cluster refuses for good: the same document, sent again, is
+# refused again (a value its mapping cannot parse, a term past Lucene's limit). Anything else
+# (429 after the retries, a blocked index, a shard not available, a strict mapping that
+# `index setup` has not updated yet) may pass later and is retried.
+PERMANENT_ERRORS = frozenset(
+    {"mapper_parsing_exception", "document_parsing_exception", "illegal_argument_exception"}
+)
+
 
 @dataclass
 class BulkFailure:
-    """One document Elasticsearch did not take, with its reason."""
+    """One document Elasticsearch did not take, with its reason; `permanent` when the cluster
+    would refuse it again (a 400 with one of PERMANENT_ERRORS)."""
 
     article_id: str
     status: int
     reason: str
+    permanent: bool = False
 
 
 @dataclass
@@ -66,11 +77,29 @@ class Change:
 def _failure(item: dict[str, Any]) -> BulkFailure:
     op = next(iter(item.values()))
     error = op.get("error") or op.get("exception") or "unknown error"
+    status = int(op.get("status") or 0)
+    kind = ""
     if isinstance(error, dict):
-        reason = f"{error.get('type', 'error')}: {error.get('reason', '')}".strip()
+        kind = str(error.get("type", "error"))
+        reason = f"{kind}: {error.get('reason', '')}".strip()
     else:
         reason = str(error)
-    return BulkFailure(str(op.get("_id", "")), int(op.get("status") or 0), reason[:500])
+    permanent = status == 400 and kind in PERMANENT_ERRORS
+    return BulkFailure(str(op.get("_id", "")), status, reason[:500], permanent)
+
+
+def _bulk_lines(
+    action: bytes | str | dict[str, Any],
+) -> tuple[dict[str, Any], bytes | dict[str, Any] | None]:
+    """The action line and source of one of `bulk_index`'s actions (the helpers' own expansion
+    would put `require_alias` in the source: it is a per-action flag of the bulk API)."""
+    assert isinstance(action, dict)  # bulk_index makes every action
+    meta: dict[str, Any] = {"_index": action["_index"], "_id": action["_id"]}
+    if action.get("require_alias"):
+        meta["require_alias"] = True
+    if action["_op_type"] == "delete":
+        return {"delete": meta}, None
+    return {"index": meta}, action["_source"]
 
 
 class ElasticsearchArchive:
@@ -107,35 +136,32 @@ class ElasticsearchArchive:
     # -- writing -----------------------------------------------------------------------------
 
     def bulk_index(self, items: Iterable[tuple[Article, int | None]]) -> BulkReport:
-        """Index (article, store seq) pairs through the write alias; per-document outcomes.
+        """Index (article, store seq) pairs; per-document outcomes.
 
-        Documents rejected with 429 are retried with backoff; other rejections are reported,
-        not raised. A cluster that cannot be reached raises (elasticsearch.ConnectionError,
-        TransportError), so that callers keep their place and try again later.
+        An article already in an article index (an older one, after a rollover) is written
+        there again, its copies in other indices deleted, so that it exists once
+        (`locate`); a new one goes through the write alias. Documents rejected with 429 are
+        retried with backoff; other rejections are reported, not raised. A cluster that
+        cannot be reached raises (elasticsearch.ConnectionError, TransportError), so that
+        callers keep their place and try again later.
         """
-        actions = (
-            {
-                "_op_type": "index",
-                "_index": self.names.write_alias,
-                "_id": article.id,
-                "_source": article_document(article, seq),
-            }
-            for article, seq in items
-        )
         report = BulkReport()
         for ok, item in helpers.streaming_bulk(
             self.client,
-            actions,
+            self._actions(items),
             chunk_size=BULK_CHUNK,
             max_retries=self.bulk_retries,
             initial_backoff=self.bulk_backoff,
             raise_on_error=False,
             raise_on_exception=True,
-            # never let a missing alias auto-create a stray index named like it
-            require_alias=True,
+            expand_action_callback=_bulk_lines,
         ):
-            if ok:
-                report.indexed.append(str(next(iter(item.values())).get("_id", "")))
+            ((op_type, result),) = item.items()
+            if op_type == "delete":
+                if not ok and result.get("status") != 404:
+                    log.warning("elasticsearch: a second copy not deleted: %s", _failure(item))
+            elif ok:
+                report.indexed.append(str(result.get("_id", "")))
             else:
                 report.failed.append(_failure(item))
         if report.failed:
@@ -150,6 +176,51 @@ class ElasticsearchArchive:
                 first.reason,
             )
         return report
+
+    def _actions(self, items: Iterable[tuple[Article, int | None]]) -> Iterator[dict[str, Any]]:
+        """Bulk actions, BULK_CHUNK articles at a time, each routed to the index holding it."""
+        pairs = iter(items)
+        while batch := list(islice(pairs, BULK_CHUNK)):
+            held = self.locate([article.id for article, _ in batch])
+            for article, seq in batch:
+                indices = held.get(article.id, [])
+                action: dict[str, Any] = {
+                    "_op_type": "index",
+                    "_id": article.id,
+                    "_source": article_document(article, seq),
+                }
+                if indices:
+                    action["_index"] = indices[0]
+                else:
+                    # never let a missing alias auto-create a stray index named like it
+                    action["_index"] = self.names.write_alias
+                    action["require_alias"] = True
+                yield action
+                for extra in indices[1:]:
+                    yield {"_op_type": "delete", "_index": extra, "_id": article.id}
+
+    def locate(self, article_ids: list[str]) -> dict[str, list[str]]:
+        """The article indices that hold each of these articles, oldest first (an index's
+        rollover number grows). Looked up by id through the read alias, as a GET by id cannot
+        span several indices; it sees what the last refresh (1 s) made searchable."""
+        if not article_ids:
+            return {}
+        try:
+            resp = self.client.search(
+                index=self.names.read_alias,
+                query={"ids": {"values": article_ids}},
+                # two copies at most are expected, more are possible only after several
+                # rollovers with the same article resent: room for all of them
+                size=min(10 * len(article_ids), 10_000),
+                source=False,
+                track_total_hits=False,
+            )
+        except NotFoundError:  # no read alias yet: nothing is held anywhere
+            return {}
+        held: dict[str, list[str]] = {}
+        for hit in resp["hits"]["hits"]:
+            held.setdefault(str(hit["_id"]), []).append(str(hit["_index"]))
+        return {article_id: sorted(indices) for article_id, indices in held.items()}
 
     def index_articles(self, articles: Iterable[Article]) -> int:
         return len(self.bulk_index((a, None) for a in articles).indexed)
@@ -284,13 +355,50 @@ class ElasticsearchArchive:
             changes.append(Change("index", names.watchlists_index, "created"))
         if mappings_changed:
             mappings = res.mappings_component["template"]["mappings"]
-            for index in (names.write_alias, names.watchlists_index):
-                es.indices.put_mapping(index=index, properties=mappings["properties"])
-                changes.append(Change("mapping", index, "updated"))
+            for target in (names.write_alias, names.watchlists_index):
+                # index by index: after a rollover the write alias also names older indices,
+                # and each keeps the fixed parameters it was created with
+                current = es.indices.get_mapping(index=target).body
+                for index, found in sorted(current.items()):
+                    existing = (found.get("mappings") or {}).get("properties") or {}
+                    properties = keep_fixed_parameters(mappings["properties"], existing)
+                    es.indices.put_mapping(index=index, properties=properties)
+                    changes.append(Change("mapping", index, "updated"))
         return changes
 
 
-__all__ = ["BulkFailure", "BulkReport", "Change", "ElasticsearchArchive"]
+# Mapping parameters an existing field cannot change (put_mapping refuses with "Cannot update
+# parameter"): a change to them reaches the indices created after the next rollover only.
+FIXED_PARAMETERS = ("analyzer", "index_phrases", "index_prefixes")
+
+
+def keep_fixed_parameters(properties: dict[str, Any], existing: dict[str, Any]) -> dict[str, Any]:
+    """`properties` with the FIXED_PARAMETERS of every field the index already maps as they
+    are there, so that put_mapping applies the rest (new fields, `ignore_above`) in place."""
+    out: dict[str, Any] = {}
+    for name, spec in properties.items():
+        have = existing.get(name)
+        if not isinstance(have, dict):
+            out[name] = spec
+            continue
+        spec = {k: v for k, v in spec.items() if k not in FIXED_PARAMETERS}
+        spec.update({k: have[k] for k in FIXED_PARAMETERS if k in have})
+        if "properties" in spec:
+            spec["properties"] = keep_fixed_parameters(
+                spec["properties"], have.get("properties") or {}
+            )
+        out[name] = spec
+    return out
+
+
+__all__ = [
+    "PERMANENT_ERRORS",
+    "BulkFailure",
+    "BulkReport",
+    "Change",
+    "ElasticsearchArchive",
+    "keep_fixed_parameters",
+]
 
 
 def undated_histogram(histogram: dict[str, Any]) -> dict[str, Any]:

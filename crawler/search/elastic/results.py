@@ -11,7 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from crawler.article import Article
-from crawler.query.elasticsearch import HIGHLIGHT_POST, HIGHLIGHT_PRE
+from crawler.query.elasticsearch import (
+    HIGHLIGHT_MAX_ANALYZED_OFFSET,
+    HIGHLIGHT_POST,
+    HIGHLIGHT_PRE,
+)
 from crawler.query.syntax import is_cjk_token
 from crawler.search.elastic.document import article_from_source
 from crawler.search.request import FACET_FIELDS, Hit, SearchResult
@@ -112,6 +116,13 @@ def snippet_from_spans(text: str, spans: list[Span], width: int = SNIPPET_CHARS)
     return mark_spans(text, spans, width)
 
 
+def _past_highlighting(text: str) -> bool:
+    """Whether part of `text`'s index form lies past what the highlighter analyses."""
+    return len(text) > HIGHLIGHT_MAX_ANALYZED_OFFSET // 3 and (
+        len(index_text(text)) > HIGHLIGHT_MAX_ANALYZED_OFFSET
+    )
+
+
 def hit_from_response(raw: dict[str, Any], terms: list[str]) -> Hit:
     """One hit; `terms` (the query's positive literals) serve when highlights can't be mapped."""
     article: Article = article_from_source(raw["_source"])
@@ -120,7 +131,9 @@ def hit_from_response(raw: dict[str, Any], terms: list[str]) -> Hit:
     field = "text" if article.text else "title"
     marked = (highlight.get(field) or [None])[0]
     spans = original_spans(body, marked) if marked is not None else []
-    if spans is None:
+    if spans is None or (not spans and _past_highlighting(body)):
+        # marks that cannot be mapped, or none because the matches lie past the characters
+        # Elasticsearch highlights (HIGHLIGHT_MAX_ANALYZED_OFFSET): find the terms ourselves
         snippet, found = make_snippet(body, terms)
     else:
         snippet = snippet_from_spans(body, spans)

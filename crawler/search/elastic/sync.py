@@ -2,7 +2,9 @@
 
 The store numbers articles by `seq` as it commits them. A committed watermark (table
 `elastic_sync`) says up to which `seq` every article was sent; an article Elasticsearch
-rejected is kept in `elastic_pending` with its reason and retried on every later run. So:
+rejected is kept in `elastic_pending` with its reason and retried on every later run, unless
+the cluster refused it for good (a 400 parsing error: `archive.PERMANENT_ERRORS`), which is
+kept in `elastic_rejected` with its reason instead, shown by `index status`. So:
 
 - cluster unreachable: the bulk raises, the watermark stays where it was, the next run sends
   the same articles again (idempotent: the document id is the article id);
@@ -48,8 +50,13 @@ class SyncState(IndexSyncState):
     """The watermark and the rejected articles of one target, in the store's database."""
 
     def hold(self, rejected: Sequence[tuple[int, BulkFailure]]) -> None:  # type: ignore[override]
-        """Keep articles the cluster rejected (seq, failure) for a later retry."""
-        super().hold([Rejection(seq, f.article_id, f.status, f.reason) for seq, f in rejected])
+        """Keep articles the cluster rejected (seq, failure) for a later retry, or, refused for
+        good (`BulkFailure.permanent`), as rejected: shown by `index status`, not retried."""
+        rows = [
+            (f.permanent, Rejection(seq, f.article_id, f.status, f.reason)) for seq, f in rejected
+        ]
+        super().hold([r for permanent, r in rows if not permanent])
+        super().reject([r for permanent, r in rows if permanent])
 
 
 @dataclass
