@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from alerts.auto_relevance import AutoRelevance
 from alerts.outbox import DeliveryReport, Outbox
 from alerts.reload import WatchlistReloader
 from alerts.sinks.base import Sink
@@ -156,6 +157,9 @@ class Monitor:
         self._index_error: str | None = None
         if self.config.alerts.matcher == "percolator":
             self._use_percolator(loaded.watchlists)
+        # `min_relevance: auto` floors, in force before the first poll matches anything
+        self.auto_relevance = AutoRelevance(self.store)
+        self.refresh_auto_relevance(force=True)
 
     def close(self, wait: float = SEND_WAIT_SECONDS) -> None:
         """Close the store, after the send in progress (if any) is recorded, waiting at most
@@ -241,7 +245,8 @@ class Monitor:
         others leave theirs in the shared outbox for it (waiting up to `lease_wait` seconds
         to become the sender). `wait`: seconds the outbox may wait out rate limits and short
         backoffs (`run --once`, which exits afterwards)."""
-        self.reload_watchlists()
+        if not self.reload_watchlists():
+            self.refresh_auto_relevance()
         report = DeliveryReport()
         if self._lease_outbox(lease_wait):
             with self._send_lock:
@@ -320,13 +325,33 @@ class Monitor:
                 extra=self.config.organisations,
             )
         self.loaded.watchlists = new
+        # the new set goes in with its floors: no tick matches an auto watchlist without one
+        if not self.refresh_auto_relevance(force=True):
+            self._set_watchlists(new)
+        log.info("watchlists reloaded count=%d", len(new.watchlists))
+        return True
+
+    def refresh_auto_relevance(self, force: bool = False) -> bool:
+        """Set the `min_relevance: auto` floors from the desk's verdicts when they changed
+        (one cheap query when they did not; `force` after a reload); True when a floor
+        moved. A failure is logged and the floors in force stay."""
+        try:
+            resolved = self.auto_relevance.refresh(self.loaded.watchlists, force=force)
+        except Exception:
+            log.exception("min_relevance auto: floors not recomputed; keeping those in force")
+            return False
+        if resolved is None:
+            return False
+        self._set_watchlists(resolved)
+        return True
+
+    def _set_watchlists(self, new: WatchlistSet) -> None:
+        self.loaded.watchlists = new
         self.outbox.watchlists = new
         if self.config.alerts.matcher == "percolator":
             self._use_percolator(new)
         else:
             self.processor.set_watchlists(new)
-        log.info("watchlists reloaded count=%d", len(new.watchlists))
-        return True
 
     def _use_percolator(self, watchlists: WatchlistSet) -> None:
         """Match on the Elasticsearch cluster: the stored percolator queries are replaced by
