@@ -19,9 +19,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alerts.auto_relevance import AutoRelevance
+from alerts.learned_relevance import Refit, desk_verdicts, load_model, model_path, refit, save_model
 from alerts.outbox import DeliveryReport, Outbox
 from alerts.reload import WatchlistReloader
 from alerts.sinks.base import Sink
@@ -160,6 +162,10 @@ class Monitor:
         # `min_relevance: auto` floors, in force before the first poll matches anything
         self.auto_relevance = AutoRelevance(self.store)
         self.refresh_auto_relevance(force=True)
+        # `relevance.learned`: the desk's model as last fitted, until the first refit
+        self.learned_path = model_path(self.store.path) if self.config.relevance.learned else None
+        if self.learned_path is not None:
+            self._load_learned(self.learned_path)
 
     def close(self, wait: float = SEND_WAIT_SECONDS) -> None:
         """Close the store, after the send in progress (if any) is recorded, waiting at most
@@ -345,6 +351,41 @@ class Monitor:
         self._set_watchlists(resolved)
         return True
 
+    def _load_learned(self, path: Path) -> None:
+        try:
+            self.processor.learned = load_model(path)
+        except ValueError as exc:
+            log.warning("learned relevance not loaded: %s; the hand-set score until a refit", exc)
+            return
+        if self.processor.learned is None:
+            log.info("learned relevance: no model yet at %s; hand-set score until a refit", path)
+
+    def refit_relevance(self) -> Refit | None:
+        """Refit the desk's learned relevance from the stored verdicts (the scheduled job),
+        keep it beside the store and score with it from the next article on; one INFO line
+        with the fit's size and held-out figures. With too few verdicts, or when the fit
+        fails, the model in force stays (logged); never raises."""
+        if self.learned_path is None:
+            return None
+        try:
+            fitted = refit(desk_verdicts(self.store))
+        except ValueError as exc:
+            log.warning("learned relevance not refitted: %s; keeping the model in force", exc)
+            return None
+        except Exception:
+            log.exception("learned relevance refit crashed; keeping the model in force")
+            return None
+        try:
+            save_model(self.learned_path, fitted)
+        except OSError as exc:  # scored with it anyway; the next refit tries to save again
+            log.warning("learned relevance not saved to %s: %s", self.learned_path, exc)
+        self.processor.learned = fitted.model
+        log.info("learned relevance refitted %s", fitted.summary())
+        return fitted
+
+    async def _refit_job(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.refit_relevance)
+
     def _set_watchlists(self, new: WatchlistSet) -> None:
         self.loaded.watchlists = new
         self.outbox.watchlists = new
@@ -463,6 +504,18 @@ class Monitor:
                 max_instances=1,
                 coalesce=True,
                 next_run_time=_soon(),
+            )
+        if self.learned_path is not None:
+            # no model yet: the first fit soon after start, not a whole period later
+            first = {} if self.processor.learned is not None else {"next_run_time": _soon()}
+            scheduler.add_job(
+                self._refit_job,
+                "interval",
+                seconds=self.config.relevance.refit_every_delta.total_seconds(),
+                id="relevance-refit",
+                max_instances=1,
+                coalesce=True,
+                **first,
             )
         scheduler.start()
         await asyncio.get_running_loop().run_in_executor(None, self.check_sink)
