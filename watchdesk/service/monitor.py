@@ -460,6 +460,11 @@ class Monitor:
         for source in self.sources:
             interval = self.interval_for(source)
             self._intervals[source.name] = interval
+            # cron sources wait for their time (the trigger's own next time: APScheduler takes
+            # an explicit `next_run_time=None` as "paused", which never polls); a source never
+            # polled, or overdue, is polled within seconds of the start; one polled recently
+            # waits for its turn
+            first = {} if source.cron else {"next_run_time": first_polls[source.name]}
             scheduler.add_job(
                 self._poll_job,
                 source_trigger(source, interval),
@@ -468,9 +473,7 @@ class Monitor:
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=max(1, int(interval.total_seconds())),
-                # cron sources wait for their time; a source never polled, or overdue, is
-                # polled within seconds of the start; one polled recently waits for its turn
-                next_run_time=None if source.cron else first_polls[source.name],
+                **first,
             )
         if self.health is not None:
             scheduler.add_job(
