@@ -9,6 +9,7 @@ import json
 import logging
 from pathlib import Path
 
+import httpx
 import pytest
 
 from alerts.auto_relevance import MIN_RELEVANT, AutoRelevance, auto_floor
@@ -19,6 +20,8 @@ from crawler.storage import Store
 from crawler.yamlfile import load_yaml
 from tests.alerts.helpers import ingest, make_article
 from tests.conftest import run_cli
+from tests.web.conftest import running
+from watchdesk.web import create_app
 from watchdesk.service.config import load_config
 from watchdesk.service.monitor import Monitor
 
@@ -181,6 +184,10 @@ def test_stats_explain_and_the_web_page_show_the_floor_and_why(tmp_path: Path) -
         assert views["fixed"].to_dict()["min_relevance_auto"] is None
     finally:
         desk.close()
+    with running(create_app(load_config(config))) as url:
+        page = httpx.get(f"{url}/watchlists", timeout=30).text
+    assert "relevance ≥ 0.32 (auto)" in page and "relevance ≥ 0.25" in page
+    assert "min_relevance auto: 0.32, keeps 38 of the 40 alerts judged relevant" in page
 
 
 def test_a_floor_that_does_not_move_recompiles_nothing(tmp_path: Path) -> None:
