@@ -21,9 +21,9 @@ from crawler.yamlfile import load_yaml
 from tests.alerts.helpers import ingest, make_article
 from tests.conftest import run_cli
 from tests.web.conftest import running
-from watchdesk.web import create_app
 from watchdesk.service.config import load_config
 from watchdesk.service.monitor import Monitor
+from watchdesk.web import create_app
 
 WATCHLISTS = """\
 watchlists:
