@@ -31,6 +31,7 @@ from alerts.triage import triage_blocks
 from alerts.watchlist import Digest, Watchlist
 from crawler.article import Article, Entity
 from crawler.records import Alert, MatchedTerm
+from crawler.storage.verdicts import VerdictCounts
 from enrich.relevance import BANDS
 
 # --- Slack's limits -------------------------------------------------------------------------
@@ -87,6 +88,9 @@ MAX_TERMS_LISTED = 8
 DEFAULT_DIGEST_STORIES = 20
 DIGEST_TITLE = 150
 DIGEST_TERMS = 3
+# The window of the precision line in a digest's footer: the 30 days `watchlist stats`, the web
+# watchlists page and `/watchdesk watchlists` count by default, so every face says one figure.
+PRECISION_WINDOW = timedelta(days=30)
 
 PLACE_SIDES = ("US", "CN")  # the two sides of the story; Taiwan (TW) is listed apart
 
@@ -216,6 +220,7 @@ def render_digest_parts(
     base_url: str = "",
     budget: int | None = None,
     continued: bool = False,
+    precision: Mapping[str, VerdictCounts] | None = None,
 ) -> list[DigestPart]:
     """A digest of one or more watchlists sharing a channel, as one or more messages.
 
@@ -226,8 +231,16 @@ def render_digest_parts(
     message stays within Slack's limits counted in UTF-16 units with a margin; past them
     (50 blocks, `budget` units of block text) the digest continues in another message,
     headed "(continued)" (as is the first one when `continued`: the rest of a digest).
+
+    `precision`: the desk's verdicts per watchlist over `PRECISION_WINDOW` (the store's
+    `verdict_counts`); the last message ends with one footer line per watchlist of the digest
+    that has judged alerts (`precision_line`), its room kept in every message's budget.
     """
     budget = budget or MAX_TOTAL_BLOCK_TEXT
+    footer = _precision_footer([w for w, _ in groups], precision or {})
+    # room for the footer in every message: which one is the last is known only at the end
+    reserved_blocks = 1 if footer else 0
+    budget -= _block_text_size([footer]) if footer else 0
     names = ", ".join(w.name for w, _ in groups) or "watchdesk"
     title = f"{names} digest"
     if period_label.strip():
@@ -254,6 +267,8 @@ def render_digest_parts(
     summary = f"{_count(n_stories, 'story', 'stories')} ({_count(n_articles, 'article')})"
     if not n_stories:
         blocks = [_header(title), _context([escape_mrkdwn(summary)]), _section("No new stories.")]
+        if footer:
+            blocks.append(footer)
         return [
             DigestPart(_message(f"{_label(title, MAX_HEADER_TEXT)}: no new stories", blocks), [])
         ]
@@ -270,8 +285,10 @@ def render_digest_parts(
             blocks.append(_section("\n".join(section)))
             section.clear()
 
-    def close_part() -> None:
+    def close_part(last: bool = False) -> None:
         close_section()
+        if last and footer:
+            blocks.append(footer)
         text = f"{_label(title, MAX_HEADER_TEXT)}: {escape_mrkdwn(summary)}"
         for line in shown[:5]:
             text += "\n" + line
@@ -292,7 +309,10 @@ def render_digest_parts(
         if section and slack_length(candidate) > SECTION_BUDGET:
             close_section()
         size = _block_text_size(blocks) + sum(slack_length(x) + 1 for x in section)
-        full = len(blocks) + 1 >= MAX_BLOCKS - 1 or size + slack_length(line) > budget
+        full = (
+            len(blocks) + 1 + reserved_blocks >= MAX_BLOCKS - 1
+            or size + slack_length(line) > budget
+        )
         if full and (ids or section):
             close_part()
             blocks = _digest_start(title, summary, first + len(parts))
@@ -302,8 +322,45 @@ def render_digest_parts(
         if article_id is not None:
             ids.append(article_id)
             shown.append(line)
-    close_part()
+    close_part(last=True)
     return parts
+
+
+def precision_line(counts: VerdictCounts, window: str = "last 30 days") -> str | None:
+    """The footer line of one watchlist: "land-laws: 7 of 9 judged relevant (78%), 9 of 40
+    alerts judged (22%), last 30 days" (mrkdwn, the name escaped); None when nothing was judged."""
+    if counts.precision is None:
+        return None
+    line = (
+        f"{escape_mrkdwn(counts.watchlist)}: {counts.relevant} of {counts.judged} judged "
+        f"relevant ({counts.precision:.0%}), "
+        f"{counts.judged} of {_count(counts.alerts, 'alert')} judged"
+    )
+    if counts.judged_share is not None:
+        line += f" ({counts.judged_share:.0%})"
+    line += f", {window}"
+    return fit_mrkdwn(line, MAX_SECTION_TEXT // MAX_CONTEXT_ELEMENTS)
+
+
+def _precision_footer(
+    watchlists: Sequence[Watchlist], precision: Mapping[str, VerdictCounts]
+) -> dict[str, Any] | None:
+    """The footer's context block: one element per watchlist with judged alerts (a context
+    block holds at most 10 elements, so the tenth carries the rest); None without any."""
+    days = PRECISION_WINDOW.days
+    lines = [
+        line
+        for w in dict.fromkeys(w.name for w in watchlists)
+        if (counts := precision.get(w)) is not None
+        and (line := precision_line(counts, f"last {days} days")) is not None
+    ]
+    if not lines:
+        return None
+    keep = MAX_CONTEXT_ELEMENTS - 1
+    if len(lines) > MAX_CONTEXT_ELEMENTS:
+        rest = fit_mrkdwn("\n".join(lines[keep:]), MAX_SECTION_TEXT // 2)
+        lines = [*lines[:keep], rest]
+    return _context(lines)
 
 
 # --- pieces ---------------------------------------------------------------------------------

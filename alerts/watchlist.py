@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from crawler.yamlfile import LineDict, LineList, YamlError, line_of, load_yaml
 
@@ -80,12 +89,40 @@ class Watchlist(BaseModel):
     min_relevance: float = Field(0.0, ge=0.0, le=1.0)
     delivery: Literal["instant"] | Digest = "instant"
     muted: bool = False
+    # `min_relevance: auto`: the floor is learned from the desk's verdicts (alerts.auto_relevance
+    # sets `min_relevance` to it); 0.0, no floor, until there are enough
+    _auto_relevance: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _auto(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Watchlist:
+        auto = isinstance(data, dict) and _is_auto(data.get("min_relevance"))
+        if auto:
+            data = {**data, "min_relevance": 0.0}
+        watchlist: Watchlist = handler(data)
+        watchlist._auto_relevance = auto or watchlist._auto_relevance
+        return watchlist
+
+    @property
+    def auto_relevance(self) -> bool:
+        """True for `min_relevance: auto` (then `min_relevance` is the floor in force)."""
+        return self._auto_relevance
 
     @field_validator("name")
     @classmethod
     def _slug(cls, v: str) -> str:
         if not SLUG.match(v):
             raise ValueError("must be a lowercase slug (letters, digits, - and _)")
+        return v
+
+    @field_validator("min_relevance", mode="before")
+    @classmethod
+    def _number_or_auto(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                return float(v)
+            except ValueError:
+                raise ValueError(f"must be a number from 0 to 1, or auto; not {v!r}") from None
         return v
 
     @field_validator("query")
@@ -102,6 +139,10 @@ class Watchlist(BaseModel):
     @property
     def is_digest(self) -> bool:
         return isinstance(self.delivery, Digest)
+
+
+def _is_auto(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower() == "auto"
 
 
 @dataclass

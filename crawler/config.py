@@ -143,6 +143,26 @@ class AlertsConfig(_Strict):
         return parse_interval(self.max_age) if self.max_age else None
 
 
+class RelevanceConfig(_Strict):
+    # The relevance learned from the desk's verdicts (alerts/learned_relevance.py) instead of
+    # the hand-set score: opt-in, since on the synthetic desk it traded recall for precision
+    # rather than beating the hand-set score (README, "The desk in Slack").
+    learned: bool = False
+    # How often `watchdesk run` refits it from the verdicts: a desk judges tens of alerts a
+    # day, so a daily fit follows its taste without refitting on every click.
+    refit_every: str = "1d"
+
+    @field_validator("refit_every")
+    @classmethod
+    def _refit_every(cls, v: str) -> str:
+        parse_interval(v)
+        return v.strip()
+
+    @property
+    def refit_every_delta(self) -> timedelta:
+        return parse_interval(self.refit_every)
+
+
 class WebConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = 8080
@@ -399,6 +419,7 @@ class Config(_Strict):
     slack: SlackConfig = SlackConfig()
     alerts: AlertsConfig = AlertsConfig()
     web: WebConfig = WebConfig()
+    relevance: RelevanceConfig = RelevanceConfig()
     sources: list[SourceConfig] = []
     watchlists: list[Any] | str = Field(default_factory=list)
     organisations: list[dict[str, Any]] = []

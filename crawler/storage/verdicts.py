@@ -149,6 +149,25 @@ class VerdictRows(Database):
         )
         return [_verdict(r) for r in rows]
 
+    def judged_relevant_scores(self, watchlist: str, since: datetime | None = None) -> list[float]:
+        """The relevance stored with the article of each alert of the watchlist the desk judged
+        relevant (latest verdict; optionally of alerts created since a time), lowest first."""
+        rows = self.execute(
+            f"""SELECT ar.relevance AS relevance FROM ({_LATEST}) AS latest
+                JOIN articles ar ON ar.id = latest.article_id
+                WHERE latest.watchlist = ? AND latest.verdict = 'relevant'
+                AND (? IS NULL OR latest.alert_id IN (SELECT id FROM alerts WHERE created >= ?))
+                ORDER BY ar.relevance""",
+            (watchlist, iso(since), iso(since)),
+        )
+        return [float(r["relevance"]) for r in rows]
+
+    def verdicts_version(self) -> tuple[int, int]:
+        """(how many verdicts, the newest's rowid): changes with every click, a replaced one
+        included (it is deleted and inserted again), in one cheap query."""
+        row = self.execute("SELECT count(*) AS n, coalesce(max(rowid), 0) AS last FROM verdicts")
+        return int(row[0]["n"]), int(row[0]["last"])
+
     def verdict_counts(self, since: datetime | None = None) -> dict[str, VerdictCounts]:
         """Per watchlist: story and digest-item alerts created since `since`, and how many of
         them the desk judged relevant / not relevant (latest verdict of each)."""

@@ -22,10 +22,12 @@ from watchdesk.cli.app import _load, err, out, state, watchlist_app
 from watchdesk.service.config import LoadedConfig, load_config
 
 if TYPE_CHECKING:
+    from alerts.auto_relevance import AutoFloor
     from alerts.lint import LintWarning
     from alerts.watchlist import Watchlist
     from crawler.article import Article
     from crawler.query import AliasResolver, QueryError
+    from crawler.storage import Store
 
 
 @watchlist_app.command("validate")
@@ -164,6 +166,7 @@ def watchlist_test(
     loaded = _load()
     target = _target(loaded, name, query)
     with Store(loaded.store_path) as store:
+        target, floor = _in_force(store, target)
         # the side index the service keeps beside an embedded store counts the matches fast
         path = default_index_path(store)
         index = TantivyIndex(store, path) if path is not None and path.exists() else None
@@ -191,6 +194,8 @@ def watchlist_test(
     out.print(f"[bold]{escape(title)}[/bold]: {escape(wl.query)}")
     if wl.muted:
         out.print("[yellow]muted: live alerting sends nothing; shown as if unmuted[/yellow]")
+    if floor is not None:
+        out.print(escape(floor.reason()))
     out.print(
         f"{start} → {result.end.date().isoformat()} (by {by} date): "
         f"{result.matches} matching article(s), {result.stories} alert(s), "
@@ -234,7 +239,8 @@ def watchlist_stats(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
 ) -> None:
     """The desk's verdicts per watchlist: alerts, judged share, precision (relevant / judged),
-    and the min_relevance that would keep 95% of the alerts judged relevant."""
+    the min_relevance that would keep 95% of the alerts judged relevant, and the min_relevance
+    in force (for `min_relevance: auto`, the floor its verdicts set, with the reason)."""
     from crawler.storage import Store
 
     window = _parse_since(since)
@@ -242,6 +248,7 @@ def watchlist_stats(
     names = [w.name for w in loaded.watchlists.watchlists]
     if name is not None and name not in names:
         _usage(f"no watchlist named {name!r}; the watchlists are: {', '.join(names) or '(none)'}")
+    from alerts.auto_relevance import resolve_auto_relevance
     from alerts.learned_relevance import threshold_keeping
     from crawler.storage.verdicts import VerdictCounts
 
@@ -252,12 +259,11 @@ def watchlist_stats(
         counts = store.verdict_counts(since=start)
         for n in chosen:
             # the min_relevance that keeps 95 % of the judged relevant (the hand-set score)
-            scores = [
-                article.relevance
-                for v in store.judged_alerts(n, since=start)
-                if v.verdict == "relevant" and (article := store.get_article(v.article_id))
-            ]
+            scores = store.judged_relevant_scores(n, since=start)
             keep_at[n] = threshold_keeping(scores) if scores else None
+        # the floors in force: auto ones from all of the verdicts, as the service sets them
+        in_force, floors = resolve_auto_relevance(loaded.watchlists, store)
+    floor_of = {w.name: w.min_relevance for w in in_force.watchlists}
     rows = [counts.get(n) or VerdictCounts(n, 0, 0, 0) for n in chosen]
     if as_json:
         doc = [
@@ -270,6 +276,11 @@ def watchlist_stats(
                 "precision": c.precision,
                 "judged_share": c.judged_share,
                 "min_relevance_keeping_95": keep_at[c.watchlist],
+                "min_relevance": floor_of[c.watchlist],
+                "min_relevance_auto": c.watchlist in floors,
+                "min_relevance_reason": (
+                    floors[c.watchlist].reason() if c.watchlist in floors else None
+                ),
             }
             for c in rows
         ]
@@ -277,17 +288,23 @@ def watchlist_stats(
         return
     out.print(
         f"{'watchlist':24} {'alerts':>6} {'judged':>12} {'relevant':>8} {'precision':>9} "
-        f"{'keeps 95% at':>12}"
+        f"{'keeps 95% at':>12} {'min_relevance':>13}"
     )
     for c in rows:
         share = f"{c.judged} ({c.judged_share:.0%})" if c.judged_share is not None else "0"
         precision = f"{c.precision:.0%}" if c.precision is not None else "-"
         at = keep_at[c.watchlist]
         keep = f"≥ {at:.2f}" if at is not None else "-"
+        floor = f"{floor_of[c.watchlist]:.2f}"
+        if c.watchlist in floors:
+            floor = f"auto {floor}" if floors[c.watchlist].learned else "auto -"
         out.print(
             f"{escape(c.watchlist):24} {c.alerts:6d} {share:>12} {c.relevant:8d} {precision:>9} "
-            f"{keep:>12}"
+            f"{keep:>12} {floor:>13}"
         )
+    for n in chosen:
+        if n in floors:
+            out.print(f"{escape(n)}: {escape(floors[n].reason())}")
 
 
 @watchlist_app.command("explain")
@@ -318,6 +335,7 @@ def watchlist_explain(
     loaded = _load()
     target = _target(loaded, name, query)
     with Store(loaded.store_path) as store:
+        target, floor = _in_force(store, target)
         unstored = None
         if url_or_id.startswith(("http://", "https://")) and store.find_article(url_or_id) is None:
             unstored = _fetch_article(loaded, url_or_id)
@@ -336,10 +354,15 @@ def watchlist_explain(
             err.print(f"error: {escape(str(exc))}")
             raise typer.Exit(1) from None
     if as_json:
-        print(json.dumps(why.to_dict(), ensure_ascii=False))
+        doc = why.to_dict()
+        if floor is not None:
+            doc["min_relevance_auto"] = floor.reason()
+        print(json.dumps(doc, ensure_ascii=False))
         return
     for line in why.lines():
         out.print(_safe(line))
+    if floor is not None:
+        out.print(escape(floor.reason()))
     if _has_boost(query if query is not None else _query_of(target)):
         out.print("note: boosts (^) only rank search results; they never change what matches")
 
@@ -364,6 +387,17 @@ def _has_boost(text: str) -> bool:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _in_force(store: Store, target: Watchlist | str) -> tuple[Watchlist | str, AutoFloor | None]:
+    """A `min_relevance: auto` watchlist (or a draft on it) at the floor the desk's verdicts
+    set, as the service runs it, with that floor; anything else as it is."""
+    from alerts.auto_relevance import auto_floor
+
+    if isinstance(target, str) or not target.auto_relevance:
+        return target, None
+    floor = auto_floor(store, target.name)
+    return target.model_copy(update={"min_relevance": floor.threshold}), floor
 
 
 def _fetch_article(loaded: LoadedConfig, url: str) -> Article:

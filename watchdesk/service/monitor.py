@@ -19,8 +19,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alerts.auto_relevance import AutoRelevance
+from alerts.learned_relevance import Refit, desk_verdicts, load_model, model_path, refit, save_model
 from alerts.outbox import DeliveryReport, Outbox
 from alerts.reload import WatchlistReloader
 from alerts.sinks.base import Sink
@@ -156,6 +159,13 @@ class Monitor:
         self._index_error: str | None = None
         if self.config.alerts.matcher == "percolator":
             self._use_percolator(loaded.watchlists)
+        # `min_relevance: auto` floors, in force before the first poll matches anything
+        self.auto_relevance = AutoRelevance(self.store)
+        self.refresh_auto_relevance(force=True)
+        # `relevance.learned`: the desk's model as last fitted, until the first refit
+        self.learned_path = model_path(self.store.path) if self.config.relevance.learned else None
+        if self.learned_path is not None:
+            self._load_learned(self.learned_path)
 
     def close(self, wait: float = SEND_WAIT_SECONDS) -> None:
         """Close the store, after the send in progress (if any) is recorded, waiting at most
@@ -241,7 +251,8 @@ class Monitor:
         others leave theirs in the shared outbox for it (waiting up to `lease_wait` seconds
         to become the sender). `wait`: seconds the outbox may wait out rate limits and short
         backoffs (`run --once`, which exits afterwards)."""
-        self.reload_watchlists()
+        if not self.reload_watchlists():
+            self.refresh_auto_relevance()
         report = DeliveryReport()
         if self._lease_outbox(lease_wait):
             with self._send_lock:
@@ -320,13 +331,68 @@ class Monitor:
                 extra=self.config.organisations,
             )
         self.loaded.watchlists = new
+        # the new set goes in with its floors: no tick matches an auto watchlist without one
+        if not self.refresh_auto_relevance(force=True):
+            self._set_watchlists(new)
+        log.info("watchlists reloaded count=%d", len(new.watchlists))
+        return True
+
+    def refresh_auto_relevance(self, force: bool = False) -> bool:
+        """Set the `min_relevance: auto` floors from the desk's verdicts when they changed
+        (one cheap query when they did not; `force` after a reload); True when a floor
+        moved. A failure is logged and the floors in force stay."""
+        try:
+            resolved = self.auto_relevance.refresh(self.loaded.watchlists, force=force)
+        except Exception:
+            log.exception("min_relevance auto: floors not recomputed; keeping those in force")
+            return False
+        if resolved is None:
+            return False
+        self._set_watchlists(resolved)
+        return True
+
+    def _load_learned(self, path: Path) -> None:
+        try:
+            self.processor.learned = load_model(path)
+        except ValueError as exc:
+            log.warning("learned relevance not loaded: %s; the hand-set score until a refit", exc)
+            return
+        if self.processor.learned is None:
+            log.info("learned relevance: no model yet at %s; hand-set score until a refit", path)
+
+    def refit_relevance(self) -> Refit | None:
+        """Refit the desk's learned relevance from the stored verdicts (the scheduled job),
+        keep it beside the store and score with it from the next article on; one INFO line
+        with the fit's size and held-out figures. With too few verdicts, or when the fit
+        fails, the model in force stays (logged); never raises."""
+        if self.learned_path is None:
+            return None
+        try:
+            fitted = refit(desk_verdicts(self.store))
+        except ValueError as exc:
+            log.warning("learned relevance not refitted: %s; keeping the model in force", exc)
+            return None
+        except Exception:
+            log.exception("learned relevance refit crashed; keeping the model in force")
+            return None
+        try:
+            save_model(self.learned_path, fitted)
+        except OSError as exc:  # scored with it anyway; the next refit tries to save again
+            log.warning("learned relevance not saved to %s: %s", self.learned_path, exc)
+        self.processor.learned = fitted.model
+        log.info("learned relevance refitted %s", fitted.summary())
+        return fitted
+
+    async def _refit_job(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.refit_relevance)
+
+    def _set_watchlists(self, new: WatchlistSet) -> None:
+        self.loaded.watchlists = new
         self.outbox.watchlists = new
         if self.config.alerts.matcher == "percolator":
             self._use_percolator(new)
         else:
             self.processor.set_watchlists(new)
-        log.info("watchlists reloaded count=%d", len(new.watchlists))
-        return True
 
     def _use_percolator(self, watchlists: WatchlistSet) -> None:
         """Match on the Elasticsearch cluster: the stored percolator queries are replaced by
@@ -394,6 +460,11 @@ class Monitor:
         for source in self.sources:
             interval = self.interval_for(source)
             self._intervals[source.name] = interval
+            # cron sources wait for their time (the trigger's own next time: APScheduler takes
+            # an explicit `next_run_time=None` as "paused", which never polls); a source never
+            # polled, or overdue, is polled within seconds of the start; one polled recently
+            # waits for its turn
+            first = {} if source.cron else {"next_run_time": first_polls[source.name]}
             scheduler.add_job(
                 self._poll_job,
                 source_trigger(source, interval),
@@ -402,9 +473,7 @@ class Monitor:
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=max(1, int(interval.total_seconds())),
-                # cron sources wait for their time; a source never polled, or overdue, is
-                # polled within seconds of the start; one polled recently waits for its turn
-                next_run_time=None if source.cron else first_polls[source.name],
+                **first,
             )
         if self.health is not None:
             scheduler.add_job(
@@ -438,6 +507,18 @@ class Monitor:
                 max_instances=1,
                 coalesce=True,
                 next_run_time=_soon(),
+            )
+        if self.learned_path is not None:
+            # no model yet: the first fit soon after start, not a whole period later
+            first = {} if self.processor.learned is not None else {"next_run_time": _soon()}
+            scheduler.add_job(
+                self._refit_job,
+                "interval",
+                seconds=self.config.relevance.refit_every_delta.total_seconds(),
+                id="relevance-refit",
+                max_instances=1,
+                coalesce=True,
+                **first,
             )
         scheduler.start()
         await asyncio.get_running_loop().run_in_executor(None, self.check_sink)

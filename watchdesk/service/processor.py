@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+from alerts.learned_relevance import LearnedRelevance, rescore
 from alerts.matcher import WatchlistMatcher
 from alerts.policy import alert_kind
 from alerts.watchlist import WatchlistSet
@@ -103,6 +104,14 @@ def enrichment(step: EnrichmentStep) -> Callable[[Processor, Journey], str | Non
     return run
 
 
+def score_learned(processor: Processor, journey: Journey) -> str | None:
+    """With `relevance.learned` and a fitted model, the desk's learned score replaces the
+    hand-set one (which stays in the reasons); nothing otherwise."""
+    if processor.learned is not None:
+        rescore(journey.article, processor.learned)
+    return None
+
+
 def require_text(processor: Processor, journey: Journey) -> str | None:
     """An article with neither text nor title has nothing to search, match or show."""
     return None if journey.article.text or journey.article.title else "no_text"
@@ -165,6 +174,8 @@ PIPELINE: list[Step] = [
     Step("events", enrichment(classify_events), enrichment=True),
     # 0..1 with reasons; reads places, entities and events
     Step("relevance", enrichment(score_relevance), enrichment=True),
+    # the desk's learned score in its place, when switched on (alerts.learned_relevance)
+    Step("learned", score_learned, enrichment=True),
     # syndicated copies share a cluster_id
     Step("story", enrichment(cluster_story), enrichment=True),
     Step("text", require_text),
@@ -207,6 +218,9 @@ class Processor:
         # articles stored without alerts by a source's first poll, per source (the monitor
         # logs "seeded N items from SOURCE, no alerts" and resets it)
         self.seeded: Counter[str] = Counter()
+        # the desk's model (`relevance.learned`), set and refitted by the monitor; None: the
+        # hand-set score alone
+        self.learned: LearnedRelevance | None = None
         self.set_watchlists(watchlists)
 
     def set_watchlists(self, watchlists: WatchlistSet) -> None:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from alerts.auto_relevance import AutoFloor, auto_floor, resolve_auto_relevance
 from alerts.backtest import ArticleExplanation, Backtest, backtest, draft_watchlist, explain_article
 from alerts.matcher import WatchlistMatcher
-from alerts.watchlist import Watchlist
+from alerts.watchlist import Watchlist, WatchlistSet
 from crawler.article import Article
 from crawler.dates import utcnow
 from crawler.records import MatchedTerm
@@ -90,6 +91,8 @@ class WatchlistView:
     latest: list[Hit]
     # the desk's verdicts on its alerts of the same 30 days (crawler.storage.verdicts)
     verdicts: VerdictCounts | None = None
+    # `min_relevance: auto`: the floor the verdicts set (`watchlist.min_relevance` holds it)
+    auto: AutoFloor | None = None
 
     @property
     def delivery(self) -> str:
@@ -111,6 +114,7 @@ class WatchlistView:
             "languages": wl.languages,
             "sources": wl.sources,
             "min_relevance": wl.min_relevance,
+            "min_relevance_auto": self.auto.reason() if self.auto is not None else None,
             "verdicts": (
                 {
                     "alerts": self.verdicts.alerts,
@@ -247,24 +251,27 @@ class Desk:
         draft box runs (`alerts.backtest`), which also tells stories from copies.
         """
         today = (now or self.clock()).astimezone(UTC).date()
-        # The answer changes only with the archive's content or the day: one overview is kept
-        # until either moves (new articles arrive once per poll cycle, minutes apart).
-        key = (today, *self.store.archive_mark())
+        # `min_relevance: auto` floors, as the service sets them from the verdicts
+        in_force, floors = resolve_auto_relevance(WatchlistSet(self.watchlists, []), self.store)
+        # The answer changes only with the archive's content, the day or a floor: one overview
+        # is kept until one moves (new articles arrive once per poll cycle, minutes apart).
+        key = (today, *self.store.archive_mark(), *((n, f.threshold) for n, f in floors.items()))
         with self._overview_lock:
             if self._overview is None or self._overview[0] != key:
-                self._overview = (key, self._watchlist_overview(today))
+                self._overview = (key, self._watchlist_overview(today, in_force.watchlists))
             views = self._overview[1]
             # verdicts change with every click, not with the archive: read fresh each time
             counts = self.store.verdict_counts(since=(now or self.clock()) - WATCHLIST_WINDOW)
             for view in views:
                 view.verdicts = counts.get(view.watchlist.name)
+                view.auto = floors.get(view.watchlist.name)
             return views
 
-    def _watchlist_overview(self, today: date) -> list[WatchlistView]:
+    def _watchlist_overview(self, today: date, watchlists: list[Watchlist]) -> list[WatchlistView]:
         first = today - WATCHLIST_WINDOW + timedelta(days=1)
         window = [(first + timedelta(days=i)).isoformat() for i in range(WATCHLIST_WINDOW.days)]
         out = []
-        for wl in self.watchlists:
+        for wl in watchlists:
             result = self.archive.search(
                 SearchRequest(
                     query=wl.query,
@@ -287,6 +294,8 @@ class Desk:
         """A draft query over the last `days` days; `base` lends an existing watchlist's
         filters. Raises QueryError for a malformed query."""
         wl = self.by_name(base) if base else None
+        if wl is not None and wl.auto_relevance:  # its floor in force, as live matching
+            wl = wl.model_copy(update={"min_relevance": auto_floor(self.store, wl.name).threshold})
         result = backtest(
             self.store,
             draft_watchlist(query, wl) if wl is not None else query,
