@@ -44,6 +44,7 @@ from alerts.digest import digest_due
 from alerts.digest import period_label as digest_period
 from alerts.message import (
     MAX_TOTAL_BLOCK_TEXT,
+    PRECISION_WINDOW,
     render_also_matched,
     render_copy,
     render_digest_parts,
@@ -530,6 +531,8 @@ class Outbox:
             groups.append((w, stories))
         budget: int | None = None
         pending = list(items)
+        # the desk's verdicts, for the footer's precision line per watchlist
+        precision = self.store.verdict_counts(since=self.clock() - PRECISION_WINDOW)
         while pending:
             parts = render_digest_parts(
                 groups,
@@ -537,6 +540,7 @@ class Outbox:
                 base_url=self.base_url,
                 budget=budget,
                 continued=len(pending) < len(items),
+                precision=precision,
             )
             part = parts[0]
             wanted = set(part.article_ids)

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
+from alerts.digest import next_digest_at
 from alerts.message import (
     MAX_BLOCKS,
     MAX_TOTAL_BLOCK_TEXT,
@@ -16,10 +17,14 @@ from alerts.message import (
     render_digest_parts,
     slack_length,
 )
+from alerts.outbox import Outbox
+from alerts.sinks import SlackSink
 from alerts.watchlist import Digest, Watchlist, WatchlistSet
 from crawler.records import MatchedTerm
+from crawler.stats import Stats
 from crawler.storage import Store
-from tests.alerts.helpers import ingest, make_article
+from tests.alerts.helpers import Clock, ingest, make_article
+from tests.slack_stub import SlackStub
 
 LAND = Watchlist(
     name="land-laws", query='"sister city"', channel="#desk", delivery=Digest(digest="0 8 * * *")
@@ -109,3 +114,19 @@ def test_a_long_digest_keeps_the_footer_for_its_last_message_within_limits(store
         "land-laws: 30 of 40 judged relevant (75%), 40 of 300 alerts judged (13%), last 30 days"
     ]
     assert sum(len(p.article_ids) for p in parts) == 300
+
+
+def test_a_digest_sent_through_the_outbox_ends_with_the_precision_footer(
+    store: Store, stub: SlackStub, clock: Clock
+) -> None:
+    watchlists = WatchlistSet([LAND], [])
+    for n in range(40):
+        ingest(store, watchlists, make_article(n, f"Oxford signs sister city pact {n}"))
+    _judge(store, relevant=7, not_relevant=2)
+    sink = SlackSink(stub.token, stub.base_url, timeout=2)
+    sender = Outbox(store, sink, watchlists, clock=clock, pace=0.0, stats=Stats())
+    clock.now = next_digest_at(LAND, clock.now)
+    assert sender.send_due_digests() == ["land-laws"]
+    last = stub.messages()[-1]
+    assert last.blocks is not None
+    assert last.blocks[-1] == {"type": "context", "elements": [{"type": "mrkdwn", "text": FOOTER}]}
