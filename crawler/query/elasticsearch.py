@@ -48,6 +48,8 @@ ES_FIELDS: dict[str, str] = {
     # `evaluate.present_fields`
     "present": "keyword",
     "source": "keyword",
+    # the source's label, absent when it has none (as `MatchDocument.facet("label")`)
+    "label": "keyword",
     "language": "keyword",
     "countries": "keyword",
     "regions": "keyword",
@@ -79,6 +81,7 @@ ES_TEXT_ANALYSIS: dict[str, Any] = {
 
 _FACET_FIELDS: dict[str, tuple[str, ...]] = {
     "source": ("source",),
+    "label": ("label",),
     "language": ("language",),
     "country": ("countries",),
     "region": ("regions",),
@@ -93,6 +96,7 @@ _FACET_FIELDS: dict[str, tuple[str, ...]] = {
 # entity facet counts ids only (the embedded store keeps only `kind:id` values in that facet).
 ES_FACET_FIELDS: dict[str, str] = {
     "source": "source",
+    "label": "label",
     "language": "language",
     "event": "events",
     "country": "countries",

@@ -20,4 +20,10 @@ def open_archive(loaded: Any, store: Any = None, aliases: Any = None) -> Archive
     from crawler.search.embedded import EmbeddedArchive
     from crawler.storage import Store
 
-    return EmbeddedArchive(store if store is not None else Store(loaded.store_path), aliases)
+    store = store if store is not None else Store(loaded.store_path)
+    # articles stored before their source had a label (or before labels were stored) get it
+    # from the config, and the index re-reads them; a no-op once every row is labelled
+    labelled = store.backfill_labels(loaded.config.source_labels())
+    archive = EmbeddedArchive(store, aliases)
+    archive.index.reindex(labelled)
+    return archive

@@ -47,13 +47,15 @@ from crawler.storage import Store
 log = logging.getLogger(__name__)
 
 # Bump when the schema or the tokenisation changes: an index of another version is rebuilt.
-INDEX_VERSION = 5  # 5: case-kept words (`case:`) and the fields present (`_exists_`)
+# 5: case-kept words (`case:`) and the fields present (`_exists_`); 6: the source's label
+INDEX_VERSION = 6
 STATE_FILE = "watchdesk-index.json"
 TOKENIZER = "watchdesk_tokens"
 # Facet name (backend.FACET_FIELDS) -> index field counted for it. Entities are counted by id
 # only (`entity` also holds folded names, for filtering by name).
 FACET_COUNT_FIELDS = {
     "source": "source",
+    "label": "label",
     "language": "language",
     "event": "event",
     "country": "country",
@@ -338,6 +340,35 @@ class TantivyIndex:
             if done:
                 log.debug("search index: %d articles indexed up to seq %d", done, last)
             return done
+
+    def reindex(self, seqs: Iterable[int]) -> int:
+        """Index again the stored articles with these seqs, changed in the store since they
+        were indexed (labels filled in by `Store.backfill_labels`); returns how many."""
+        seqs = [seq for seq in seqs if seq <= self._watermark]  # the rest: the next sync's
+        if not seqs:
+            return 0
+        with self._lock:
+            try:
+                writer = self.index.writer(WRITER_HEAP, 1)
+            except ValueError as exc:
+                # another process writes the index: it re-reads them when it opens the store
+                log.info("search index busy (%s); %d changed articles not re-read", exc, len(seqs))
+                return 0
+            try:
+                for seq in seqs:
+                    writer.delete_documents_by_term("seq", seq)
+                articles = self.store.articles_at(seqs)
+                for seq, article in articles.items():
+                    writer.add_document(article_document(seq, article))
+                writer.commit()
+                writer.wait_merging_threads()
+            except BaseException:
+                writer.rollback()
+                raise
+            finally:
+                del writer
+            self.index.reload()
+            return len(articles)
 
     def delete(self, seqs: Iterable[int]) -> None:
         """Remove the entries of deleted articles (the store deletes the rows)."""

@@ -26,7 +26,7 @@ from tests.query.strategies import queries
 SCHEMA = """
 CREATE TABLE articles (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, source TEXT, language TEXT,
-    published TEXT, relevance REAL, title TEXT, text TEXT
+    published TEXT, relevance REAL, title TEXT, text TEXT, label TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX articles_published ON articles(published);
 CREATE INDEX articles_source ON articles(source, published);
@@ -62,9 +62,18 @@ def build_db(articles: list[Article]) -> sqlite3.Connection:
         if art.published:
             published = art.published.astimezone(UTC).isoformat(timespec="seconds")
         cur = db.execute(
-            "INSERT INTO articles (id, source, language, published, relevance, title, text) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (art.id, art.source, art.language, published, art.relevance, art.title, art.text),
+            "INSERT INTO articles (id, source, language, published, relevance, title, text, "
+            "label) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                art.id,
+                art.source,
+                art.language,
+                published,
+                art.relevance,
+                art.title,
+                art.text,
+                art.label,
+            ),
         )
         seq = cur.lastrowid
         db.executemany(

@@ -116,6 +116,9 @@ class Monitor:
         self.config = loaded.config
         self.stats = Stats()
         self.store = Store(loaded.store_path)
+        # rows stored before their source had a label get it now (Elasticsearch holds them
+        # without it until re-indexed; the embedded index re-reads them in `open_archive`)
+        self.store.backfill_labels(self.config.source_labels())
         self.context = context or enrich_context(loaded, self.stats)
         self.context.stats = self.stats
         self.context.stories.load(self.store.story_index_rows(STORY_INDEX_WARM))
