@@ -128,6 +128,12 @@ def test_sqlite_selects_a_superset_for_the_newer_operators(
     assert sql_numbers(db, text) >= eval_numbers(text)
 
 
+def test_label_selects_the_state_media_sources_only(db: sqlite3.Connection) -> None:
+    state_media = {n for n, a in enumerate(ARTICLES, 1) if a.source in ("voa", "xinhua")}
+    assert sql_numbers(db, "label:state_media") == state_media == eval_numbers("label:state_media")
+    assert sql_numbers(db, "NOT label:state_media") == set(NUMBER.values()) - state_media
+
+
 def test_parity_queries_are_not_trivial() -> None:
     # guard against a corpus where everything matches nothing (parity would be vacuous)
     sizes = [len(eval_numbers(q)) for q in PARITY_QUERIES]
