@@ -116,9 +116,9 @@ class Monitor:
         self.config = loaded.config
         self.stats = Stats()
         self.store = Store(loaded.store_path)
-        # rows stored before their source had a label get it now (Elasticsearch holds them
-        # without it until re-indexed; the embedded index re-reads them in `open_archive`)
-        self.store.backfill_labels(self.config.source_labels())
+        # rows stored before their source had a label get it now; the embedded index re-reads
+        # them when it is opened (`open_archive`), Elasticsearch on the next sync (below)
+        labelled = self.store.backfill_labels(self.config.source_labels())
         self.context = context or enrich_context(loaded, self.stats)
         self.context.stats = self.stats
         self.context.stories.load(self.store.story_index_rows(STORY_INDEX_WARM))
@@ -156,6 +156,8 @@ class Monitor:
             loaded, aliases_for=lambda _: self.context.entities.ids_for_name
         )
         self.index_sync = build_index_sync(loaded, self.store)
+        if labelled and self.index_sync is not None:
+            self.index_sync.resend(labelled, "label set from the config")
         self._index_error: str | None = None
         if self.config.alerts.matcher == "percolator":
             self._use_percolator(loaded.watchlists)
