@@ -25,5 +25,6 @@ def open_archive(loaded: Any, store: Any = None, aliases: Any = None) -> Archive
     # from the config, and the index re-reads them; a no-op once every row is labelled
     labelled = store.backfill_labels(loaded.config.source_labels())
     archive = EmbeddedArchive(store, aliases)
-    archive.index.reindex(labelled)
+    # only the entries written before: a new or rebuilt index has just read them labelled
+    archive.index.reindex([s for s in labelled if s <= archive.index.opened_watermark])
     return archive

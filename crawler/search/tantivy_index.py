@@ -185,6 +185,9 @@ class TantivyIndex:
         self._watermark = 0
         self._reconciled = float("-inf")
         self.index = self._open()
+        # the watermark found on opening (0 for a new or rebuilt index): entries above it are
+        # written by this process's repair, from the store as it is now
+        self.opened_watermark = self._watermark
         self.repair()
 
     # -- opening and repair ----------------------------------------------------------------

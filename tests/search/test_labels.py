@@ -93,6 +93,23 @@ def test_articles_stored_before_their_source_had_a_label_get_it(tmp_path: Path) 
         assert store.backfill_labels(loaded.config.source_labels()) == []
 
 
+def test_a_new_index_reads_the_labels_filled_in_before_it(tmp_path: Path) -> None:
+    (tmp_path / "watchdesk.yaml").write_text(
+        "store: {path: w.db}\n"
+        "sources: [{name: voa, url: 'http://127.0.0.1:9/voa.xml', label: state_media}]\n",
+        encoding="utf-8",
+    )
+    loaded = load_config(tmp_path / "watchdesk.yaml")
+    with Store(loaded.store_path) as store:
+        store.save_article(_unlabelled(1, "voa"))
+    archive = open_archive(loaded)  # no index yet: built from the labelled rows
+    try:
+        assert archive.index.opened_watermark == 0  # type: ignore[attr-defined]
+        assert archive.search(SearchRequest(query="label:state_media")).total == 1
+    finally:
+        archive.close()
+
+
 def test_a_store_of_schema_8_gains_the_label_column(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
