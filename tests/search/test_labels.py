@@ -93,6 +93,28 @@ def test_articles_stored_before_their_source_had_a_label_get_it(tmp_path: Path) 
         assert store.backfill_labels(loaded.config.source_labels()) == []
 
 
+def test_the_service_leaves_labelling_to_the_embedded_index(tmp_path: Path) -> None:
+    """The monitor starting first must not label rows behind the embedded index's back: the
+    search that opens the index next labels them and re-reads them."""
+    from watchdesk.service.monitor import Monitor
+
+    (tmp_path / "watchdesk.yaml").write_text(
+        "store: {path: w.db}\nalerts: {sink: jsonl, jsonl_path: a.jsonl}\n"
+        "sources: [{name: voa, url: 'http://127.0.0.1:9/voa.xml', label: state_media}]\n",
+        encoding="utf-8",
+    )
+    loaded = load_config(tmp_path / "watchdesk.yaml")
+    with Store(loaded.store_path) as store:
+        store.save_article(_unlabelled(1, "voa"))
+        EmbeddedArchive(store).close()  # indexed without the label
+    Monitor(loaded).close()
+    archive = open_archive(loaded)
+    try:
+        assert archive.search(SearchRequest(query="label:state_media")).total == 1
+    finally:
+        archive.close()
+
+
 def test_a_new_index_reads_the_labels_filled_in_before_it(tmp_path: Path) -> None:
     (tmp_path / "watchdesk.yaml").write_text(
         "store: {path: w.db}\n"

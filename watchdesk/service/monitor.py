@@ -116,9 +116,13 @@ class Monitor:
         self.config = loaded.config
         self.stats = Stats()
         self.store = Store(loaded.store_path)
-        # rows stored before their source had a label get it now; the embedded index re-reads
-        # them when it is opened (`open_archive`), Elasticsearch on the next sync (below)
-        labelled = self.store.backfill_labels(self.config.source_labels())
+        # Rows stored before their source had a label get it from the config where the search
+        # archive is opened: the embedded one in `open_archive`, which re-reads them into its
+        # index; with Elasticsearch here, sent again on the next sync (below). Labelling them
+        # here for the embedded index would leave its entries stale.
+        labelled: list[int] = []
+        if self.config.store.elasticsearch is not None:
+            labelled = self.store.backfill_labels(self.config.source_labels())
         self.context = context or enrich_context(loaded, self.stats)
         self.context.stats = self.stats
         self.context.stories.load(self.store.story_index_rows(STORY_INDEX_WARM))
