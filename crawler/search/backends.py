@@ -20,11 +20,8 @@ def open_archive(loaded: Any, store: Any = None, aliases: Any = None) -> Archive
     from crawler.search.embedded import EmbeddedArchive
     from crawler.storage import Store
 
-    store = store if store is not None else Store(loaded.store_path)
+    archive = EmbeddedArchive(store if store is not None else Store(loaded.store_path), aliases)
     # articles stored before their source had a label (or before labels were stored) get it
-    # from the config, and the index re-reads them; a no-op once every row is labelled
-    labelled = store.backfill_labels(loaded.config.source_labels())
-    archive = EmbeddedArchive(store, aliases)
-    # only the entries written before: a new or rebuilt index has just read them labelled
-    archive.index.reindex([s for s in labelled if s <= archive.index.opened_watermark])
+    # from the config, in the index and the store; one indexed lookup once all are labelled
+    archive.index.relabel(loaded.config.source_labels())
     return archive

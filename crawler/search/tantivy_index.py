@@ -23,7 +23,7 @@ import shutil
 import threading
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -185,9 +185,6 @@ class TantivyIndex:
         self._watermark = 0
         self._reconciled = float("-inf")
         self.index = self._open()
-        # the watermark found on opening (0 for a new or rebuilt index): entries above it are
-        # written by this process's repair, from the store as it is now
-        self.opened_watermark = self._watermark
         self.repair()
 
     # -- opening and repair ----------------------------------------------------------------
@@ -344,24 +341,30 @@ class TantivyIndex:
                 log.debug("search index: %d articles indexed up to seq %d", done, last)
             return done
 
-    def reindex(self, seqs: Iterable[int]) -> int:
-        """Index again the stored articles with these seqs, changed in the store since they
-        were indexed (labels filled in by `Store.backfill_labels`); returns how many."""
-        seqs = [seq for seq in seqs if seq <= self._watermark]  # the rest: the next sync's
-        if not seqs:
-            return 0
+    def relabel(self, labels: Mapping[str, str]) -> int:
+        """Give the stored articles without a label their source's label (`labels`: source
+        name -> label, the config's), in the index and in the store; returns how many.
+
+        For rows stored before labels were, or before their source had one. The index is
+        written first and the store after: a crash between the two leaves rows that the next
+        call labels again, never an index entry that disagrees with its row. While another
+        process writes the index nothing changes; the next opening does it.
+        """
         with self._lock:
+            seqs = self.store.unlabelled_seqs(labels)
+            if not seqs:
+                return 0
             try:
                 writer = self.index.writer(WRITER_HEAP, 1)
             except ValueError as exc:
-                # another process writes the index: it re-reads them when it opens the store
-                log.info("search index busy (%s); %d changed articles not re-read", exc, len(seqs))
+                log.info("search index busy (%s); %d articles left unlabelled", exc, len(seqs))
                 return 0
             try:
-                for seq in seqs:
+                for seq, article in self.store.articles_at(seqs).items():
+                    if seq > self._watermark:
+                        continue  # not indexed yet: the next sync reads it labelled
+                    article.label = labels[article.source]
                     writer.delete_documents_by_term("seq", seq)
-                articles = self.store.articles_at(seqs)
-                for seq, article in articles.items():
                     writer.add_document(article_document(seq, article))
                 writer.commit()
                 writer.wait_merging_threads()
@@ -371,7 +374,9 @@ class TantivyIndex:
             finally:
                 del writer
             self.index.reload()
-            return len(articles)
+            done = len(self.store.backfill_labels(labels))
+            log.info("search index: %d articles labelled from the config", done)
+            return done
 
     def delete(self, seqs: Iterable[int]) -> None:
         """Remove the entries of deleted articles (the store deletes the rows)."""

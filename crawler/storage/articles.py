@@ -212,6 +212,16 @@ class ArticleRows(Database):
             out[name] = [(r["value"], r["n"]) for r in self.execute(sql, args)]
         return out
 
+    def unlabelled_seqs(self, labels: Mapping[str, str]) -> list[int]:
+        """The seqs of the stored articles without a label whose source has one in `labels`
+        (source name -> label), in store order: what `backfill_labels` would label."""
+        names = [name for name, label in labels.items() if label]
+        if not names:
+            return []
+        marks = ",".join("?" * len(names))
+        sql = f"SELECT seq FROM articles WHERE label = '' AND source IN ({marks}) ORDER BY seq"
+        return [int(r[0]) for r in self.execute(sql, names)]
+
     def backfill_labels(self, labels: Mapping[str, str]) -> list[int]:
         """Label the stored articles that have no label from `labels` (source name -> label,
         the config's); returns the seqs labelled, for the search index to re-read.
@@ -223,15 +233,8 @@ class ArticleRows(Database):
         labels = {name: label for name, label in labels.items() if label}
         if not labels:
             return []
-        marks = ",".join("?" * len(labels))
         with self._tx() as c:
-            seqs = [
-                int(r[0])
-                for r in c.execute(
-                    f"SELECT seq FROM articles WHERE label = '' AND source IN ({marks})",
-                    list(labels),
-                )
-            ]
+            seqs = self.unlabelled_seqs(labels)
             c.executemany(
                 "UPDATE articles SET label = ? WHERE label = '' AND source = ?",
                 [(label, name) for name, label in labels.items()],

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from crawler.article import Article
 from crawler.search.backends import open_archive
-from crawler.search.embedded import EmbeddedArchive, Fts5Search
+from crawler.search.embedded import EmbeddedArchive, Fts5Search, default_index_path
 from crawler.search.request import FACET_FIELDS, SearchRequest
+from crawler.search.tantivy_index import TantivyIndex
 from crawler.storage import Store
 from crawler.storage.schema import MIGRATIONS, SCHEMA_VERSION
 from tests.query.corpus import ARTICLES
@@ -124,12 +125,30 @@ def test_a_new_index_reads_the_labels_filled_in_before_it(tmp_path: Path) -> Non
     loaded = load_config(tmp_path / "watchdesk.yaml")
     with Store(loaded.store_path) as store:
         store.save_article(_unlabelled(1, "voa"))
-    archive = open_archive(loaded)  # no index yet: built from the labelled rows
+    archive = open_archive(loaded)  # no index yet: built, then its entries labelled
     try:
-        assert archive.index.opened_watermark == 0  # type: ignore[attr-defined]
         assert archive.search(SearchRequest(query="label:state_media")).total == 1
     finally:
         archive.close()
+
+
+def test_while_another_process_writes_the_index_nothing_is_labelled(tmp_path: Path) -> None:
+    """Labels change in the store only once the index holds them: with the index's write lock
+    taken elsewhere, rows stay unlabelled (and entries agree with them) until a later opening."""
+    store = Store(tmp_path / "w.db")
+    store.save_article(_unlabelled(1, "voa"))
+    archive = EmbeddedArchive(store)
+    other = TantivyIndex(store, default_index_path(store))
+    writer = other.index.writer(15_000_000, 1)  # the other process's lock
+    try:
+        assert archive.index.relabel({"voa": "state_media"}) == 0
+        assert store.unlabelled_seqs({"voa": "state_media"}) == [1]
+    finally:
+        del writer
+    assert archive.index.relabel({"voa": "state_media"}) == 1
+    assert store.unlabelled_seqs({"voa": "state_media"}) == []
+    assert archive.search(SearchRequest(query="label:state_media")).total == 1
+    archive.close()
 
 
 def test_a_store_of_schema_8_gains_the_label_column(tmp_path: Path) -> None:
