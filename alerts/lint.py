@@ -1,10 +1,11 @@
 """Warnings about watchlists that are valid but can never fire, for `watchlist validate`.
 
-A watchlist that names an entity nobody defined, a source the config does not poll, a
-language, country or region no article is ever tagged with, or a Slack channel written neither
-as `#name` nor as an id, validates (the schema cannot know) and then stays silent forever.
-`lint_watchlists` finds those, each as a sentence for an editor with the file and line, and the
-nearest known value when the value looks like a typo ("did you mean 'zhou-zheng'?").
+A watchlist that names an entity nobody defined, a source the config does not poll, a label
+no source of the config carries, a language, country or region no article is ever tagged with,
+or a Slack channel written neither as `#name` nor as an id, validates (the schema cannot know)
+and then stays silent forever. `lint_watchlists` finds those, each as a sentence for an editor
+with the file and line, and the nearest known value when the value looks like a typo ("did you
+mean 'zhou-zheng'?").
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class Vocabulary:
     `entity_ids` answers whether an entity value (id, name or alias) names a known entity
     (the live matcher's resolver, `EntityMatcher.ids_for_name`); `entity_keys` are the ids
     offered as suggestions. Countries are upper-case ISO codes, regions and languages as the
-    query language normalises them (folded names, lower-case ISO 639-1 codes).
+    query language normalises them (folded names, lower-case ISO 639-1 codes). `labels` are
+    the labels the config's sources carry (`SourceConfig.label`).
     """
 
     sources: Collection[str]
@@ -63,6 +65,7 @@ class Vocabulary:
     regions: Collection[str]
     entity_ids: Callable[[str], set[str]]
     entity_keys: Collection[str]
+    labels: Collection[str] = ()
 
 
 def suggestion(value: str, known: Collection[str]) -> str:
@@ -126,6 +129,10 @@ def _query_warnings(query: str, vocabulary: Vocabulary) -> Iterator[str]:
             for value in node.values:
                 if value not in vocabulary.sources:
                     yield _unknown("source", value, vocabulary.sources, "config")
+        elif node.field == "label":
+            for value in node.values:
+                if value not in vocabulary.labels:
+                    yield _unknown("label", value, vocabulary.labels)
         elif node.field == "language":
             for value in node.values:
                 if value not in vocabulary.languages:
@@ -142,6 +149,7 @@ def _query_warnings(query: str, vocabulary: Vocabulary) -> Iterator[str]:
 
 _WHAT = {
     "source": "a source of the config",
+    "label": "the label of a source of the config",
     "language": "a language code articles are tagged with (ISO 639-1, such as en or zh)",
     "country": "a country code articles are tagged with (ISO 3166, such as CN or US)",
     "region": "a US state or Chinese province the gazetteer knows",

@@ -60,7 +60,7 @@ from crawler.records import MatchedTerm
 Feature = str
 Clause = frozenset[Feature]
 
-_FACET_FIELDS = ("country", "region", "event", "entity", "place", "source", "language")
+_FACET_FIELDS = ("country", "region", "event", "entity", "place", "source", "label", "language")
 
 # Selectivity guesses for choosing which clause of a query the presearch keys on (lower =
 # rarer = fewer candidates). They change speed only, never results. The crawler keeps only
@@ -82,7 +82,15 @@ _COMMON_WORDS = frozenset(
 )
 # facet values: events are 8 labels, a handful per article; language and the big two
 # countries tag most articles; places/entities/regions are many and specific.
-_FACET_COST = {"event": 0.3, "language": 0.5, "source": 0.1, "region": 0.1, "country": 0.05}
+# Labels are seven, and the default config gives most sources one of three.
+_FACET_COST = {
+    "event": 0.3,
+    "language": 0.5,
+    "label": 0.4,
+    "source": 0.1,
+    "region": 0.1,
+    "country": 0.05,
+}
 _BROAD_COUNTRIES = frozenset({"CN", "US"})
 # Clauses kept per OR when distributing it over its branches' clauses: each is one set test
 # per candidate, and beyond a handful they rarely reject what the first ones let through.
@@ -105,6 +113,8 @@ def scan_string(doc: MatchDocument) -> str:
 def doc_features(doc: MatchDocument) -> list[Feature]:
     """The facet features of an article (text features are found by scanning)."""
     out = [facet_feature("source", doc.source)]
+    if doc.label:
+        out.append(facet_feature("label", doc.label))
     if doc.language:
         out.append(facet_feature("language", doc.language))
     for name, values in (

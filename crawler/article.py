@@ -72,6 +72,8 @@ class Page:
     first_poll: bool = False
     unresolved: bool = False
     publisher: str = ""
+    # the source's label (`SourceConfig.label`), "" when it has none
+    label: str = ""
 
 
 @dataclass(slots=True)
@@ -124,6 +126,11 @@ class Article:
     publisher: str = ""
     # an aggregator link that could not be resolved: title and text are the feed entry's
     unresolved: bool = False
+    # the label of the source it came through (`SourceConfig.label`: state_media, wire, ...;
+    # "" = none), copied from the config when the page is fetched and stored with the article,
+    # so that search, facets and Elasticsearch read it like any field, and an article keeps
+    # it when its source later leaves the config
+    label: str = ""
     # raw input, not stored by default
     html: str = ""
     entry: FeedEntry | None = None
@@ -174,6 +181,7 @@ class Article:
             "source": self.source,
             "publisher": self.publisher,
             "via": self.source,
+            "label": self.label,
             "unresolved": self.unresolved,
             "title": self.title,
             "text": self.text,

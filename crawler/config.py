@@ -432,6 +432,10 @@ class Config(_Strict):
             raise ValueError(f"duplicate source names: {', '.join(dupes)}")
         return self
 
+    def source_labels(self) -> dict[str, str]:
+        """Source name -> label, for the sources that have one."""
+        return {s.name: s.label for s in self.sources if s.label}
+
 
 class ConfigError(ValueError):
     """The config is invalid; `problems` are lines like `watchdesk.yaml:12: sources.0.url: ...`."""

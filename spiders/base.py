@@ -553,6 +553,7 @@ class SourceSpider(scrapy.Spider):
             links=links,
             first_poll=self.states[source.name].last_success is None,
             publisher=entry.publisher,
+            label=source.label or "",
         )
 
     def parse_article(self, response: Response) -> Iterable[Page]:

@@ -152,3 +152,55 @@ def test_extract_json(tmp_path: Path, site: FixtureServer) -> None:
     assert "湖北" in data["title"]
     assert "Related" not in data["text"] and "cookies" not in data["text"]
     assert {"CN", "US"} <= set(data["countries"])
+
+
+def test_a_label_watchlist_fires_for_the_labelled_source_only(  # type: ignore[no-untyped-def]
+    tmp_path: Path, site: FixtureServer, slack_stub
+) -> None:
+    """`label:state_media` through the real pipeline: the label comes from the source's config,
+    is stored with each article, and only the state-media source's articles alert; they keep
+    their label when the source leaves the config."""
+    base = site.base_url
+    sources = (
+        f'  - {{name: ledger, kind: feed, url: "{base}/feeds/ledger.xml", label: local}}\n'
+        f'  - {{name: ledger-atom, kind: feed, url: "{base}/feeds/atom.xml", label: state_media}}\n'
+    )
+    config = tmp_path / "watchdesk.yaml"
+    head = "store: {path: var/test.db}\nalerts: {first_poll: alert, max_age: none}\n"
+    watchlists = (
+        "watchlists:\n"
+        "  - {name: state-media, query: 'label:state_media', channel: '#state-media'}\n"
+        "  - {name: local, query: 'label:local AND NOT label:state_media', channel: '#local'}\n"
+    )
+    config.write_text(head + "sources:\n" + sources + watchlists, encoding="utf-8")
+    env = {"SLACK_BOT_TOKEN": slack_stub.token, "SLACK_API_URL": slack_stub.base_url}
+    run = run_cli("--config", str(config), "run", "--once", env=env)
+    assert run.returncode == 0, run.stderr
+
+    conn = sqlite3.connect(tmp_path / "var" / "test.db")
+    try:
+        rows = conn.execute("SELECT id, source, label, url FROM articles").fetchall()
+        alerted: dict[str, set[str]] = {"state-media": set(), "local": set()}
+        for name, aid in conn.execute("SELECT watchlist, article_id FROM alerts"):
+            alerted[name].add(aid)
+    finally:
+        conn.close()
+    assert {(source, label) for _, source, label, _ in rows} == {
+        ("ledger", "local"),
+        ("ledger-atom", "state_media"),
+    }
+    state_media = {aid for aid, _, label, _ in rows if label == "state_media"}
+    assert state_media and len(state_media) < len(rows)
+    assert alerted["state-media"] == state_media
+    assert alerted["local"] == {aid for aid, *_ in rows} - state_media
+    posted = [p for p in slack_stub.messages() if p["channel"] == "#state-media"]
+    assert len(posted) == len(state_media)
+    urls = [url for _, _, label, url in rows if label == "state_media"]
+    # each message links the state-media article (titles are mrkdwn-escaped: `&amp;`)
+    assert sorted(p["text"].split("|", 1)[0].lstrip("<") for p in posted) == sorted(urls)
+
+    # the source leaves the config: its articles keep their label
+    config.write_text(head + "sources:\n" + sources.splitlines()[0] + "\n", encoding="utf-8")
+    found = run_cli("--config", str(config), "search", "label:state_media", "--json", "-n", "50")
+    assert found.returncode == 0, found.stderr
+    assert {json.loads(line)["id"] for line in found.stdout.splitlines()} == state_media

@@ -49,6 +49,8 @@ ES_FIELDS: dict[str, str] = {
     # `evaluate.present_fields`
     "present": "keyword",
     "source": "keyword",
+    # the source's label, absent when it has none (as `MatchDocument.facet("label")`)
+    "label": "keyword",
     "language": "keyword",
     "countries": "keyword",
     "regions": "keyword",
@@ -80,6 +82,7 @@ ES_TEXT_ANALYSIS: dict[str, Any] = {
 
 _FACET_FIELDS: dict[str, tuple[str, ...]] = {
     "source": ("source",),
+    "label": ("label",),
     "language": ("language",),
     "country": ("countries",),
     "region": ("regions",),
@@ -94,6 +97,7 @@ _FACET_FIELDS: dict[str, tuple[str, ...]] = {
 # entity facet counts ids only (the embedded store keeps only `kind:id` values in that facet).
 ES_FACET_FIELDS: dict[str, str] = {
     "source": "source",
+    "label": "label",
     "language": "language",
     "event": "events",
     "country": "countries",

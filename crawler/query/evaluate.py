@@ -150,6 +150,8 @@ class MatchDocument:
     title: FieldText
     text: FieldText
     source: str = ""
+    # the source's label (`crawler.config.SourceLabel`) as stored with the article; "" = none
+    label: str = ""
     language: str | None = None
     countries: frozenset[str] = frozenset()
     regions: frozenset[str] = frozenset()
@@ -216,6 +218,7 @@ class MatchDocument:
             title=FieldText(article.title, title_folded),
             text=FieldText(article.text, text_folded),
             source=article.source,
+            label=article.label,
             language=article.language.lower() if article.language else None,
             countries=frozenset(countries),
             regions=frozenset(regions),
@@ -235,6 +238,8 @@ class MatchDocument:
         """The article's values for a facet field."""
         if name == "source":
             return frozenset((self.source,))
+        if name == "label":
+            return frozenset((self.label,)) if self.label else frozenset()
         if name == "language":
             return frozenset((self.language,)) if self.language else frozenset()
         return {

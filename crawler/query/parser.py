@@ -670,7 +670,9 @@ class _Converter:
             if not (len(value) == 2 and value.isascii() and value.isalpha()):
                 self.fail(f"country wants a two-letter ISO code (CN, US, TW), not {value!r}", node)
             values = (value.upper(),)
-        elif fld == "language":
+        elif fld in ("language", "label"):
+            # labels are lower-case words in the config (crawler.config.SourceLabel); an
+            # unknown one is a `watchlist validate` warning, not an error, like a language
             values = (value.lower(),)
         elif fld == "event":
             label = value.lower()

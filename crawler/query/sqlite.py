@@ -202,12 +202,14 @@ class _SqlCompiler:
     def _facet(self, query: Facet) -> str:
         marks = ", ".join("?" for _ in query.values)
         self.params.extend(query.values)
-        if query.field == "source":
-            # IS (not IN): never NULL, so NOT source:x stays true for a missing source
+        if query.field in ("source", "label"):
+            # IS (not IN): never NULL, so NOT source:x stays true for a missing source; a
+            # label is "" when the source has none, a value the parser never produces
+            column = f"articles.{query.field}"
             return (
-                f"(articles.source IS {marks})"
+                f"({column} IS {marks})"
                 if len(query.values) == 1
-                else (f"coalesce(articles.source IN ({marks}), 0)")
+                else (f"coalesce({column} IN ({marks}), 0)")
             )
         if query.field == "language":
             # evaluate lower-cases the article's language; there is no index to lose here

@@ -21,6 +21,7 @@ from crawler.textnorm import fold
 TEXT_FIELDS: tuple[str, ...] = ("title", "text")
 FACET_FIELDS: tuple[str, ...] = (
     "source",
+    "label",
     "language",
     "entity",
     "place",
@@ -272,8 +273,8 @@ class Facet:
     """A whole-value field: true when the article's set for `field` holds any of `values`.
 
     Values are normalised by the parser the way the article side is (country upper case,
-    language lower case, region/entity/place names folded); entity and place keep the value as
-    written too, since it may be an id such as `org:cpaffc`.
+    language and label lower case, region/entity/place names folded); entity and place keep
+    the value as written too, since it may be an id such as `org:cpaffc`.
     """
 
     field: str

@@ -20,4 +20,8 @@ def open_archive(loaded: Any, store: Any = None, aliases: Any = None) -> Archive
     from crawler.search.embedded import EmbeddedArchive
     from crawler.storage import Store
 
-    return EmbeddedArchive(store if store is not None else Store(loaded.store_path), aliases)
+    archive = EmbeddedArchive(store if store is not None else Store(loaded.store_path), aliases)
+    # articles stored before their source had a label (or before labels were stored) get it
+    # from the config, in the index and the store; one indexed lookup once all are labelled
+    archive.index.relabel(loaded.config.source_labels())
+    return archive

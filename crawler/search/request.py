@@ -5,9 +5,9 @@ always the store of record) and Elasticsearch for large deployments. Code outsid
 knows only `Archive`, `SearchRequest` and `SearchResult`; `open_archive` picks the backend from
 the config, as ElastAlert's alerters are picked by name.
 
-Filters (`--source`, `--country`, ...) are not a second query language: `SearchRequest.query_tree`
-ANDs them into the parsed query as field clauses, so both backends and the in-process matcher
-see one tree and agree on what matches.
+Filters (`--source`, `--label`, `--country`, ...) are not a second query language:
+`SearchRequest.query_tree` ANDs them into the parsed query as field clauses, so both backends
+and the in-process matcher see one tree and agree on what matches.
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ from crawler.article import Article
 from crawler.query import And, Or, Query, parse_query
 
 # Facet fields every backend counts, in the order pages and the CLI show them.
-FACET_FIELDS: tuple[str, ...] = ("source", "language", "event", "country", "region", "entity")
+FACET_FIELDS: tuple[str, ...] = (
+    "source",
+    "label",
+    "language",
+    "event",
+    "country",
+    "region",
+    "entity",
+)
 # How hits are ordered: `best`, the text score blended with the domain relevance (the
 # default; `best_score`), `text`, the text score alone (BM25), or `date`, newest first.
 Sort = Literal["best", "text", "date"]
@@ -72,6 +80,7 @@ class SearchRequest:
     since: date | datetime | None = None
     until: date | datetime | None = None
     sources: Sequence[str] = ()
+    labels: Sequence[str] = ()  # the sources' labels (state_media, wire, ...)
     languages: Sequence[str] = ()
     countries: Sequence[str] = ()
     regions: Sequence[str] = ()
@@ -99,6 +108,7 @@ class SearchRequest:
             parts.append(parse_query(self.query))
         for name, values in (
             ("source", self.sources),
+            ("label", self.labels),
             ("language", self.languages),
             ("country", self.countries),
             ("region", self.regions),

@@ -23,7 +23,7 @@ import shutil
 import threading
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,13 +47,15 @@ from crawler.storage import Store
 log = logging.getLogger(__name__)
 
 # Bump when the schema or the tokenisation changes: an index of another version is rebuilt.
-INDEX_VERSION = 5  # 5: case-kept words (`case:`) and the fields present (`_exists_`)
+# 5: case-kept words (`case:`) and the fields present (`_exists_`); 6: the source's label
+INDEX_VERSION = 6
 STATE_FILE = "watchdesk-index.json"
 TOKENIZER = "watchdesk_tokens"
 # Facet name (backend.FACET_FIELDS) -> index field counted for it. Entities are counted by id
 # only (`entity` also holds folded names, for filtering by name).
 FACET_COUNT_FIELDS = {
     "source": "source",
+    "label": "label",
     "language": "language",
     "event": "event",
     "country": "country",
@@ -337,6 +339,43 @@ class TantivyIndex:
             self.index.reload()
             if done:
                 log.debug("search index: %d articles indexed up to seq %d", done, last)
+            return done
+
+    def relabel(self, labels: Mapping[str, str]) -> int:
+        """Give the stored articles without a label their source's label (`labels`: source
+        name -> label, the config's), in the index and in the store; returns how many.
+
+        For rows stored before labels were, or before their source had one. The index is
+        written first and the store after: a crash between the two leaves rows that the next
+        call labels again, never an index entry that disagrees with its row. While another
+        process writes the index nothing changes; the next opening does it.
+        """
+        with self._lock:
+            seqs = self.store.unlabelled_seqs(labels)
+            if not seqs:
+                return 0
+            try:
+                writer = self.index.writer(WRITER_HEAP, 1)
+            except ValueError as exc:
+                log.info("search index busy (%s); %d articles left unlabelled", exc, len(seqs))
+                return 0
+            try:
+                for seq, article in self.store.articles_at(seqs).items():
+                    if seq > self._watermark:
+                        continue  # not indexed yet: the next sync reads it labelled
+                    article.label = labels[article.source]
+                    writer.delete_documents_by_term("seq", seq)
+                    writer.add_document(article_document(seq, article))
+                writer.commit()
+                writer.wait_merging_threads()
+            except BaseException:
+                writer.rollback()
+                raise
+            finally:
+                del writer
+            self.index.reload()
+            done = len(self.store.backfill_labels(labels))
+            log.info("search index: %d articles labelled from the config", done)
             return done
 
     def delete(self, seqs: Iterable[int]) -> None:

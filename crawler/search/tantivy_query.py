@@ -40,7 +40,16 @@ from crawler.query.syntax import (
 TITLE_WEIGHT = 3.0
 
 # Facet fields of the query language -> index field holding the same values as MatchDocument.
-FACET_INDEX_FIELDS = ("source", "language", "country", "region", "event", "entity", "place")
+FACET_INDEX_FIELDS = (
+    "source",
+    "label",
+    "language",
+    "country",
+    "region",
+    "event",
+    "entity",
+    "place",
+)
 
 
 # The field listing which of the article's fields have a value (`_exists_:field`).

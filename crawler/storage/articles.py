@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -192,10 +192,13 @@ class ArticleRows(Database):
         clause, params = ("1", []) if where is None else (where.where, list(where.params))
         out: dict[str, list[tuple[str, int]]] = {}
         for name in fields:
-            if name in ("source", "language"):
+            if name in ("source", "label", "language"):
+                # a column; "" is no label, as NULL is no language
+                blank = "AND label != '' " if name == "label" else ""
                 sql = (
                     f"SELECT {name} AS value, count(*) AS n FROM articles WHERE ({clause}) "
-                    f"AND {name} IS NOT NULL GROUP BY {name} ORDER BY n DESC, value LIMIT ?"
+                    f"AND {name} IS NOT NULL {blank}"
+                    f"GROUP BY {name} ORDER BY n DESC, value LIMIT ?"
                 )
                 args = [*params, size]
             else:
@@ -208,6 +211,35 @@ class ArticleRows(Database):
                 args = [name, *params, size]
             out[name] = [(r["value"], r["n"]) for r in self.execute(sql, args)]
         return out
+
+    def unlabelled_seqs(self, labels: Mapping[str, str]) -> list[int]:
+        """The seqs of the stored articles without a label whose source has one in `labels`
+        (source name -> label), in store order: what `backfill_labels` would label."""
+        names = [name for name, label in labels.items() if label]
+        if not names:
+            return []
+        marks = ",".join("?" * len(names))
+        sql = f"SELECT seq FROM articles WHERE label = '' AND source IN ({marks}) ORDER BY seq"
+        return [int(r[0]) for r in self.execute(sql, names)]
+
+    def backfill_labels(self, labels: Mapping[str, str]) -> list[int]:
+        """Label the stored articles that have no label from `labels` (source name -> label,
+        the config's); returns the seqs labelled, for the search index to re-read.
+
+        For rows stored before labels were stored (schema 9) or before their source was
+        given a label. A label already stored is never changed: an article keeps the label
+        its source had when it was fetched.
+        """
+        labels = {name: label for name, label in labels.items() if label}
+        if not labels:
+            return []
+        with self._tx() as c:
+            seqs = self.unlabelled_seqs(labels)
+            c.executemany(
+                "UPDATE articles SET label = ? WHERE label = '' AND source = ?",
+                [(label, name) for name, label in labels.items()],
+            )
+        return seqs
 
     def has_article(self, article_id: str) -> bool:
         return bool(self.known_ids([article_id]))
@@ -239,8 +271,8 @@ class ArticleRows(Database):
                     author, site_name, published, fetched, language, extractor, fallback,
                     relevance, relevance_reasons, entities, countries, events, evidence,
                     source_tags, cluster_id, is_cluster_lead, content_hash, fingerprint,
-                    publisher, unresolved)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                    publisher, unresolved, label)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                 (
                     article.id,
                     article.canonical_url,
@@ -269,6 +301,7 @@ class ArticleRows(Database):
                     article.fingerprint,
                     article.publisher,
                     int(article.unresolved),
+                    article.label,
                 ),
             )
             seq = cur.lastrowid

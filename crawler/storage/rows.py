@@ -35,6 +35,7 @@ def row_to_article(row: sqlite3.Row) -> Article:
     art.fingerprint = row["fingerprint"]
     art.publisher = row["publisher"]
     art.unresolved = bool(row["unresolved"])
+    art.label = row["label"]
     return art
 
 

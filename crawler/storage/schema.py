@@ -214,6 +214,14 @@ MIGRATIONS: list[str] = [
         at TEXT NOT NULL
     );
     """,
+    # 9 (issue 12): the label of the source each article came through (state_media, wire, ...),
+    # stored with it so that `label:` and the label facet read it like the source; rows stored
+    # before are labelled from the config by `ArticleRows.backfill_labels` (the migration
+    # cannot see the config)
+    """
+    ALTER TABLE articles ADD COLUMN label TEXT NOT NULL DEFAULT '';
+    CREATE INDEX articles_label ON articles(label, source);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

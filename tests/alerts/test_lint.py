@@ -31,6 +31,9 @@ CASES = [
     ("  - name: w\n    query: 'language:zz'\n", 10, ["language 'zz'", "ISO 639-1"]),
     ("  - name: w\n    query: 'country:XX'\n", 10, ["country 'XX'", "ISO 3166"]),
     ("  - name: w\n    query: 'region:hubey'\n", 10, ["region 'hubey'", "'hubei'"]),
+    # a label no source of the config carries: a typo, or a label of another config
+    ("  - name: w\n    query: 'label:state-media'\n", 10, ["label 'state-media'", "'state_media'"]),
+    ("  - name: w\n    query: 'China AND label:think_tank'\n", 10, ["label 'think_tank'"]),
     ("  - name: w\n    query: China\n    channel: Sister Cities\n", 11, ["'Sister Cities'", "#"]),
     ("  - name: w\n    query: China\n    channel: '#Sister Cities'\n", 11, ["channel"]),
 ]
@@ -47,6 +50,7 @@ def vocabulary() -> Vocabulary:
         regions={"hubei", "indiana"},
         entity_ids=lambda name: {names[name]} if name in names else set(),
         entity_keys=known,
+        labels={"state_media", "wire"},
     )
 
 
@@ -71,6 +75,11 @@ def test_each_never_matching_value_is_a_warning_at_its_line(
     for word in words:
         assert word in warning
     assert "literal[" not in warning and "loc" not in warning
+
+
+def test_a_label_a_source_carries_is_fine(tmp_path: Path) -> None:
+    text = HEAD + "  - {name: a, query: 'sister AND label:(state_media OR WIRE)'}\n"
+    assert lint(tmp_path, text) == []
 
 
 def test_slack_channel_ids_and_names_are_fine(tmp_path: Path) -> None:
@@ -106,6 +115,8 @@ def test_validate_warns_and_strict_fails(tmp_path: Path) -> None:
     config = tmp_path / "watchdesk.yaml"
     config.write_text(
         "sources:\n  - {name: ledger, kind: feed, url: 'http://127.0.0.1:9/f.xml'}\n"
+        "  - {name: voa, url: 'http://127.0.0.1:9/voa.xml', label: state_media}\n"
+        "  - {name: ap, url: 'http://127.0.0.1:9/ap.xml', label: wire}\n"
         "watchlists: watchlists.yaml\n",
         encoding="utf-8",
     )
@@ -120,6 +131,16 @@ def test_validate_warns_and_strict_fails(tmp_path: Path) -> None:
     assert "'hubei'" in warnings[1]
     strict = run_cli("--config", str(config), "watchlist", "validate", "--strict")
     assert strict.returncode == 1
+    # a label: the config's sources' labels are what `label:` can match
+    (tmp_path / "watchlists.yaml").write_text(
+        HEAD + "  - name: w3\n    query: 'label:stat_media OR label:wire'\n", encoding="utf-8"
+    )
+    labelled = run_cli("--config", str(config), "watchlist", "validate")
+    (warning,) = [line for line in labelled.stderr.splitlines() if line.startswith("warning: ")]
+    assert warning == (
+        f"warning: {where}:10: watchlist 'w3': label 'stat_media' is not the label of a source "
+        "of the config, so this can never match (did you mean 'state_media'?)"
+    )
     (tmp_path / "watchlists.yaml").write_text(HEAD, encoding="utf-8")
     clean = run_cli("--config", str(config), "watchlist", "validate", "--strict")
     assert clean.returncode == 0 and clean.stdout.startswith("ok: "), clean.stderr

@@ -40,6 +40,8 @@ def test_indexed_values_are_what_queries_see(article) -> None:  # type: ignore[n
     assert set(doc["place_ids"]) | set(doc["place_names"]) == md.places
     assert doc["language"] == md.language
     assert doc["source"] == md.source
+    # no label: no value (`_exists_:label` false, as in the embedded index)
+    assert {doc["label"]} - {None} == md.facet("label")
     assert "seq" not in doc
 
 

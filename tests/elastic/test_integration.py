@@ -120,7 +120,9 @@ def test_parity_with_the_in_process_matcher(indexed: ElasticsearchArchive, text:
     assert _es_ids(indexed, text) == _eval_ids(text)
 
 
-@pytest.mark.parametrize("text", ["city", '"sister city" AND country:CN', "友好城市", ""])
+@pytest.mark.parametrize(
+    "text", ["city", '"sister city" AND country:CN', "友好城市", "", "label:state_media"]
+)
 def test_search_agrees_with_the_embedded_backend(
     indexed: ElasticsearchArchive, store: Store, text: str
 ) -> None:

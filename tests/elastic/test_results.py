@@ -107,6 +107,7 @@ def test_response_to_result_with_facets_and_histogram() -> None:
         },
         "aggregations": {
             "facet_country": {"buckets": [{"key": "CN", "doc_count": 12}]},
+            "facet_label": {"buckets": [{"key": "state_media", "doc_count": 9}]},
             "histogram": {"buckets": [{"key_as_string": "2024-05-01", "doc_count": 3}]},
         },
     }
@@ -115,7 +116,8 @@ def test_response_to_result_with_facets_and_histogram() -> None:
     (hit,) = result.hits
     assert hit.article.id == art.id and hit.score == 2.0
     assert "[[" in hit.snippet and {h.lower() for h in hit.highlights} <= {"city"}
-    assert result.facets == {"country": [("CN", 12)]}
+    assert result.facets == {"country": [("CN", 12)], "label": [("state_media", 9)]}
+    assert hit.article.label == art.label != ""
     assert result.histogram == [("2024-05-01", 3)]
 
 

@@ -67,6 +67,7 @@ def test_facets_and_histogram() -> None:
     }
     assert {k: v["terms"]["field"] for k, v in body["aggs"].items() if k != "histogram"} == {
         "facet_source": "source",
+        "facet_label": "label",
         "facet_language": "language",
         "facet_event": "events",
         "facet_country": "countries",

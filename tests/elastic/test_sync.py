@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.article import Article
 from crawler.config import ElasticsearchConfig
 from crawler.search.elastic import (
     ArchiveSync,
@@ -142,3 +143,55 @@ def test_rejected_articles_can_be_put_back_in_the_retry_queue(store: Store) -> N
     assert state.rejected() == []
     assert [(p.seq, p.attempts) for p in state.pending()] == [(4, 0), (6, 0)]
     assert state.requeue_rejected() == 0
+
+
+def test_changed_articles_already_sent_are_sent_again(store: Store) -> None:
+    """Labels filled in after an article was sent: it is held for the next sync, which retries
+    it first; an article beyond the watermark goes anyway and is not held twice."""
+    archive = unreachable_archive()
+    sync = ArchiveSync(store, archive, batch=10)
+    sync.state.advance(5)
+    assert sync.resend([2, 4, 9], "label set from the config") == 2
+    held = sync.state.pending()
+    assert [(p.seq, p.status, p.reason) for p in held] == [
+        (2, 0, "label set from the config"),
+        (4, 0, "label set from the config"),
+    ]
+    assert [p.article_id for p in held] == [ARTICLES[1].id, ARTICLES[3].id]
+    report = sync.sync()  # the cluster is down: still held, nothing lost
+    assert report.error is not None and len(sync.state.pending()) == 2
+    assert report.backlog == len(ARTICLES) - 5 + 2
+    archive.close()
+
+
+def test_the_monitor_labels_old_rows_and_resends_them(tmp_path: Path) -> None:
+    from watchdesk.service.config import load_config
+    from watchdesk.service.monitor import Monitor
+
+    url = f"http://127.0.0.1:{closed_port()}"
+    (tmp_path / "watchdesk.yaml").write_text(
+        f"store: {{path: w.db, elasticsearch: {{url: '{url}', index_prefix: t}}}}\n"
+        "alerts: {sink: jsonl, jsonl_path: a.jsonl}\n"
+        "sources:\n  - {name: voa, url: 'http://127.0.0.1:9/voa.xml', label: state_media}\n",
+        encoding="utf-8",
+    )
+    loaded = load_config(tmp_path / "watchdesk.yaml")
+    voa = [a for a in ARTICLES if a.source == "voa"]
+    with Store(loaded.store_path) as s:
+        for article in ARTICLES:
+            old = Article(url=article.url, canonical_url=article.canonical_url)
+            old.source, old.title = article.source, article.title  # stored without a label
+            s.save_article(old)
+        sent = ArchiveSync(s, unreachable_archive())
+        cfg = loaded.config.store.elasticsearch
+        assert cfg is not None
+        sent.state.target = sync_target(ElasticsearchArchive.from_config(cfg))
+        sent.state.advance(len(ARTICLES))  # everything already in the cluster
+    monitor = Monitor(loaded)
+    try:
+        labels = {monitor.store.get_article(v.id).label for v in voa}  # type: ignore[union-attr]
+        assert labels == {"state_media"}
+        held = monitor.index_sync.state.pending()
+        assert sorted(p.article_id for p in held) == sorted(v.id for v in voa)
+    finally:
+        monitor.close()

@@ -88,3 +88,22 @@ def test_entity_ids_are_printed_literally(tmp_path: Path, site: FixtureServer) -
     # Rich read `[geonames:1791247]` as markup and printed nothing in its place
     assert "Wuhan (Hubei, CN) ×1  [geonames:1791247]" in result.stdout
     assert "[country:CN]" in result.stdout
+
+
+def test_a_source_of_the_config_brings_its_label(tmp_path: Path) -> None:
+    """`--source voa` previews the article as the crawler would store it from that source:
+    with its label, so a `label:` watchlist matches as it would in the service."""
+    config = tmp_path / "watchdesk.yaml"
+    config.write_text(
+        "sources:\n  - {name: voa, url: 'http://127.0.0.1:9/voa.xml', label: state_media}\n"
+        "watchlists:\n"
+        "  - {name: state-media, query: 'label:state_media AND mayors', channel: '#sm'}\n",
+        encoding="utf-8",
+    )
+    labelled = run_cli("--config", str(config), "extract", str(SEED), "--source", "voa", "--json")
+    assert labelled.returncode == 0, labelled.stderr
+    data = json.loads(labelled.stdout)
+    assert data["label"] == "state_media"
+    assert [m["watchlist"] for m in data["watchlists"]] == ["state-media"]
+    other = run_cli("--config", str(config), "extract", str(SEED), "--json")
+    assert json.loads(other.stdout)["label"] == "" and not json.loads(other.stdout)["watchlists"]

@@ -50,6 +50,22 @@ def resolve_alias(name: str) -> set[str]:
     return ALIASES.get(fold(name), set())
 
 
+# Each source's label, as a config would give it (`SourceConfig.label`); the blog has none.
+LABELS: dict[str, str] = {
+    "voa": "state_media",
+    "xinhua": "state_media",
+    "indystar": "local",
+    "stltoday": "local",
+    "cantonrep": "local",
+    "detroitnews": "local",
+    "reuters": "wire",
+    "gov-press": "official",
+    "scmp": "outlet",
+    "dajiyuan": "outlet",
+    "taipeitimes": "outlet",
+}
+
+
 def _day(y: int, m: int, d: int, h: int = 12) -> datetime:
     return datetime(y, m, d, h, 0, tzinfo=UTC)
 
@@ -71,6 +87,7 @@ def _a(
         url=f"https://example.org/{n}",
         canonical_url=f"https://example.org/{n}",
         source=source,
+        label=LABELS.get(source, ""),
         title=title,
         text=text,
         language=language,
@@ -475,6 +492,7 @@ VOCAB: list[str] = [
 PREFIXES: list[str] = ["cit", "sist", "deleg", "chin", "confuc", "gov", "inv", "stud", "zz"]
 FACETS: dict[str, list[str]] = {
     "source": ["voa", "xinhua", "scmp", "indystar", "nosuch"],
+    "label": ["state_media", "wire", "local", "official", "think_tank", "STATE_MEDIA"],
     "language": ["en", "zh", "fr", "de"],
     "country": ["CN", "US", "TW", "CA", "JP"],
     "region": ["Hubei", "Indiana", "Missouri", "Hong Kong", "Québec", "Texas"],

@@ -122,6 +122,7 @@ def documents(index: int, case: Case) -> list[Article]:
         article.language = rng.choice(["en", None])
         article.countries = rng.sample(["CN", "US", "TW"], rng.randint(0, 2))
         article.events = rng.sample(["sister_city", "delegation", "agreement"], rng.randint(0, 2))
+        article.label = ("state_media", "wire", "")[n % 3]  # no draw: the others stay as they were
         out.append(article)
     return out
 

@@ -105,6 +105,13 @@ def test_entities_match_ids_or_names_with_aliases() -> None:
     }
     assert es("region:Québec") == {"term": {"regions": "quebec"}}
     assert es("source:VOA") == {"term": {"source": "VOA"}}
+    assert es("label:STATE_MEDIA") == {"term": {"label": "state_media"}}
+    assert es("label:(wire OR official)") == {
+        "bool": {
+            "should": [{"term": {"label": "wire"}}, {"term": {"label": "official"}}],
+            "minimum_should_match": 1,
+        }
+    }
 
 
 def test_ranges() -> None:

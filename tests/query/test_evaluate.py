@@ -60,6 +60,11 @@ def numbers(text: str) -> set[int]:
         ("event:termination AND event:education", {7, 8}),
         ("language:zh", {5, 6, 8, 14, 18, 30}),
         ("source:voa AND relevance:>=0.8", {2, 7}),
+        # the sources' labels (corpus.LABELS): VOA and Xinhua are state media, the blog has none
+        ("label:state_media", {2, 3, 5, 7, 14, 17, 20, 29, 30}),
+        ("label:State_Media AND language:zh", {5, 14, 30}),
+        ("label:wire OR label:official", {23, 27}),
+        ("NOT _exists_:label", {25, 26}),
         ("published:[2024-01-01 TO 2024-01-31]", {4, 19, 31}),
         ("published:2024-05-01", {1, 21}),
         ("published:>2024-11-11", {29}),
@@ -73,6 +78,11 @@ def test_meaning(text: str, expected: set[int]) -> None:
 
 def test_not_and_minus_agree() -> None:
     assert numbers("city -sister") == numbers("city AND NOT sister") == {4, 10, 16, 17, 28}
+
+
+def test_an_article_without_a_label_matches_no_label() -> None:
+    assert not numbers("label:state_media") & {25, 26}
+    assert {25, 26} <= numbers("NOT label:state_media")
 
 
 def test_missing_language_counts_as_not_matching() -> None:

@@ -26,7 +26,7 @@ from tests.query.strategies import queries
 SCHEMA = """
 CREATE TABLE articles (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, source TEXT, language TEXT,
-    published TEXT, relevance REAL, title TEXT, text TEXT
+    published TEXT, relevance REAL, title TEXT, text TEXT, label TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX articles_published ON articles(published);
 CREATE INDEX articles_source ON articles(source, published);
@@ -62,9 +62,18 @@ def build_db(articles: list[Article]) -> sqlite3.Connection:
         if art.published:
             published = art.published.astimezone(UTC).isoformat(timespec="seconds")
         cur = db.execute(
-            "INSERT INTO articles (id, source, language, published, relevance, title, text) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (art.id, art.source, art.language, published, art.relevance, art.title, art.text),
+            "INSERT INTO articles (id, source, language, published, relevance, title, text, "
+            "label) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                art.id,
+                art.source,
+                art.language,
+                published,
+                art.relevance,
+                art.title,
+                art.text,
+                art.label,
+            ),
         )
         seq = cur.lastrowid
         db.executemany(
@@ -117,6 +126,12 @@ def test_sqlite_selects_a_superset_for_the_newer_operators(
     # NEAR, wildcards, fuzzy, case:, date math: TRUE (FALSE under NOT) in SQL, so the backtest
     # preselection never loses a match (crawler/query/sqlite.py)
     assert sql_numbers(db, text) >= eval_numbers(text)
+
+
+def test_label_selects_the_state_media_sources_only(db: sqlite3.Connection) -> None:
+    state_media = {n for n, a in enumerate(ARTICLES, 1) if a.source in ("voa", "xinhua")}
+    assert sql_numbers(db, "label:state_media") == state_media == eval_numbers("label:state_media")
+    assert sql_numbers(db, "NOT label:state_media") == set(NUMBER.values()) - state_media
 
 
 def test_parity_queries_are_not_trivial() -> None:

@@ -65,6 +65,12 @@ PARITY_QUERIES: list[str] = [
     # facets
     "source:voa",
     "source:VOA",
+    "label:state_media",
+    "label:STATE_MEDIA",
+    "NOT label:state_media",
+    "label:(wire OR official) OR label:outlet",
+    "city AND label:local",
+    "label:think_tank",
     "language:ZH",
     "NOT language:en",
     "country:TW",
@@ -154,6 +160,7 @@ OPERATOR_QUERIES: list[str] = [
     "_exists_:language",
     "_exists_:entity",
     "_exists_:place",
+    "NOT _exists_:label",
     "NOT _exists_:title",
     "title:(china OR taiwan OR wuhan)",
     "text:(sister AND NOT city)",
@@ -190,6 +197,8 @@ FETCHED_QUERIES: list[str] = [
 # (query, SearchRequest keyword arguments): the CLI's filter options ANDed into a query
 PARITY_FILTERS: list[tuple[str, dict[str, Any]]] = [
     ("city", {"sources": ["voa", "indystar"]}),
+    ("", {"labels": ["state_media"]}),
+    ("sister", {"labels": ["local", "wire"]}),
     ("", {"countries": ["TW"]}),
     ("", {"countries": ["CN"], "events": ["delegation"]}),
     ("sister", {"regions": ["Hubei"]}),

@@ -37,11 +37,11 @@ def test_is_an_archive(corpus_archive: EmbeddedArchive) -> None:
 def test_facet_counts_match_the_result_set(corpus_archive: EmbeddedArchive) -> None:
     text = "city OR 友好城市 OR country:TW"
     result = corpus_archive.search(SearchRequest(query=text, facets=True, facet_size=50))
-    want: dict[str, Counter[str]] = {n: Counter() for n in ("source", "language", "event")}
-    want |= {"country": Counter(), "region": Counter(), "entity": Counter()}
+    want: dict[str, Counter[str]] = {n: Counter() for n in ("source", "label", "language")}
+    want |= {"event": Counter(), "country": Counter(), "region": Counter(), "entity": Counter()}
     for a in accepted(text):
         doc = MatchDocument.from_article(a)
-        for name in ("source", "language", "event", "country", "region"):
+        for name in ("source", "label", "language", "event", "country", "region"):
             want[name].update(doc.facet(name))
         want["entity"].update({e.id for e in a.entities})
     for name, counts in want.items():

@@ -145,9 +145,22 @@ def test_csv_export_defuses_formulas(config: Path) -> None:
 def test_facets_table(config: Path) -> None:
     code, out, err = search(config, "event:sister_city", "--facets", "--limit", "1")
     assert code == 0, err
-    for name in ("source", "language", "event", "country", "region", "entity"):
+    for name in ("source", "label", "language", "event", "country", "region", "entity"):
         assert f"\n{name}\n" in out
     assert "Hubei (geonames:1806949)" in out
+
+
+def test_label_filter_and_facet(config: Path) -> None:
+    code, out, err = search(config, "--label", "state_media", "--json", "--limit", "50")
+    assert code == 0, err
+    rows = json_lines(out)
+    assert len(rows) == 9 and {r["source"] for r in rows} == {"voa", "xinhua"}
+    assert {r["label"] for r in rows} == {"state_media"}
+    assert json_lines(search(config, "label:state_media", "--json", "--limit", "50")[1]) == rows
+    code, out, err = search(config, "language:zh", "--facets", "--limit", "1")
+    assert code == 0, err
+    facet = out.split("\nlabel\n", 1)[1].split("\nlanguage\n", 1)[0]
+    assert [line.split() for line in facet.splitlines()] == [["outlet", "3"], ["state_media", "3"]]
 
 
 def test_facets_with_json_end_with_a_summary(config: Path) -> None:

@@ -315,6 +315,28 @@ def test_token_is_checked_on_every_request(archive: FixtureArchive) -> None:
         assert c.get("/search").status_code == 401
 
 
+def test_label_facet_filters_like_the_others(http: httpx.Client) -> None:
+    """The label facet: on the page, in the API with the same name, and a click adds the
+    `label` filter (a `label:` clause) that the API takes too."""
+    api = http.get("/api/search", params={"q": "sister"}).json()
+    counts = dict(api["facets"]["label"])
+    assert counts["state_media"] >= 1 and "" not in counts
+    page = http.get("/search", params={"q": "sister"}).text
+    assert 'data-facet="label"' in page
+    link = '<a href="/search?q=sister&amp;label=state_media">state media</a>'
+    assert link in page
+    narrowed = http.get("/api/search", params={"q": "sister", "label": "state_media"}).json()
+    assert narrowed["total"] == counts["state_media"]
+    assert {h["label"] for h in narrowed["hits"]} == {"state_media"}
+    assert {h["source"] for h in narrowed["hits"]} <= {"voa", "xinhua"}
+    same = http.get("/api/search", params={"q": "sister AND label:state_media"}).json()
+    assert same["total"] == narrowed["total"]
+    clicked = http.get("/search", params={"q": "sister", "label": "state_media"}).text
+    assert f"<strong>{narrowed['total']}</strong> article" in clicked
+    assert 'class="chip" href="/search?q=sister"' in clicked  # the filter can be removed
+    assert "label: state media ✕" in clicked
+
+
 def test_entity_facets_show_names_and_filter_by_id(http: httpx.Client) -> None:
     api = http.get("/api/search", params={"q": "sister"}).json()
     names = {e["id"]: e["name"] for h in api["hits"] for e in h["entities"]}

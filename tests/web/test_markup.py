@@ -84,6 +84,7 @@ def test_csv_cells_never_start_a_formula() -> None:
         ("region", "new york", "New York"),
         ("region", "四川", "四川"),
         ("event", "sister_city", "sister city"),
+        ("label", "state_media", "state media"),
         ("entity", "org:cpaffc", "CPAFFC"),
         ("entity", "org:unknown", "org:unknown"),
         ("source", "indystar", "indystar"),

@@ -14,7 +14,7 @@ def parse(query: str) -> tuple[SearchState, list[str]]:
 
 def test_round_trip_of_every_parameter() -> None:
     query = (
-        "q=%22sister+city%22&source=voa&source=scmp&country=CN&region=hubei&event=sister_city"
+        "q=%22sister+city%22&source=voa&source=scmp&label=state_media&country=CN&region=hubei&event=sister_city"
         "&entity=org%3Acpaffc&language=en&since=2024-01-01&until=2024-06-30&sort=date&page=3"
     )
     state, problems = parse(query)
@@ -24,6 +24,7 @@ def test_round_trip_of_every_parameter() -> None:
     req = state.request(limit=20)
     assert req.query == '"sister city"'
     assert list(req.sources) == ["voa", "scmp"] and list(req.entities) == ["org:cpaffc"]
+    assert list(req.labels) == ["state_media"]
     assert req.since == date(2024, 1, 1) and req.until == date(2024, 6, 30)
     assert (req.sort, req.offset, req.limit, req.facets, req.histogram) == (
         "date",

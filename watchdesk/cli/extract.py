@@ -143,7 +143,10 @@ def extract(
     # The service's own pipeline, without its store: an in-memory one nothing is written to.
     watchlists = loaded.watchlists if loaded else WatchlistSet([], [])
     processor = Processor(Store(":memory:"), context, watchlists)
-    journey = processor.preview(Page(url=url, source=source, html=html, entry=entry))
+    # a source of the config brings its label, as the crawler's pages do
+    label = loaded.config.source_labels().get(source, "") if loaded else ""
+    page = Page(url=url, source=source, html=html, entry=entry, label=label)
+    journey = processor.preview(page)
     article = journey.article
     if entry is not None and article.text:
         article.extractor, article.fallback = "plain_text", False  # shown, never stored

@@ -208,6 +208,10 @@ def search(
         str | None, typer.Option("--until", help="Up to this day, included (same forms).")
     ] = None,
     source: Annotated[list[str] | None, typer.Option("--source", help="Source name.")] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", help="Source label: state_media, wire, official, ..."),
+    ] = None,
     country: Annotated[list[str] | None, typer.Option("--country", help="ISO code.")] = None,
     region: Annotated[list[str] | None, typer.Option("--region", help="State/province.")] = None,
     event: Annotated[list[str] | None, typer.Option("--event", help="Exchange kind.")] = None,
@@ -270,6 +274,7 @@ def search(
         since=parse_day(since, "--since") if since else None,
         until=parse_day(until, "--until") if until else None,
         sources=source or (),
+        labels=label or (),
         languages=language or (),
         countries=country or (),
         regions=region or (),

@@ -88,6 +88,7 @@ def _lint(loaded: LoadedConfig) -> list[LintWarning]:
         regions={fold(p.region) for p in places if p.region},
         entity_ids=entities.ids_for_name,
         entity_keys={e.id for e in entities.entities},
+        labels={s.label for s in loaded.config.sources if s.label},
     )
     path, root = watchlists_yaml(loaded)
     return lint_watchlists(loaded.watchlists, vocabulary, path, root)

@@ -119,6 +119,13 @@ class Monitor:
         self.config = loaded.config
         self.stats = Stats()
         self.store = Store(loaded.store_path)
+        # Rows stored before their source had a label get it from the config where the search
+        # archive is opened: the embedded one in `open_archive`, which re-reads them into its
+        # index; with Elasticsearch here, sent again on the next sync (below). Labelling them
+        # here for the embedded index would leave its entries stale.
+        labelled: list[int] = []
+        if self.config.store.elasticsearch is not None:
+            labelled = self.store.backfill_labels(self.config.source_labels())
         self.context = context or enrich_context(loaded, self.stats)
         self.context.stats = self.stats
         self.context.stories.load(self.store.story_index_rows(STORY_INDEX_WARM))
@@ -156,6 +163,8 @@ class Monitor:
             loaded, aliases_for=lambda _: self.context.entities.ids_for_name
         )
         self.index_sync = build_index_sync(loaded, self.store)
+        if labelled and self.index_sync is not None:
+            self.index_sync.resend(labelled, "label set from the config")
         self._index_error: str | None = None
         if self.config.alerts.matcher == "percolator":
             self._use_percolator(loaded.watchlists)

@@ -48,6 +48,7 @@ def article_from_page(page: Page) -> Article:
         canonical_url=page.canonical_url or canonicalize_url(url),
         source=page.source,
         publisher=page.publisher,
+        label=page.label,
         unresolved=page.unresolved,
         html=page.html,
         entry=page.entry,

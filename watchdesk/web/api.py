@@ -31,6 +31,7 @@ def api_search(
     request: Request,
     q: str = "",
     source: Many = [],  # noqa: B006 - FastAPI copies defaults per request
+    label: Many = [],  # noqa: B006
     language: Many = [],  # noqa: B006
     event: Many = [],  # noqa: B006
     country: Many = [],  # noqa: B006
@@ -53,7 +54,8 @@ def api_search(
     and a per-day `histogram`, counted on the share `facet_sample` of the matches (1.0 =
     exact; below it, estimates); a malformed query is a 400 with the `position` it points at.
     """
-    values = {"source": source, "language": language, "event": event, "country": country}
+    values = {"source": source, "label": label, "language": language, "event": event}
+    values |= {"country": country}
     values |= {"region": region, "entity": entity}
     params: dict[str, list[str]] = {name: values[name] for name in FILTERS}
     params |= {"q": [q], "since": [since], "until": [until], "sort": [sort], "page": [str(page)]}

@@ -161,11 +161,12 @@ def facet_label(name: str, value: str, entity_names: dict[str, str]) -> str:
     """How a facet value reads on the page (plain text; the template escapes it).
 
     Values are stored normalised, as queries match them (`region:sichuan`); an entity id shows
-    its name, an event its words, a region its capitals. Chinese names have no case to restore.
+    its name, an event or a source label its words, a region its capitals. Chinese names have
+    no case to restore.
     """
     if name == "entity":
         return entity_names.get(value, value)
-    if name == "event":
+    if name in ("event", "label"):
         return value.replace("_", " ")
     if name == "region":
         words = value.split(" ")

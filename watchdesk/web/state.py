@@ -24,6 +24,7 @@ EXPORT_LIMIT = 10_000
 # URL parameter -> SearchRequest attribute, in the order facets are shown (backend.FACET_FIELDS).
 FILTERS: dict[str, str] = {
     "source": "sources",
+    "label": "labels",
     "language": "languages",
     "event": "events",
     "country": "countries",
@@ -132,6 +133,7 @@ class SearchState:
             since=date.fromisoformat(self.since) if self.since else None,
             until=date.fromisoformat(self.until) if self.until else None,
             sources=list(f.get("source", ())),
+            labels=list(f.get("label", ())),
             languages=list(f.get("language", ())),
             events=list(f.get("event", ())),
             countries=list(f.get("country", ())),

@@ -67,6 +67,7 @@ def article_document(article: Article, seq: int | None = None) -> dict[str, Any]
         "url": article.url,
         "canonical_url": article.canonical_url,
         "source": article.source,
+        "label": article.label or None,  # no label: no value, as in MatchDocument
         "language": article.language.lower() if article.language else None,
         "title": index_text(article.title),
         "text": index_text(article.text),
@@ -113,10 +114,13 @@ def article_from_source(source: dict[str, Any]) -> Article:
         "language",
         "cluster_id",
         "content_hash",
+        "publisher",
+        "label",
     ):
         if d.get(name) is not None:
             setattr(art, name, d[name])
     art.fallback = bool(d.get("fallback", False))
+    art.unresolved = bool(d.get("unresolved", False))
     art.is_cluster_lead = bool(d.get("is_cluster_lead", True))
     art.published = _parse(d.get("published"))
     art.fetched = _parse(d.get("fetched"))

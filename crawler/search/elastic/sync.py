@@ -96,6 +96,18 @@ class ArchiveSync:
         report.indexed += len(bulk.indexed)
         return [seq_of[i] for i in bulk.indexed if i in seq_of], [s for s, _ in rejected]
 
+    def resend(self, seqs: Sequence[int], reason: str) -> int:
+        """Send these stored articles again on the next `sync` (changed in the store since
+        they were sent: labels filled in by `Store.backfill_labels`); returns how many.
+
+        They are held like rejected articles (status 0, `reason`), so the next sync retries
+        them first and a crash before it loses nothing; those beyond the watermark are sent
+        anyway."""
+        mark = self.state.watermark()
+        rows = self.store.article_rows([s for s in seqs if s <= mark], "seq, id")
+        self.state.hold([(int(r["seq"]), BulkFailure(r["id"], 0, reason)) for r in rows])
+        return len(rows)
+
     def sync(
         self, progress: Callable[[int], None] | None = None, max_batches: int | None = None
     ) -> SyncReport:
