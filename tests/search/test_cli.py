@@ -154,7 +154,9 @@ def test_facets_with_json_end_with_a_summary(config: Path) -> None:
     code, out, _ = search(config, "event:sister_city", "--facets", "--json")
     rows = json_lines(out)
     summary = rows[-1]
-    assert code == 0 and set(summary) == {"total", "facets", "facet_labels", "facet_sample"}
+    want = {"total", "articles", "unit", "facets", "facet_labels", "facet_sample"}
+    assert code == 0 and set(summary) == want
+    assert summary["unit"] == "stories"
     assert summary["facet_sample"] == 1.0  # a handful of matches: counted exactly
     assert summary["total"] == len(rows) - 1
     assert dict(summary["facets"]["event"])["sister_city"] == summary["total"]  # type: ignore[index]

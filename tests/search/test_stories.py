@@ -6,6 +6,10 @@ hits, the story's with `+2 copies`; with copies it shows four; totals and facets
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +20,7 @@ from crawler.article import Article, Entity
 from crawler.search.embedded import EmbeddedArchive
 from crawler.search.request import SearchRequest
 from crawler.storage import Store
+from tests.conftest import run_cli
 
 HUBEI = Entity("geonames:1806949", "Hubei", "place", "CN", "Hubei", kind="province")
 TAIPEI = Entity("geonames:1668341", "Taipei", "place", "TW", "Taipei", kind="city")
@@ -156,3 +161,53 @@ def test_an_unclustered_article_is_its_own_story(tmp_path: Path) -> None:
         assert hit.story_id == OTHER.id and hit.copy_count == 0
     finally:
         archive.close()
+
+
+# -- the command -----------------------------------------------------------------------------
+
+
+SOURCE_CELL = re.compile(r"│ outlet\d +│")
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("stories-cli")
+    (root / "watchdesk.yaml").write_text(
+        "store: {path: var/watchdesk.db}\nsources: []\nwatchlists: []\n", encoding="utf-8"
+    )
+    with Store(root / "var" / "watchdesk.db") as store:
+        for a in (LEAD, *COPIES, OTHER):
+            store.save_article(a)
+    return root / "watchdesk.yaml"
+
+
+def _search(config: Path, *args: str) -> str:
+    proc = run_cli("--config", str(config), "search", '"sister city"', *args)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_cli_shows_two_stories_and_the_copies(config: Path) -> None:
+    out = _search(config, "--facets")
+    assert "+2 copies" in out
+    assert "2 stories (4 articles), page 1 of 1" in out
+    assert "facet counts are stories" in out
+    assert len(SOURCE_CELL.findall(_search(config))) == 2  # a row per story
+
+
+def test_cli_copies_lists_every_article(config: Path) -> None:
+    out = _search(config, "--copies")
+    assert "+2 copies" not in out and "4 articles, page 1 of 1" in out
+    assert len(SOURCE_CELL.findall(out)) == 4
+
+
+def test_cli_json_and_csv_carry_the_story_and_its_copies(config: Path) -> None:
+    rows = [json.loads(line) for line in _search(config, "--json", "--facets").splitlines()]
+    hits, summary = rows[:-1], rows[-1]
+    assert {(h["story_id"], h["copy_count"]) for h in hits} == {(LEAD.id, 2), (OTHER.id, 0)}
+    assert (summary["unit"], summary["total"], summary["articles"]) == ("stories", 2, 4)
+    assert dict(summary["facets"]["country"]) == {"CN": 1, "TW": 1}
+    table = list(csv.DictReader(io.StringIO(_search(config, "--csv"))))
+    assert {(r["story_id"], r["copies"]) for r in table} == {(LEAD.id, "2"), (OTHER.id, "0")}
+    every = list(csv.DictReader(io.StringIO(_search(config, "--csv", "--copies"))))
+    assert len(every) == 4 and {r["story_id"] for r in every} == {LEAD.id, OTHER.id}

@@ -44,6 +44,8 @@ CSV_COLUMNS = (
     "places",
     "entities",
     "snippet",
+    "story_id",
+    "copies",
 )
 
 
@@ -82,7 +84,7 @@ def _rich_snippet(snippet: str) -> Text:
     return text
 
 
-def _csv_row(hit: Hit) -> list[str]:
+def _csv_row(hit: Hit, by_story: bool) -> list[str]:
     a = hit.article
     values: dict[str, Any] = {
         "id": a.id,
@@ -99,8 +101,24 @@ def _csv_row(hit: Hit) -> list[str]:
         "places": "; ".join(e.name for e in a.entities if e.type == "place"),
         "entities": "; ".join(e.name for e in a.entities if e.type != "place"),
         "snippet": hit.snippet.replace("[[", "").replace("]]", ""),
+        "story_id": hit.story_id,
+        # the other matching articles of the story; unknown (blank) when every copy is a row
+        "copies": hit.copy_count if by_story else "",
     }
     return [csv_cell(values[c]) for c in CSV_COLUMNS]
+
+
+def copies_label(count: int) -> str:
+    """ "+2 copies": the other articles of a hit's story, as the hit lists them."""
+    return f"+{count} cop{'y' if count == 1 else 'ies'}" if count else ""
+
+
+def counted(result: SearchResult) -> str:
+    """The result's size in its own unit: "12 stories (19 articles)", or "19 articles"."""
+    if result.articles is None:
+        return f"{result.total} article{'' if result.total == 1 else 's'}"
+    stories = f"{result.total} stor{'y' if result.total == 1 else 'ies'}"
+    return f"{stories} ({result.articles} article{'' if result.articles == 1 else 's'})"
 
 
 def _print_table(result: SearchResult, page: int, limit: int) -> None:
@@ -114,20 +132,25 @@ def _print_table(result: SearchResult, page: int, limit: int) -> None:
         table.add_column("snippet", overflow="fold", ratio=4)
         for hit in result.hits:
             a = hit.article
+            title = _rich_snippet(hit.title_highlighted or a.title)
+            if hit.copy_count:
+                title.append(f"\n{copies_label(hit.copy_count)}", style="dim")
             table.add_row(
-                _rich_snippet(hit.title_highlighted or a.title),
+                title,
                 Text(outlet(a.publisher, a.source)),
                 a.published.date().isoformat() if a.published else "-",
                 _rich_snippet(hit.snippet),
             )
         out.print(table)
     pages = max(1, -(-result.total // limit))
-    out.print(f"{result.total} articles, page {page} of {pages} ({result.took_ms:.0f} ms)")
+    out.print(f"{counted(result)}, page {page} of {pages} ({result.took_ms:.0f} ms)")
 
 
 def _print_facets(result: SearchResult) -> None:
     labels = result.facet_labels
     approx = "≈" if result.facet_sample < 1 else ""
+    if result.by_story:
+        out.print("[dim]facet counts are stories (copies of a story count once)[/dim]")
     if approx:
         share = f"{result.facet_sample:.0%}"
         out.print(f"[dim]facet counts estimated from a {share} sample of the matches[/dim]")
@@ -236,6 +259,14 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout, for export.")] = False,
     facets: Annotated[bool, typer.Option("--facets", help="Print facet counts too.")] = False,
+    copies: Annotated[
+        bool,
+        typer.Option(
+            "--copies",
+            help="List every article. By default syndicated copies are grouped under their "
+            "story (one hit per story, '+N copies'; totals and facets count stories).",
+        ),
+    ] = False,
 ) -> None:
     """Search the archive. Every filter option repeats (OR within one option, AND between).
 
@@ -280,6 +311,7 @@ def search(
         limit=limit,
         offset=(page - 1) * limit,
         facets=facets,
+        by_story=not copies,
     )
     try:
         request.query_tree()
@@ -291,14 +323,17 @@ def search(
         for hit in result.hits:
             print(json.dumps(hit.to_dict(), ensure_ascii=False))
         if facets:
-            summary = {"total": result.total, "facets": result.facets}
+            summary: dict[str, Any] = {"total": result.total, "facets": result.facets}
+            # by story, total and facets count stories; `articles` is how many they hold
+            summary["unit"] = "stories" if result.by_story else "articles"
+            summary["articles"] = result.articles if result.by_story else result.total
             summary["facet_sample"] = result.facet_sample
             summary["facet_labels"] = result.facet_labels
             print(json.dumps(summary, ensure_ascii=False))
     elif as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
-        writer.writerows(_csv_row(hit) for hit in result.hits)
+        writer.writerows(_csv_row(hit, result.by_story) for hit in result.hits)
     else:
         _print_table(result, page, limit)
         if facets:
