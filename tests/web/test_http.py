@@ -56,7 +56,8 @@ def test_hostile_headline_and_body_are_text(http: httpx.Client, archive: Fixture
 def test_search_shows_hits_facets_histogram_and_pages(http: httpx.Client) -> None:
     r = http.get("/search", params={"q": "sister"})
     api = http.get("/api/search", params={"q": "sister"}).json()
-    assert f"<strong>{api['total']}</strong> articles" in r.text
+    counted = f"<strong>{api['total']}</strong> stories ({api['articles']} articles)"
+    assert api["unit"] == "stories" and counted in r.text
     assert api["total"] > 5
     assert "<mark>sister</mark>" in r.text.lower() or "<mark>Sister</mark>" in r.text
     for facet in ("source", "language", "event", "country"):
@@ -70,7 +71,7 @@ def test_search_shows_hits_facets_histogram_and_pages(http: httpx.Client) -> Non
     assert tw["total"] >= 1 and all("TW" in h["countries"] for h in tw["hits"])
     page = http.get("/search", params={"q": "sister", "country": "TW"}).text
     assert 'class="chip" href="/search?q=sister"' in page  # the filter can be removed
-    assert f"<strong>{tw['total']}</strong> article" in page
+    assert f"<strong>{tw['total']}</strong> stor" in page
 
 
 def test_estimated_facet_counts_are_marked(

@@ -43,6 +43,7 @@ def api_search(
     page: Annotated[int, Query(ge=1)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     facets: bool = True,
+    copies: bool = False,
 ) -> Any:
     """Search the archive in the watchdesk query language, with the page's filters.
 
@@ -52,12 +53,18 @@ def api_search(
     `total`, `hits` (as `watchdesk search --json`, snippets marked with `[[ ]]`), `facets`
     and a per-day `histogram`, counted on the share `facet_sample` of the matches (1.0 =
     exact; below it, estimates); a malformed query is a 400 with the `position` it points at.
+
+    Syndicated copies are grouped under their story: one hit per story (its best-ranked copy,
+    with `story_id`, `copy_count` and the other `copies`), `total` and the facets count
+    stories (`unit: "stories"`) and `articles` is how many articles they hold. `copies=1`
+    lists every article (`unit: "articles"`).
     """
     values = {"source": source, "language": language, "event": event, "country": country}
     values |= {"region": region, "entity": entity}
     params: dict[str, list[str]] = {name: values[name] for name in FILTERS}
     params |= {"q": [q], "since": [since], "until": [until], "sort": [sort], "page": [str(page)]}
     params["min_relevance"] = [min_relevance]
+    params["copies"] = ["1" if copies else "0"]
     state, problems = SearchState.from_params(params)
     if problems:
         return JSONResponse({"error": "bad parameter", "problems": problems}, status_code=400)
@@ -68,6 +75,8 @@ def api_search(
     return {
         "query": q,
         "total": result.total,
+        "unit": "stories" if result.by_story else "articles",
+        "articles": result.articles if result.by_story else result.total,
         "page": page,
         "limit": limit,
         "took_ms": round(result.took_ms, 2),

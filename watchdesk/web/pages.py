@@ -105,12 +105,12 @@ def export_csv(request: Request) -> Response:
     found = _export_hits(request)
     if isinstance(found, Response):
         return found
-    _, hits = found
+    state, hits = found
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(
         ["id", "published", "source", "title", "url", "language", "relevance", "score"]
-        + ["events", "countries", "places", "snippet"]
+        + ["events", "countries", "places", "snippet", "story_id", "copies"]
     )
     for hit in hits:
         a = hit.article
@@ -131,6 +131,9 @@ def export_csv(request: Request) -> Response:
                     " ".join(a.countries),
                     places,
                     hit.snippet.replace("[[", "").replace("]]", ""),
+                    hit.story_id,
+                    # the story's other matching articles; blank when each is a row
+                    "" if state.copies else hit.copy_count,
                 )
             ]
         )

@@ -50,6 +50,8 @@ class SearchState:
     page: int = 1
     # the domain relevance floor (0..1), `min_relevance=` in the URL; None: no floor
     min_relevance: float | None = None
+    # `copies=1`: every article a hit; by default copies are grouped under their story
+    copies: bool = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, Sequence[str]]) -> tuple[SearchState, list[str]]:
@@ -105,6 +107,9 @@ class SearchState:
             except ValueError:
                 problems.append(f"page: must be a number from 1 to {MAX_PAGE}")
                 page = 1
+        raw_copies = one("copies")
+        if raw_copies not in ("", "0", "1"):
+            problems.append(f"copies: must be 1 (every copy) or 0 (by story), not {raw_copies!r}")
         state = cls(
             q=one("q"),
             filters={k: v for k, v in filters.items() if v},
@@ -113,6 +118,7 @@ class SearchState:
             sort=sort,
             page=page,
             min_relevance=min_relevance,
+            copies=raw_copies == "1",
         )
         return state, problems
 
@@ -143,6 +149,7 @@ class SearchState:
             offset=(self.page - 1) * limit if offset is None else offset,
             facets=facets,
             histogram=facets,
+            by_story=not self.copies,
         )
 
     def params(self) -> list[tuple[str, str]]:
@@ -160,6 +167,8 @@ class SearchState:
             out.append(("min_relevance", f"{self.min_relevance:g}"))
         if self.sort != "best":
             out.append(("sort", self.sort))
+        if self.copies:
+            out.append(("copies", "1"))
         if self.page != 1:
             out.append(("page", str(self.page)))
         return out
