@@ -24,6 +24,7 @@ from typer.core import TyperCommand
 from crawler import timespan
 from crawler.search.request import FACET_FIELDS, Hit, SearchRequest, SearchResult, sort_name
 from watchdesk.cli.app import _load, app, err, out
+from watchdesk.service.config import LoadedConfig
 
 _MARKED = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection");
@@ -267,6 +268,24 @@ def search(
             "story (one hit per story, '+N copies'; totals and facets count stories).",
         ),
     ] = False,
+    save: Annotated[
+        str | None,
+        typer.Option(
+            "--save",
+            metavar="NAME",
+            help="Also save this search (query and filters, not dates) as NAME: a watchlist "
+            "with `delivery: none` appended to the watchlists file, which never alerts.",
+        ),
+    ] = None,
+    saved: Annotated[
+        str | None,
+        typer.Option(
+            "--saved",
+            metavar="NAME",
+            help="Run the saved search (or watchlist) NAME: its query and filters; a query "
+            "and options given too narrow it (--language/--source replace its own).",
+        ),
+    ] = None,
 ) -> None:
     """Search the archive. Every filter option repeats (OR within one option, AND between).
 
@@ -274,6 +293,23 @@ def search(
     """
     from crawler.query import QueryError
     from crawler.query.parser import parse_query_with_warnings
+
+    loaded = _load()
+    if save and saved:
+        err.print("error: choose one of --save and --saved")
+        raise typer.Exit(2)
+    if saved:
+        base = loaded.watchlists.by_name(saved)
+        if base is None:
+            names = [w.name for w in loaded.watchlists.watchlists if w.is_saved_search]
+            known = f"; saved searches: {', '.join(names)}" if names else ""
+            err.print(f"error: --saved: no watchlist named {escape(saved)!r}{escape(known)}")
+            raise typer.Exit(2)
+        query = f"({base.query}) AND ({query})" if query.strip() else base.query
+        language = language or list(base.languages) or None
+        source = source or list(base.sources) or None
+        if base.min_relevance:
+            min_relevance = max(min_relevance or 0.0, base.min_relevance)
 
     try:
         sort = sort_name(sort)
@@ -318,7 +354,9 @@ def search(
     except QueryError as exc:  # a filter value the query language refuses
         err.print(f"error: bad filter: {escape(str(exc))}")
         raise typer.Exit(2) from None
-    result = _run(request)
+    if save:
+        _save(loaded, save, request)
+    result = _run(loaded, request)
     if as_json:
         for hit in result.hits:
             print(json.dumps(hit.to_dict(), ensure_ascii=False))
@@ -340,11 +378,48 @@ def search(
             _print_facets(result)
 
 
-def _run(request: SearchRequest) -> SearchResult:
+def _save(loaded: LoadedConfig, name: str, request: SearchRequest) -> None:
+    """Append the search to the watchlists file as a saved search; exit 2 when it cannot be."""
+    from alerts.saved_searches import SaveError, append_watchlist, saved_search_query
+
+    fields = [
+        ("country", request.countries),
+        ("region", request.regions),
+        ("event", request.events),
+        ("entity", request.entities),
+    ]
+    query = saved_search_query(request.query, fields)
+    if not query:
+        err.print("error: --save: nothing to save: give a query or a filter")
+        raise typer.Exit(2)
+    entry: dict[str, Any] = {"name": name, "query": query}
+    if request.languages:
+        entry["languages"] = list(request.languages)
+    if request.sources:
+        entry["sources"] = list(request.sources)
+    if request.min_relevance:
+        entry["min_relevance"] = request.min_relevance
+    entry["delivery"] = "none"
+    inline = not isinstance(loaded.config.watchlists, str)
+    path = loaded.path if inline else loaded.resolve(str(loaded.config.watchlists))
+    try:
+        append_watchlist(path, entry, inline=inline)
+    except SaveError as exc:
+        err.print(f"error: --save: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    if request.since or request.until:
+        err.print("note: the dates are not saved: give --since/--until when you run it")
+    err.print(
+        f"saved search {escape(name)!r} added to {escape(str(path))} (delivery: none); run it "
+        f"with `watchdesk search --saved {escape(name)}`, make it a watchlist by giving it a "
+        "channel and `delivery: instant`"
+    )
+
+
+def _run(loaded: LoadedConfig, request: SearchRequest) -> SearchResult:
     from crawler.search.backends import open_archive
     from enrich.entities import EntityMatcher
 
-    loaded = _load()
     watched = [e.model_dump() for e in loaded.watchlists.entities]
     entities = EntityMatcher.load(watched, list(loaded.config.organisations))
     archive = open_archive(loaded, aliases=entities.ids_for_name)
