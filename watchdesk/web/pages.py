@@ -75,6 +75,7 @@ def search_page(request: Request) -> HTMLResponse:
         export_csv=state.url("/search.csv", page=1),
         export_json=state.url("/search.json", page=1),
         ranked=error is None and _ranked(state),
+        saved_searches=desk.saved_searches(),
     )
 
 

@@ -122,6 +122,18 @@ class SearchState:
         )
         return state, problems
 
+    @classmethod
+    def for_watchlist(
+        cls, query: str, languages: Sequence[str], sources: Sequence[str], min_relevance: float
+    ) -> SearchState:
+        """The search a watchlist or saved search stands for: its query and its own filters."""
+        filters = {"language": tuple(languages), "source": tuple(sources)}
+        return cls(
+            q=query,
+            filters={k: v for k, v in filters.items() if v},
+            min_relevance=min_relevance or None,
+        )
+
     @property
     def is_empty(self) -> bool:
         return not (
