@@ -29,6 +29,7 @@ from crawler.query import (
     resolve_aliases,
 )
 from crawler.query.syntax import has_text_clause
+from crawler.search.facet_labels import ENTITY_BUCKETS, facet_labels, split_places
 from crawler.search.request import (
     BEST_CANDIDATES,
     COPIES_SHOWN,
@@ -165,7 +166,8 @@ class EmbeddedArchive:
             hit.copies = [Copy.of(a) for a in others]
             result.hits.append(hit)
         if request.facets:
-            result.facet_labels = self._facet_labels(result.facets.get("entity", []))
+            result.facets = split_places(result.facets, request.facet_size)
+            result.facet_labels = facet_labels(result.facets, self.store)
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
 
@@ -275,9 +277,10 @@ class EmbeddedArchive:
         if by_story:
             out.stories = len(kept)
         if request.facets:
+            size = request.facet_size
             out.facets = {
                 name: sorted(((v, len(s)) for v, s in c.items()), key=lambda p: (-p[1], p[0]))[
-                    : request.facet_size
+                    : size * ENTITY_BUCKETS if name == "entity" else size
                 ]
                 for name, c in facets.items()
             }
@@ -290,15 +293,6 @@ class EmbeddedArchive:
                 others = sorted((articles[s] for s in group if s != seq), key=_oldest_first)
                 copies[seq] = (len(group) - 1, others[:COPIES_SHOWN])
         return out, docs, copies
-
-    def _facet_labels(self, entity_counts: list[tuple[str, int]]) -> dict[str, dict[str, str]]:
-        """Display names of the entity ids in the facet counts (from one article naming each)."""
-        names: dict[str, str] = {}
-        for ent_id, _ in entity_counts:
-            name = self.store.entity_name(ent_id)
-            if name is not None:
-                names[ent_id] = name
-        return {"entity": names} if names else {}
 
 
 def _oldest_first(article: Article) -> tuple[bool, str]:

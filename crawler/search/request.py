@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from crawler.article import Article
-from crawler.query import And, Or, Query, parse_query
+from crawler.query import And, Not, Or, Query, parse_query
 
 # Facet fields every backend counts, in the order pages and the CLI show them.
 FACET_FIELDS: tuple[str, ...] = ("source", "language", "event", "country", "region", "entity")
@@ -78,6 +78,8 @@ class SearchRequest:
     events: Sequence[str] = ()
     entities: Sequence[str] = ()
     min_relevance: float | None = None  # the domain relevance (0..1), not the text score
+    # (field, value) pairs no hit may have: `("country", "TW")` is `-country:TW`
+    exclude: Sequence[tuple[str, str]] = ()
     sort: Sort = "best"
     limit: int = 20
     offset: int = 0
@@ -115,6 +117,9 @@ class SearchRequest:
                 parts.append(clauses[0])
             elif clauses:
                 parts.append(Or(tuple(clauses)))
+        for name, value in self.exclude:
+            if value:
+                parts.append(Not(parse_query(f"{name}:{_quoted(value)}")))
         if self.since or self.until:
             low = _day(self.since) if self.since else "*"
             high = _day(self.until) if self.until else "*"

@@ -35,6 +35,7 @@ import tantivy
 from crawler.article import Article
 from crawler.query import MatchDocument
 from crawler.query.evaluate import present_fields
+from crawler.search.facet_labels import ENTITY_BUCKETS
 from crawler.search.request import story_id
 from crawler.search.tantivy_query import (
     FACET_INDEX_FIELDS,
@@ -562,10 +563,12 @@ class TantivyIndex:
             for name, index_field in FACET_COUNT_FIELDS.items():
                 # per-segment candidates well above `size`, so that counts merged across
                 # segments are exact for the values shown (tantivy's default is 1.5x + 10)
+                # entities hold the places too (split off by the archive): read more of them
+                wanted = size * ENTITY_BUCKETS if name == "entity" else size
                 terms: dict[str, Any] = {
                     "field": index_field,
-                    "size": size,
-                    "segment_size": max(10 * size, 100),
+                    "size": wanted,
+                    "segment_size": max(10 * wanted, 100),
                 }
                 aggs[name] = {"terms": terms}
                 if by_story:

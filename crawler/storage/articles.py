@@ -19,7 +19,7 @@ from crawler.storage.database import Database
 from crawler.storage.links import add_link_rows
 from crawler.storage.outbox import AlertPolicy, add_alert
 from crawler.storage.rows import row_to_article
-from crawler.textnorm import index_text
+from crawler.textnorm import fold, index_text
 
 
 class ArticleRows(Database):
@@ -89,6 +89,21 @@ class ArticleRows(Database):
             for ent in json.loads(row["entities"]):
                 if ent.get("id") == entity_id:
                     return str(ent.get("name") or entity_id)
+        return None
+
+    def region_place(self, region: str) -> tuple[str, str] | None:
+        """(name as written, country code) of a region facet value (folded, `hubei`), from
+        one stored article that names a place in it."""
+        rows = self.execute(
+            "SELECT entities FROM articles WHERE seq = (SELECT seq FROM article_facets "
+            "WHERE field = 'region' AND value = ? LIMIT 1)",
+            (region,),
+        )
+        for row in rows:
+            for ent in json.loads(row["entities"]):
+                written = ent.get("region")
+                if written and fold(written) == region:
+                    return str(written), str(ent.get("country") or "").upper()
         return None
 
     def story_copies(

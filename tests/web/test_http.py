@@ -323,7 +323,8 @@ def test_entity_facets_show_names_and_filter_by_id(http: httpx.Client) -> None:
     shown = [v for v, _ in api["facets"]["entity"] if v in names]
     assert shown
     for value in shown:
-        link = f'href="/search?q=sister&amp;entity={value.replace(":", "%3A")}">'
+        link = f'href="/search?q=sister&amp;entity={value.replace(":", "%3A")}" '
+        link += f'title="entity:{value}">'  # the code, on hover
         assert link + html.escape(names[value], quote=False) + "</a>" in page.replace("&#39;", "'")
     narrowed = http.get("/api/search", params={"q": "sister", "entity": shown[0]}).json()
     assert narrowed["total"] >= 1

@@ -22,6 +22,7 @@ from rich.text import Text
 from typer.core import TyperCommand
 
 from crawler import timespan
+from crawler.search.facet_labels import label_of, shown_facets, with_code
 from crawler.search.request import FACET_FIELDS, Hit, SearchRequest, SearchResult, sort_name
 from watchdesk.cli.app import _load, app, err, out
 from watchdesk.service.config import LoadedConfig
@@ -155,7 +156,7 @@ def _print_facets(result: SearchResult) -> None:
     if approx:
         share = f"{result.facet_sample:.0%}"
         out.print(f"[dim]facet counts estimated from a {share} sample of the matches[/dim]")
-    for name in FACET_FIELDS:
+    for name in shown_facets(FACET_FIELDS):
         counts = result.facets.get(name, [])
         if not counts:
             continue
@@ -163,8 +164,8 @@ def _print_facets(result: SearchResult) -> None:
         table.add_column("value")
         table.add_column("count", justify="right")
         for value, count in counts:
-            label = labels.get(name, {}).get(value)
-            shown = f"{label} ({value})" if label and label != value else value
+            # the page's labels, with the code a filter takes beside them (no hover here)
+            shown = with_code(name, value, label_of(name, value, labels, {}))
             table.add_row(Text(shown), f"{approx}{count}")
         out.print(table)
 

@@ -36,6 +36,7 @@ def api_search(
     country: Many = [],  # noqa: B006
     region: Many = [],  # noqa: B006
     entity: Many = [],  # noqa: B006
+    exclude: Many = [],  # noqa: B006
     since: str = "",
     until: str = "",
     sort: str = "best",
@@ -47,7 +48,8 @@ def api_search(
 ) -> Any:
     """Search the archive in the watchdesk query language, with the page's filters.
 
-    Filters repeat (`country=CN&country=TW` = either); since/until are YYYY-MM-DD;
+    Filters repeat (`country=CN&country=TW` = either); `exclude=country:TW` (repeating) leaves
+    out the articles with that value (`-country:TW`); since/until are YYYY-MM-DD;
     `min_relevance` (0..1) is the floor of the domain relevance; `sort` is `best` (the text
     score blended with the domain relevance), `text` (the text score alone) or `date`. Returns
     `total`, `hits` (as `watchdesk search --json`, snippets marked with `[[ ]]`), `facets`
@@ -65,6 +67,7 @@ def api_search(
     params |= {"q": [q], "since": [since], "until": [until], "sort": [sort], "page": [str(page)]}
     params["min_relevance"] = [min_relevance]
     params["copies"] = ["1" if copies else "0"]
+    params["exclude"] = exclude
     state, problems = SearchState.from_params(params)
     if problems:
         return JSONResponse({"error": "bad parameter", "problems": problems}, status_code=400)
@@ -84,6 +87,9 @@ def api_search(
         "facets": {k: [[v, n] for v, n in vals] for k, vals in result.facets.items()},
         "histogram": [[d, n] for d, n in result.histogram],
         "facet_sample": result.facet_sample,
+        # value -> how it reads, per facet: `{"country": {"BD": "Bangladesh"}, "region":
+        # {"hubei": "Hubei (CN)"}}` (the value is the code a query or filter takes)
+        "facet_labels": result.facet_labels,
     }
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from alerts.backtest import ArticleNotFound
 from crawler.query import QueryError
+from crawler.search.facet_labels import shown_facets
 from crawler.search.request import FACET_FIELDS
 from watchdesk.web.desk import Desk
 from watchdesk.web.markup import csv_cell
@@ -56,10 +57,12 @@ def search_page(request: Request) -> HTMLResponse:
     except QueryError as exc:
         error = exc
     names = dict(desk.entity_names)
+    labels: dict[str, dict[str, str]] = {}
     if result is not None:
         for hit in result.hits:
             for ent in hit.article.entities:
                 names.setdefault(ent.id, ent.name)
+        labels = result.facet_labels
     pages = 1 if result is None else max(1, -(-result.total // PAGE_SIZE))
     return _render(
         request,
@@ -69,8 +72,9 @@ def search_page(request: Request) -> HTMLResponse:
         problems=problems,
         error=error,
         result=result,
-        facet_fields=FACET_FIELDS,
+        facet_fields=shown_facets(FACET_FIELDS),
         entity_names=names,
+        facet_labels=labels,
         pages=pages,
         export_csv=state.url("/search.csv", page=1),
         export_json=state.url("/search.json", page=1),

@@ -23,6 +23,7 @@ from crawler.search.elastic.client import connect, redact_url
 from crawler.search.elastic.document import article_document, article_from_source
 from crawler.search.elastic.results import result_from_response
 from crawler.search.elastic.templates import IndexNames, Resources, render_resources
+from crawler.search.facet_labels import ENTITY_BUCKETS, facet_labels, split_places
 from crawler.search.request import BEST_FLOOR, COPIES_SHOWN, SearchRequest, SearchResult
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,9 @@ class ElasticsearchArchive:
         result = result_from_response(
             resp.body, positive_literals(tree) if tree else [], by_story=request.by_story
         )
+        if request.facets:
+            result.facets = split_places(result.facets, request.facet_size)
+            result.facet_labels = facet_labels(result.facets)
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
 
@@ -338,6 +342,9 @@ def search_body(
         body["query"] = best_function_score(body["query"])
     if request.histogram:
         body["aggs"]["histogram_undated"] = undated_histogram(body["aggs"]["histogram"])
+    if request.facets and "facet_entity" in body.get("aggs", {}):
+        # entities hold the places too, split off by `split_places`: read more of them
+        body["aggs"]["facet_entity"]["terms"]["size"] = request.facet_size * ENTITY_BUCKETS
     if request.by_story:
         by_story(body)
     return body
