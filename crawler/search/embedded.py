@@ -20,6 +20,7 @@ from datetime import UTC
 from pathlib import Path
 
 from crawler.article import Article
+from crawler.dates import parse_iso
 from crawler.query import (
     AliasResolver,
     MatchDocument,
@@ -143,7 +144,7 @@ class EmbeddedArchive:
             if seq in articles:  # MatchDocument reuses it instead of folding again
                 articles[seq].match_text = match_text
         docs: dict[int, MatchDocument] = {}
-        copies: dict[int, tuple[int, list[Article]]] = {}
+        copies: dict[int, tuple[int, list[Copy]]] = {}
         if not exact:
             assert tree is not None
             page, docs, copies = self._verify(tree, page, articles, request)
@@ -163,7 +164,7 @@ class EmbeddedArchive:
             hit = Hit(article, score, snippet, words, title_highlighted=title)
             count, others = copies.get(seq, (0, []))
             hit.copy_count = count
-            hit.copies = [Copy.of(a) for a in others]
+            hit.copies = others
             result.hits.append(hit)
         if request.facets:
             result.facets = split_places(result.facets, request.facet_size)
@@ -202,14 +203,28 @@ class EmbeddedArchive:
         page.story_keys = [keys.get(seq, 0) for seq in page.seqs]
         return page
 
-    def _copies(self, tree: Query | None, page: IndexPage) -> dict[int, tuple[int, list[Article]]]:
+    def _copies(self, tree: Query | None, page: IndexPage) -> dict[int, tuple[int, list[Copy]]]:
         """For each hit of a by-story page: how many other articles of its story match, and
         the first COPIES_SHOWN of them, oldest first."""
         by_key = dict(zip(page.story_keys, page.seqs, strict=True))
         counts, members = self.index.story_members(tree, by_key, COPIES_SHOWN + 1)
         other_seqs = {s for key, seqs in members.items() for s in seqs if s != by_key.get(key)}
-        others = self._articles(sorted(other_seqs))
-        out: dict[int, tuple[int, list[Article]]] = {}
+        # the few columns a copy shows, not whole articles (their text is most of a row)
+        rows = self.store.article_rows(
+            sorted(other_seqs), "seq, id, title, source, publisher, url, published"
+        )
+        others = {
+            int(r["seq"]): Copy(
+                r["id"],
+                r["title"],
+                r["source"],
+                r["publisher"] or r["source"],
+                r["url"],
+                parse_iso(r["published"]),
+            )
+            for r in rows
+        }
+        out: dict[int, tuple[int, list[Copy]]] = {}
         for key, seq in by_key.items():
             copies = [others[s] for s in members.get(key, []) if s != seq and s in others]
             out[seq] = (max(counts.get(key, 1) - 1, 0), copies[:COPIES_SHOWN])
@@ -237,7 +252,7 @@ class EmbeddedArchive:
 
     def _verify(
         self, tree: Query, page: IndexPage, articles: dict[int, Article], request: SearchRequest
-    ) -> tuple[IndexPage, dict[int, MatchDocument], dict[int, tuple[int, list[Article]]]]:
+    ) -> tuple[IndexPage, dict[int, MatchDocument], dict[int, tuple[int, list[Copy]]]]:
         """Check every candidate of an inexact index answer with the matcher; count and page
         (by story when the request asks: the first copy of each story in the ranked order
         stands for it, with the others as its copies).
@@ -286,12 +301,12 @@ class EmbeddedArchive:
             }
         if request.histogram:
             out.histogram = sorted(days.items())
-        copies: dict[int, tuple[int, list[Article]]] = {}
+        copies: dict[int, tuple[int, list[Copy]]] = {}
         if by_story:
             for seq in out.seqs:
                 group = members[story_id(articles[seq])]
                 others = sorted((articles[s] for s in group if s != seq), key=_oldest_first)
-                copies[seq] = (len(group) - 1, others[:COPIES_SHOWN])
+                copies[seq] = (len(group) - 1, [Copy.of(a) for a in others[:COPIES_SHOWN]])
         return out, docs, copies
 
 
