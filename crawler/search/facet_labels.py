@@ -115,7 +115,9 @@ def label_of(
     if label:
         return label
     if field in ("entity", PLACE_FACET):
-        return names.get(value, value)
+        # a place is filtered as the entity it is: its label may be the place facet's
+        other = labels.get(PLACE_FACET if field == "entity" else "entity", {}).get(value)
+        return other or names.get(value, value)
     if field == "country":
         return country_name(value) or value
     if field == "event":

@@ -45,6 +45,14 @@ def test_exclude_a_value_and_take_it_back(http: httpx.Client) -> None:
     assert 'class="exclude" href="/search?q=sister&amp;exclude=country%3ATW"' in both
 
 
+def test_excluding_a_place_reads_as_its_name(http: httpx.Client) -> None:
+    page = http.get("/search", params={"q": "sister", "exclude": "entity:geonames:1806949"}).text
+    assert "not entity: Hubei ✕" in page
+    api = http.get("/api/search", params={"q": "sister", "exclude": "entity:geonames:1806949"})
+    hits = api.json()["hits"]
+    assert hits and all("geonames:1806949" not in {e["id"] for e in h["entities"]} for h in hits)
+
+
 def test_a_bad_exclusion_is_reported(http: httpx.Client) -> None:
     page = http.get("/search", params={"q": "sister", "exclude": "colour:red"}).text
     assert "Ignored exclude: must be FILTER:VALUE" in page

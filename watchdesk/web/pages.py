@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from alerts.backtest import ArticleNotFound
 from crawler.query import QueryError
-from crawler.search.facet_labels import shown_facets
+from crawler.search.facet_labels import facet_labels, shown_facets
 from crawler.search.request import FACET_FIELDS
 from watchdesk.web.desk import Desk
 from watchdesk.web.markup import csv_cell
@@ -62,7 +62,16 @@ def search_page(request: Request) -> HTMLResponse:
         for hit in result.hits:
             for ent in hit.article.entities:
                 names.setdefault(ent.id, ent.name)
-        labels = result.facet_labels
+        labels = {k: dict(v) for k, v in result.facet_labels.items()}
+    # the chips' values may be absent from the counts (an excluded value always is)
+    chips: dict[str, list[tuple[str, int]]] = {}
+    for name, values in state.filters.items():
+        chips.setdefault(name, []).extend((v, 0) for v in values)
+    for name, value in state.exclude:
+        chips.setdefault(name, []).append((value, 0))
+    for name, found in facet_labels(chips, desk.store).items():
+        for value, label in found.items():
+            labels.setdefault(name, {}).setdefault(value, label)
     pages = 1 if result is None else max(1, -(-result.total // PAGE_SIZE))
     return _render(
         request,
