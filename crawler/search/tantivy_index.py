@@ -89,7 +89,7 @@ STORY_FIELD = "story"
 
 def story_key(story: str) -> int:
     """The index's key of a story id: 63 bits of its hash (tantivy reads only numbers from a
-    fast field; any two of a million stories collide with odds of about 1 in 10 million)."""
+    fast field; any two of a million stories collide with odds of about 1 in 20 million)."""
     return int.from_bytes(hashlib.blake2b(story.encode(), digest_size=8).digest()) >> 1
 
 
