@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from crawler.article import Article, facets
@@ -139,11 +139,14 @@ class ArticleRows(Database):
             raise ValueError(f"not a date field: {date_field!r}")
         conds: list[str] = []
         params: list[Any] = []
+        # Stored dates are whole seconds (`iso`): a bound with a fraction is rounded up, so
+        # that an article stored at 12:00:05 is before an end of 12:00:05.8 (truncating the
+        # bound to 12:00:05 left it out) and not after a start of 12:00:05.8
         if start is not None:
             conds.append(f"{column} >= ?")
-            params.append(iso(start))
+            params.append(iso(_whole_second_up(start)))
         conds.append(f"{column} < ?")
-        params.append(iso(end))
+        params.append(iso(_whole_second_up(end)))
         if where is not None:
             conds.append(where.where)
             params.extend(where.params)
@@ -367,3 +370,10 @@ class ArticleRows(Database):
                 c.execute("DELETE FROM articles WHERE seq = ?", (seq,))
                 deleted.append(seq)
         return deleted
+
+
+def _whole_second_up(when: datetime) -> datetime:
+    """`when` rounded up to a whole second (stored dates have no fraction)."""
+    if not when.microsecond:
+        return when
+    return when.replace(microsecond=0) + timedelta(seconds=1)
