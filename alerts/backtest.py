@@ -141,6 +141,7 @@ class Backtest:
             "min_relevance": wl.min_relevance,
             "muted": wl.muted,
             "digest": wl.is_digest,
+            "saved_search": wl.is_saved_search,
             "start": self.start.isoformat() if self.start else None,
             "end": self.end.isoformat(),
             "date_field": self.date_field,
@@ -241,7 +242,7 @@ def labelled_backtest(
     if name is None:  # one verdict per article: its latest, across watchlists
         latest = {v.article_id: v for v in sorted(judged, key=lambda v: v.at)}
         judged = sorted(latest.values(), key=lambda v: v.alert_id)
-    matcher = WatchlistMatcher([watchlist.model_copy(update={"muted": False})], aliases=aliases)
+    matcher = WatchlistMatcher([as_live(watchlist)], aliases=aliases)
     result = LabelledBacktest()
     for verdict in judged:
         article = store.get_article(verdict.article_id)
@@ -314,7 +315,7 @@ def backtest(
     watchlist, draft = _target(target, draft)
     end = _utc(until) if until is not None else _utc(now or utcnow())
     start = end - since if since is not None else None
-    live = watchlist.model_copy(update={"muted": False})
+    live = as_live(watchlist)
     matcher = WatchlistMatcher([live], aliases=aliases)
     result = Backtest(watchlist, draft, start, end, date_field)
 
@@ -379,6 +380,15 @@ class _Match:
     when: datetime
     article: Article | None = None
     terms: list[MatchedTerm] | None = None
+
+
+def as_live(watchlist: Watchlist) -> Watchlist:
+    """The watchlist as if it alerted: unmuted, and a saved search (`delivery: none`) as an
+    instant watchlist, so a backtest shows what it would send once made a watchlist."""
+    update: dict[str, Any] = {"muted": False}
+    if watchlist.is_saved_search:
+        update["delivery"] = "instant"
+    return watchlist.model_copy(update=update)
 
 
 def _tree(watchlist: Watchlist, aliases: AliasResolver | None) -> Query | None:

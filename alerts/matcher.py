@@ -528,6 +528,8 @@ class MatchExplanation:
 def _filters(wl: Watchlist, doc: MatchDocument) -> list[tuple[bool, str]]:
     """The watchlist's own conditions besides its query, each with a verdict."""
     out = [(not wl.muted, "muted" if wl.muted else "not muted")]
+    if wl.is_saved_search:
+        out.append((False, "a saved search (delivery: none): never matched live"))
     if wl.languages:
         allowed = [lang.lower() for lang in wl.languages]
         out.append((doc.language in allowed, f"language {doc.language or 'unknown'} in {allowed}"))
@@ -569,7 +571,8 @@ class WatchlistMatcher:
     """All watchlists compiled once; `match` finds those an article satisfies.
 
     `aliases` resolves entity/place names to ids (the enrichment step's `ids_for_name`).
-    Muted watchlists are compiled (so `explain` can talk about them) but never match.
+    Muted watchlists and saved searches (`delivery: none`) are compiled (so `explain` can
+    talk about them) but never match, so they never reach the outbox.
     """
 
     def __init__(
@@ -586,7 +589,7 @@ class WatchlistMatcher:
                 by_text[wl.query] = entry
                 self._entries.append(entry)
             self._by_name[wl.name] = (wl, entry)
-            if not wl.muted:
+            if not (wl.muted or wl.is_saved_search):
                 entry.targets.append(_Target.of(order, wl))
         compiler = _Compiler()
         for entry in self._entries:

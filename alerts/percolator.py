@@ -68,7 +68,9 @@ class PercolatorMatcher:
         self._by_name = {wl.name: wl for wl in self.watchlists}
         # the in-process query per watchlist, for matched terms (aliases resolved once)
         self._trees: dict[str, Query] = {
-            wl.name: watchlist_tree(wl, aliases) for wl in self.watchlists if not wl.muted
+            wl.name: watchlist_tree(wl, aliases)
+            for wl in self.watchlists
+            if not (wl.muted or wl.is_saved_search)
         }
 
     @classmethod

@@ -87,7 +87,9 @@ class Watchlist(BaseModel):
     languages: list[str] = []
     sources: list[str] = []
     min_relevance: float = Field(0.0, ge=0.0, le=1.0)
-    delivery: Literal["instant"] | Digest = "instant"
+    # `none`: a saved search, a named query with its filters that never alerts (the matcher
+    # skips it); "make it a watchlist" is changing this one line to `instant` or a digest
+    delivery: Literal["instant", "none"] | Digest = "instant"
     muted: bool = False
     # `min_relevance: auto`: the floor is learned from the desk's verdicts (alerts.auto_relevance
     # sets `min_relevance` to it); 0.0, no floor, until there are enough
@@ -139,6 +141,11 @@ class Watchlist(BaseModel):
     @property
     def is_digest(self) -> bool:
         return isinstance(self.delivery, Digest)
+
+    @property
+    def is_saved_search(self) -> bool:
+        """`delivery: none`: searched by name, never matched live, never alerting."""
+        return self.delivery == "none"
 
 
 def _is_auto(value: Any) -> bool:
@@ -194,7 +201,8 @@ def _format_pydantic(
         if names[:1] == ["delivery"] and len(names) == 1 and not isinstance(err["input"], dict):
             # the input is no mapping: the Digest member's complaint adds nothing
             msg = (
-                f"must be instant or a digest such as {{digest: '0 8 * * *'}}, not {err['input']!r}"
+                "must be instant, none (a saved search) or a digest such as "
+                f"{{digest: '0 8 * * *'}}, not {err['input']!r}"
             )
         elif (
             names[:1] == ["delivery"] and isinstance(err["input"], dict) and "literal[" in str(raw)

@@ -20,6 +20,7 @@ from datetime import UTC
 from pathlib import Path
 
 from crawler.article import Article
+from crawler.dates import parse_iso
 from crawler.query import (
     AliasResolver,
     MatchDocument,
@@ -29,13 +30,17 @@ from crawler.query import (
     resolve_aliases,
 )
 from crawler.query.syntax import has_text_clause
+from crawler.search.facet_labels import ENTITY_BUCKETS, facet_labels, split_places
 from crawler.search.request import (
     BEST_CANDIDATES,
+    COPIES_SHOWN,
     FACET_FIELDS,
+    Copy,
     Hit,
     SearchRequest,
     SearchResult,
     best_score,
+    story_id,
 )
 from crawler.search.snippets import highlight
 from crawler.search.tantivy_index import IndexPage, TantivyIndex
@@ -43,6 +48,10 @@ from crawler.search.tantivy_query import TITLE_WEIGHT
 from crawler.storage import Store
 
 TEXT_WEIGHT = 1.0
+# A by-story page reads this many times its depth in ranked articles (and again this many
+# times more while they hold too few stories): a story rarely has more than two or three
+# matching copies, so the first window nearly always suffices.
+STORY_WINDOW = 3
 
 
 def default_index_path(store: Store) -> Path | None:
@@ -96,7 +105,11 @@ class EmbeddedArchive:
         self.store.close()
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """Raises `crawler.query.QueryError` for a malformed query."""
+        """Raises `crawler.query.QueryError` for a malformed query.
+
+        By story (`request.by_story`), the hit of a story is its best-ranked copy under the
+        request's sort (the one whose words match best, or the newest by date), as
+        Elasticsearch's field collapsing picks it, so both backends show the same copy."""
         started = time.perf_counter()
         tree = request.query_tree()
         if tree is not None:
@@ -106,26 +119,41 @@ class EmbeddedArchive:
         sort = "date" if tree is None or not has_text_clause(tree) else request.sort
         # `best` re-ranks the top text-score candidates by the blend (request.best_score)
         best = sort == "best"
-        limit = max(BEST_CANDIDATES, request.offset + request.limit) if best else request.limit
+        by_story = request.by_story
+        wanted = request.offset + request.limit
+        limit = wanted
+        if best:
+            limit = max(BEST_CANDIDATES, wanted)
+        if by_story:  # copies take places in the window: read a deeper one
+            limit = max(limit, STORY_WINDOW * wanted)
         page, exact = self.index.search(
             tree,
             sort="date" if sort == "date" else "relevance",
-            limit=limit,
-            offset=0 if best else request.offset,
+            limit=limit if (best or by_story) else request.limit,
+            offset=0 if (best or by_story) else request.offset,
             facet_size=request.facet_size if request.facets else None,
             histogram=request.histogram,
+            by_story=by_story,
         )
-        if best:
+        if by_story and exact:
+            page = self._story_window(tree, page, sort, limit, request)
+        elif best:
             page = self._rerank(page, request if exact else None)
         articles = self._articles(page.seqs)
         for seq, match_text in page.match_texts.items():
             if seq in articles:  # MatchDocument reuses it instead of folding again
                 articles[seq].match_text = match_text
         docs: dict[int, MatchDocument] = {}
+        copies: dict[int, tuple[int, list[Copy]]] = {}
         if not exact:
             assert tree is not None
-            page, docs = self._verify(tree, page, articles, request)
+            page, docs, copies = self._verify(tree, page, articles, request)
+        elif by_story:
+            copies = self._copies(tree, page)
         result = SearchResult(hits=[], total=page.total, facets=page.facets)
+        if by_story:
+            result.articles = page.total
+            result.total = page.stories or 0
         result.histogram = page.histogram
         result.facet_sample = page.facet_sample
         for seq, score in zip(page.seqs, page.scores, strict=True):
@@ -133,11 +161,74 @@ class EmbeddedArchive:
             if article is None:  # deleted from the store since the index saw it
                 continue
             snippet, title, words = highlight(tree, article, docs.get(seq))
-            result.hits.append(Hit(article, score, snippet, words, title_highlighted=title))
+            hit = Hit(article, score, snippet, words, title_highlighted=title)
+            count, others = copies.get(seq, (0, []))
+            hit.copy_count = count
+            hit.copies = others
+            result.hits.append(hit)
         if request.facets:
-            result.facet_labels = self._facet_labels(result.facets.get("entity", []))
+            result.facets = split_places(result.facets, request.facet_size)
+            result.facet_labels = facet_labels(result.facets, self.store)
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
+
+    def _story_window(
+        self, tree: Query | None, page: IndexPage, sort: str, limit: int, request: SearchRequest
+    ) -> IndexPage:
+        """The request's page of stories: the window ranked (re-ranked for `best`), each
+        story's first copy kept, read deeper while the window holds too few stories."""
+        wanted = request.offset + request.limit
+        while True:
+            keys = dict(zip(page.seqs, page.story_keys, strict=True))
+            ranked = self._rerank(page, None) if sort == "best" else page
+            leads: list[tuple[int, float]] = []
+            seen: set[int] = set()
+            for seq, score in zip(ranked.seqs, ranked.scores, strict=True):
+                key = keys.get(seq, 0)
+                if key not in seen:
+                    seen.add(key)
+                    leads.append((seq, score))
+            exhausted = len(keys) >= page.total
+            if len(leads) >= wanted or exhausted or limit >= page.total:
+                break
+            limit *= STORY_WINDOW
+            deeper = self.index.ranked(
+                tree, sort="date" if sort == "date" else "relevance", limit=limit
+            )
+            page.seqs, page.scores, page.story_keys = deeper.seqs, deeper.scores, deeper.story_keys
+            page.match_texts = deeper.match_texts
+        window = leads[request.offset : wanted]
+        page.seqs = [seq for seq, _ in window]
+        page.scores = [score for _, score in window]
+        page.story_keys = [keys.get(seq, 0) for seq in page.seqs]
+        return page
+
+    def _copies(self, tree: Query | None, page: IndexPage) -> dict[int, tuple[int, list[Copy]]]:
+        """For each hit of a by-story page: how many other articles of its story match, and
+        the first COPIES_SHOWN of them, oldest first."""
+        by_key = dict(zip(page.story_keys, page.seqs, strict=True))
+        counts, members = self.index.story_members(tree, by_key, COPIES_SHOWN + 1)
+        other_seqs = {s for key, seqs in members.items() for s in seqs if s != by_key.get(key)}
+        # the few columns a copy shows, not whole articles (their text is most of a row)
+        rows = self.store.article_rows(
+            sorted(other_seqs), "seq, id, title, source, publisher, url, published"
+        )
+        others = {
+            int(r["seq"]): Copy(
+                r["id"],
+                r["title"],
+                r["source"],
+                r["publisher"] or r["source"],
+                r["url"],
+                parse_iso(r["published"]),
+            )
+            for r in rows
+        }
+        out: dict[int, tuple[int, list[Copy]]] = {}
+        for key, seq in by_key.items():
+            copies = [others[s] for s in members.get(key, []) if s != seq and s in others]
+            out[seq] = (max(counts.get(key, 1) - 1, 0), copies[:COPIES_SHOWN])
+        return out
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -161,15 +252,19 @@ class EmbeddedArchive:
 
     def _verify(
         self, tree: Query, page: IndexPage, articles: dict[int, Article], request: SearchRequest
-    ) -> tuple[IndexPage, dict[int, MatchDocument]]:
-        """Check every candidate of an inexact index answer with the matcher; count and page.
+    ) -> tuple[IndexPage, dict[int, MatchDocument], dict[int, tuple[int, list[Copy]]]]:
+        """Check every candidate of an inexact index answer with the matcher; count and page
+        (by story when the request asks: the first copy of each story in the ranked order
+        stands for it, with the others as its copies).
 
         The slow path of a rare query shape (proximity over three or more words): its cost
         grows with the number of candidates the index returns.
         """
         kept: list[tuple[int, float]] = []
         docs: dict[int, MatchDocument] = {}
-        facets: dict[str, Counter[str]] = {name: Counter() for name in FACET_FIELDS}
+        by_story = request.by_story
+        members: dict[str, list[int]] = {}
+        facets: dict[str, dict[str, set[str]]] = {name: {} for name in FACET_FIELDS}
         days: Counter[str] = Counter()
         for seq, score in zip(page.seqs, page.scores, strict=True):
             article = articles.get(seq)
@@ -178,37 +273,47 @@ class EmbeddedArchive:
             doc = MatchDocument.from_article(article)
             if not evaluate(tree, doc):
                 continue
-            kept.append((seq, score))
             docs[seq] = doc
+            story = story_id(article) if by_story else str(seq)
+            if story not in members:
+                kept.append((seq, score))
+            members.setdefault(story, []).append(seq)
             for name in FACET_FIELDS:
-                if name == "entity":
-                    facets[name].update({e.id for e in article.entities})
-                else:
-                    facets[name].update(doc.facet(name))
+                values = {e.id for e in article.entities} if name == "entity" else doc.facet(name)
+                for value in values:
+                    facets[name].setdefault(value, set()).add(story)
             # published day, or the fetch day for an undated article (the one date basis)
             when = doc.published or article.fetched
             if when is not None:
                 when = when if when.tzinfo else when.replace(tzinfo=UTC)  # naive means UTC
                 days[when.astimezone(UTC).date().isoformat()] += 1
         window = kept[request.offset : request.offset + request.limit]
-        out = IndexPage([s for s, _ in window], [sc for _, sc in window], len(kept))
+        out = IndexPage([s for s, _ in window], [sc for _, sc in window], len(docs))
+        if by_story:
+            out.stories = len(kept)
         if request.facets:
+            size = request.facet_size
             out.facets = {
-                name: sorted(c.items(), key=lambda p: (-p[1], p[0]))[: request.facet_size]
+                name: sorted(((v, len(s)) for v, s in c.items()), key=lambda p: (-p[1], p[0]))[
+                    : size * ENTITY_BUCKETS if name == "entity" else size
+                ]
                 for name, c in facets.items()
             }
         if request.histogram:
             out.histogram = sorted(days.items())
-        return out, docs
+        copies: dict[int, tuple[int, list[Copy]]] = {}
+        if by_story:
+            for seq in out.seqs:
+                group = members[story_id(articles[seq])]
+                others = sorted((articles[s] for s in group if s != seq), key=_oldest_first)
+                copies[seq] = (len(group) - 1, [Copy.of(a) for a in others[:COPIES_SHOWN]])
+        return out, docs, copies
 
-    def _facet_labels(self, entity_counts: list[tuple[str, int]]) -> dict[str, dict[str, str]]:
-        """Display names of the entity ids in the facet counts (from one article naming each)."""
-        names: dict[str, str] = {}
-        for ent_id, _ in entity_counts:
-            name = self.store.entity_name(ent_id)
-            if name is not None:
-                names[ent_id] = name
-        return {"entity": names} if names else {}
+
+def _oldest_first(article: Article) -> tuple[bool, str]:
+    """Sort key: dated articles by publication, undated ones after them."""
+    published = article.published
+    return published is None, published.isoformat() if published else ""
 
 
 class Fts5Search:

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from crawler.article import Article
-from crawler.query import And, Or, Query, parse_query
+from crawler.query import And, Not, Or, Query, parse_query
 
 # Facet fields every backend counts, in the order pages and the CLI show them.
 FACET_FIELDS: tuple[str, ...] = (
@@ -87,12 +87,19 @@ class SearchRequest:
     events: Sequence[str] = ()
     entities: Sequence[str] = ()
     min_relevance: float | None = None  # the domain relevance (0..1), not the text score
+    # (field, value) pairs no hit may have: `("country", "TW")` is `-country:TW`
+    exclude: Sequence[tuple[str, str]] = ()
     sort: Sort = "best"
     limit: int = 20
     offset: int = 0
     facets: bool = False
     facet_size: int = 10
     histogram: bool = False
+    # One hit per story (syndicated copies share a story id, `story_id`): the best-ranked
+    # copy under the request's sort stands for its story and carries the others as `copies`;
+    # totals and facet counts count stories. False lists every article (`--copies`), as
+    # backtests and alert counts need.
+    by_story: bool = False
 
     def __post_init__(self) -> None:
         self.sort = sort_name(self.sort)  # type: ignore[assignment]  # one of SORTS now
@@ -120,6 +127,9 @@ class SearchRequest:
                 parts.append(clauses[0])
             elif clauses:
                 parts.append(Or(tuple(clauses)))
+        for name, value in self.exclude:
+            if value:
+                parts.append(Not(parse_query(f"{name}:{_quoted(value)}")))
         if self.since or self.until:
             low = _day(self.since) if self.since else "*"
             high = _day(self.until) if self.until else "*"
@@ -129,6 +139,49 @@ class SearchRequest:
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+# Copies listed under each story hit (the count says how many there are in all).
+COPIES_SHOWN = 20
+
+
+def story_id(article: Article) -> str:
+    """The story an article belongs to: its cluster id (the first copy's id, from
+    `enrich/clustering.py`), or its own id when it was never clustered (a short text)."""
+    return article.cluster_id or article.id
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """Another article of a hit's story that the search matched too."""
+
+    id: str
+    title: str
+    source: str
+    publisher: str
+    url: str
+    published: datetime | None
+
+    @classmethod
+    def of(cls, article: Article) -> Copy:
+        return cls(
+            article.id,
+            article.title,
+            article.source,
+            article.publisher or article.source,
+            article.url,
+            article.published,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "source": self.source,
+            "publisher": self.publisher,
+            "url": self.url,
+            "published": self.published.isoformat() if self.published else None,
+        }
 
 
 @dataclass
@@ -145,6 +198,14 @@ class Hit:
     highlights: list[str] = field(default_factory=list)
     # the title with the same `[[ ]]` markers ("" when the backend does not mark titles)
     title_highlighted: str = ""
+    # With `SearchRequest.by_story`: how many other articles of the story the search matched
+    # (`+N copies`), and the first COPIES_SHOWN of them, oldest first. 0 and [] otherwise.
+    copy_count: int = 0
+    copies: list[Copy] = field(default_factory=list)
+
+    @property
+    def story_id(self) -> str:
+        return story_id(self.article)
 
     def to_dict(self) -> dict[str, Any]:
         data = self.article.to_dict()
@@ -153,12 +214,17 @@ class Hit:
         data.update(score=round(self.score, 4), snippet=self.snippet, highlights=self.highlights)
         if self.title_highlighted:
             data["title_highlighted"] = self.title_highlighted
+        data["story_id"] = self.story_id
+        data["copy_count"] = self.copy_count
+        if self.copies:
+            data["copies"] = [c.to_dict() for c in self.copies]
         return data
 
 
 @dataclass
 class SearchResult:
     hits: list[Hit]
+    # what the hits are paged over: stories when the request was `by_story`, else articles
     total: int
     # field -> [(value, count)], most frequent first; only when the request asked for facets
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
@@ -170,6 +236,13 @@ class SearchResult:
     took_ms: float = 0.0
     # field -> {value: display name} for facet values that are ids (entity ids -> names)
     facet_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    # With `by_story`: `total` and the facet counts count stories, and this is the number of
+    # articles they hold ("12 stories (19 articles)"). None when hits are articles.
+    articles: int | None = None
+
+    @property
+    def by_story(self) -> bool:
+        return self.articles is not None
 
 
 @runtime_checkable

@@ -16,6 +16,7 @@ mean to the in-process matcher.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -34,6 +35,8 @@ import tantivy
 from crawler.article import Article
 from crawler.query import MatchDocument
 from crawler.query.evaluate import present_fields
+from crawler.search.facet_labels import ENTITY_BUCKETS
+from crawler.search.request import story_id
 from crawler.search.tantivy_query import (
     FACET_INDEX_FIELDS,
     PRESENT_FIELD,
@@ -47,7 +50,8 @@ from crawler.storage import Store
 log = logging.getLogger(__name__)
 
 # Bump when the schema or the tokenisation changes: an index of another version is rebuilt.
-# 5: case-kept words (`case:`) and the fields present (`_exists_`); 6: the source's label
+# 5: case-kept words (`case:`) and the fields present (`_exists_`); 6: the source's label and
+# the story key (search by story)
 INDEX_VERSION = 6
 STATE_FILE = "watchdesk-index.json"
 TOKENIZER = "watchdesk_tokens"
@@ -83,6 +87,15 @@ WRITER_HEAP = 64_000_000
 RECONCILE_SECONDS = 60.0
 
 
+STORY_FIELD = "story"
+
+
+def story_key(story: str) -> int:
+    """The index's key of a story id: 63 bits of its hash (tantivy reads only numbers from a
+    fast field; any two of a million stories collide with odds of about 1 in 20 million)."""
+    return int.from_bytes(hashlib.blake2b(story.encode(), digest_size=8).digest()) >> 1
+
+
 def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_integer_field("seq", indexed=True, fast=True)
@@ -104,6 +117,8 @@ def build_schema() -> tantivy.Schema:
     # when the article was stored: the window of a watchlist backtest (alerts/backtest.py)
     sb.add_date_field("fetched", indexed=True, fast=True)
     sb.add_float_field("relevance", indexed=True, fast=True)
+    # the article's story (`story_key`): hits are grouped and stories counted on it
+    sb.add_integer_field(STORY_FIELD, indexed=True, fast=True)
     # fold(title) + "\n" + fold(text), kept for non-ASCII articles only: folding Chinese
     # (OpenCC in Python) costs ~2 ms per article, which 20 highlighted hits would pay on every
     # search (measured on the synthetic corpus); ASCII text folds in microseconds.
@@ -124,6 +139,10 @@ class IndexPage:
     histogram: list[tuple[str, int]] = field(default_factory=list)
     # share of the matches the facets and histogram were counted on (below 1: estimates)
     facet_sample: float = 1.0
+    # by story: the story key of each seq, and how many stories the matches hold (facets
+    # then count stories too)
+    story_keys: list[int] = field(default_factory=list)
+    stories: int | None = None
 
 
 def sample_bucket(article_id: str) -> int:
@@ -144,6 +163,7 @@ def article_document(seq: int, article: Article) -> tantivy.Document:
     out = tantivy.Document()
     out.add_integer("seq", seq)
     out.add_integer("sample", sample_bucket(article.id))
+    out.add_integer(STORY_FIELD, story_key(story_id(article)))
     for name, tokens in (("title", doc.title.tokens), ("text", doc.text.tokens)):
         out.add_text(name, " ".join(tokens))
         out.add_text(pairs_field(name), " ".join(token_pairs(tokens)))
@@ -411,19 +431,27 @@ class TantivyIndex:
         offset: int,
         facet_size: int | None,
         histogram: bool,
+        by_story: bool = False,
     ) -> tuple[IndexPage, bool]:
         """A page of hits for the tree; the flag says whether the index answer was exact.
 
         When it was not (see `search_index_query`), the page holds every candidate, unpaged,
         for the caller to check; facets and histogram are then left to the caller too.
+        `by_story`: the page carries each hit's story key, `stories` counts the stories of
+        the matches and the facet values count stories (the caller groups the hits).
         """
         compiled = compile_tantivy(tree, self.schema)
         searcher = self.index.searcher()
         if not compiled.exact:
             total = _count(searcher.search(compiled.query, 1, count=True))
-            return self._page(searcher, compiled.query, sort, max(total, 1), 0), False
-        page = self._page(searcher, compiled.query, sort, limit, offset)
+            page = self._page(searcher, compiled.query, sort, max(total, 1), 0, by_story)
+            return page, False
+        page = self._page(searcher, compiled.query, sort, limit, offset, by_story)
+        if by_story and not page.total:
+            page.stories = 0
         if not (facet_size or histogram):
+            if by_story and page.total:
+                page.stories = self._stories(searcher, compiled.query)
             return page, True
         # The page has counted the matches, which decides whether the counts are sampled.
         # (Counting beside the page in a second thread was measured too: on two shared cores
@@ -442,10 +470,62 @@ class TantivyIndex:
                 ]
             )
         page.facet_sample = buckets / SAMPLE_BUCKETS
-        page.facets, page.histogram = self._aggregate(
-            searcher, query, facet_size, histogram, SAMPLE_BUCKETS / buckets
+        # unsampled, the stories are counted in the same pass as the facets
+        count_here = by_story and page.total > 0 and buckets == SAMPLE_BUCKETS
+        page.facets, page.histogram, stories = self._aggregate(
+            searcher, query, facet_size, histogram, SAMPLE_BUCKETS / buckets, by_story, count_here
         )
+        if count_here:
+            page.stories = stories
+        elif by_story and page.total:
+            page.stories = self._stories(searcher, compiled.query)
         return page, True
+
+    def ranked(self, tree: Any, *, sort: str, limit: int) -> IndexPage:
+        """The first `limit` hits of an exact tree with their story keys, without counts: the
+        deeper window a by-story page reads when its first one held too few stories."""
+        compiled = compile_tantivy(tree, self.schema)
+        return self._page(self.index.searcher(), compiled.query, sort, limit, 0, True)
+
+    def story_members(
+        self, tree: Any, keys: Iterable[int], per_story: int
+    ) -> tuple[dict[int, int], dict[int, list[int]]]:
+        """For each story key, how many articles of the story the tree matches, and the seqs
+        of the first `per_story` of them, oldest first. Exact trees only."""
+        keys = sorted(set(keys))
+        if not keys:
+            return {}, {}
+        Q, Occur = tantivy.Query, tantivy.Occur
+        compiled = compile_tantivy(tree, self.schema)
+        # one term set, not a clause per story: an export's 10,000 stories take ~15 ms
+        of_stories = Q.term_set_query(self.schema, STORY_FIELD, keys)
+        query = Q.boolean_query([(Occur.Must, compiled.query), (Occur.Must, _filter(of_stories))])
+        searcher = self.index.searcher()
+        agg = {"s": {"terms": {"field": STORY_FIELD, "size": len(keys)}}}
+        buckets = searcher.aggregate(query, agg).get("s", {}).get("buckets", [])
+        counts = {int(b["key"]): int(b["doc_count"]) for b in buckets}
+        total = sum(counts.values())
+        members: dict[int, list[int]] = {}
+        if total:
+            hits = searcher.search(
+                query, total, order_by_field="published", order=tantivy.Order.Asc
+            ).hits
+            addresses = [address for _, address in hits]
+            seqs = searcher.fast_field_values("seq", addresses)
+            story = searcher.fast_field_values(STORY_FIELD, addresses)
+            for seq, key in zip(seqs, story, strict=True):
+                if seq is None or key is None:
+                    continue
+                kept = members.setdefault(int(key), [])
+                if len(kept) < per_story:
+                    kept.append(int(seq))
+        return counts, members
+
+    def _stories(self, searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+        """How many stories the matches hold: HyperLogLog++ (tantivy's `cardinality`, as
+        Elasticsearch's), exact in practice for the few thousand stories of a typical result."""
+        result = searcher.aggregate(query, {"n": {"cardinality": {"field": STORY_FIELD}}})
+        return round(float(result.get("n", {}).get("value") or 0))
 
     def matching_seqs(
         self, tree: Any, date_field: str, start: datetime | None, end: datetime
@@ -494,6 +574,7 @@ class TantivyIndex:
         sort: str,
         limit: int,
         offset: int,
+        by_story: bool = False,
     ) -> IndexPage:
         if sort == "date":
             result = searcher.search(query, limit, order_by_field="published", offset=offset)
@@ -504,6 +585,9 @@ class TantivyIndex:
         seqs = [int(s) for s in values if s is not None]
         scores = [float(key) if sort != "date" else 0.0 for key, _ in result.hits]
         page = IndexPage(seqs, scores, _count(result))
+        if by_story and addresses:
+            keys = searcher.fast_field_values(STORY_FIELD, addresses)
+            page.story_keys = [int(k) if k is not None else 0 for k in keys]
         for seq, address in zip(seqs, addresses, strict=True):
             kept = searcher.doc(address).get_first("match_text")
             if kept:
@@ -517,15 +601,30 @@ class TantivyIndex:
         size: int | None,
         histogram: bool,
         scale: float,
-    ) -> tuple[dict[str, list[tuple[str, int]]], list[tuple[str, int]]]:
-        """Facet counts and the day histogram in one pass, each count multiplied by `scale`."""
+        by_story: bool = False,
+        count_stories: bool = False,
+    ) -> tuple[dict[str, list[tuple[str, int]]], list[tuple[str, int]], int]:
+        """Facet counts and the day histogram in one pass, each count multiplied by `scale`;
+        `by_story`: facet values count the stories they appear in, most stories first;
+        `count_stories`: the matches' stories are counted too (the third value, else 0)."""
         aggs: dict[str, Any] = {}
+        if count_stories:
+            aggs["_stories"] = {"cardinality": {"field": STORY_FIELD}}
         if size:
             for name, index_field in FACET_COUNT_FIELDS.items():
                 # per-segment candidates well above `size`, so that counts merged across
                 # segments are exact for the values shown (tantivy's default is 1.5x + 10)
-                terms = {"field": index_field, "size": size, "segment_size": max(10 * size, 100)}
+                # entities hold the places too (split off by the archive): read more of them
+                wanted = size * ENTITY_BUCKETS if name == "entity" else size
+                terms: dict[str, Any] = {
+                    "field": index_field,
+                    "size": wanted,
+                    "segment_size": max(10 * wanted, 100),
+                }
                 aggs[name] = {"terms": terms}
+                if by_story:
+                    terms["order"] = {"stories": "desc"}
+                    aggs[name]["aggs"] = {"stories": {"cardinality": {"field": STORY_FIELD}}}
         if histogram:
             aggs["_days"] = {"date_histogram": {"field": "published", "fixed_interval": "1d"}}
         result = searcher.aggregate(query, aggs)
@@ -544,7 +643,9 @@ class TantivyIndex:
         if size:
             for name in FACET_COUNT_FIELDS:
                 buckets = result.get(name, {}).get("buckets", [])
-                pairs = [(str(b["key"]), round(b["doc_count"] * scale)) for b in buckets]
+                pairs = [
+                    (str(b["key"]), round(_bucket_count(b, by_story) * scale)) for b in buckets
+                ]
                 # count first, then value: a stable order for equal counts
                 facets[name] = sorted(pairs, key=lambda p: (-p[1], p[0]))
         per_day: dict[str, int] = {}
@@ -554,7 +655,19 @@ class TantivyIndex:
                     day = str(b["key_as_string"])[:10]
                     per_day[day] = per_day.get(day, 0) + b["doc_count"]
         days = [(day, round(n * scale)) for day, n in sorted(per_day.items())]
-        return facets, days
+        stories = round(float(result.get("_stories", {}).get("value") or 0))
+        return facets, days, stories
+
+
+def _bucket_count(bucket: dict[str, Any], by_story: bool) -> float:
+    """A facet bucket's count: its articles, or by story the stories among them."""
+    if by_story:
+        return float(bucket.get("stories", {}).get("value") or 0)
+    return float(bucket["doc_count"])
+
+
+def _filter(query: tantivy.Query) -> tantivy.Query:
+    return tantivy.Query.const_score_query(query, 0.0)
 
 
 def _count(result: tantivy.SearchResult) -> int:

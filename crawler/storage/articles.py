@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from crawler.article import Article, facets
@@ -19,7 +19,7 @@ from crawler.storage.database import Database
 from crawler.storage.links import add_link_rows
 from crawler.storage.outbox import AlertPolicy, add_alert
 from crawler.storage.rows import row_to_article
-from crawler.textnorm import index_text
+from crawler.textnorm import fold, index_text
 
 
 class ArticleRows(Database):
@@ -91,6 +91,21 @@ class ArticleRows(Database):
                     return str(ent.get("name") or entity_id)
         return None
 
+    def region_place(self, region: str) -> tuple[str, str] | None:
+        """(name as written, country code) of a region facet value (folded, `hubei`), from
+        one stored article that names a place in it."""
+        rows = self.execute(
+            "SELECT entities FROM articles WHERE seq = (SELECT seq FROM article_facets "
+            "WHERE field = 'region' AND value = ? LIMIT 1)",
+            (region,),
+        )
+        for row in rows:
+            for ent in json.loads(row["entities"]):
+                written = ent.get("region")
+                if written and fold(written) == region:
+                    return str(written), str(ent.get("country") or "").upper()
+        return None
+
     def story_copies(
         self, cluster_id: str, except_id: str, limit: int = 50
     ) -> list[dict[str, Any]]:
@@ -124,11 +139,14 @@ class ArticleRows(Database):
             raise ValueError(f"not a date field: {date_field!r}")
         conds: list[str] = []
         params: list[Any] = []
+        # Stored dates are whole seconds (`iso`): a bound with a fraction is rounded up, so
+        # that an article stored at 12:00:05 is before an end of 12:00:05.8 (truncating the
+        # bound to 12:00:05 left it out) and not after a start of 12:00:05.8
         if start is not None:
             conds.append(f"{column} >= ?")
-            params.append(iso(start))
+            params.append(iso(_whole_second_up(start)))
         conds.append(f"{column} < ?")
-        params.append(iso(end))
+        params.append(iso(_whole_second_up(end)))
         if where is not None:
             conds.append(where.where)
             params.extend(where.params)
@@ -400,3 +418,10 @@ class ArticleRows(Database):
                 c.execute("DELETE FROM articles WHERE seq = ?", (seq,))
                 deleted.append(seq)
         return deleted
+
+
+def _whole_second_up(when: datetime) -> datetime:
+    """`when` rounded up to a whole second (stored dates have no fraction)."""
+    if not when.microsecond:
+        return when
+    return when.replace(microsecond=0) + timedelta(seconds=1)

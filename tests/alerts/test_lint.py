@@ -103,8 +103,8 @@ def test_schema_errors_are_in_words_with_did_you_mean(tmp_path: Path) -> None:
     assert problems == [
         f"{path}:2: watchlist 'a': query: missing: every entry needs one",
         f"{path}:2: watchlist 'a': querry: unknown key (did you mean 'query'?)",
-        f"{path}:3: watchlist 'b': delivery: must be instant or a digest such as "
-        "{digest: '0 8 * * *'}, not 'instnat'",
+        f"{path}:3: watchlist 'b': delivery: must be instant, none (a saved search) or a "
+        "digest such as {digest: '0 8 * * *'}, not 'instnat'",
         f"{path}:4: watchlist 'c': delivery.timzone: unknown key (did you mean 'timezone'?)",
     ]
 

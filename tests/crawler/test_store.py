@@ -140,3 +140,21 @@ def test_store_file_is_plain_sqlite(tmp_path: Path) -> None:
         store.save_article(make_article(1))
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_window_bound_with_a_fraction_of_a_second_keeps_what_it_holds(tmp_path: Path) -> None:
+    """Stored dates are whole seconds: an article fetched at 12:00:05 is inside a window
+    ending at 12:00:05.8 (a backtest run in the same second as the import left it out) and
+    outside one starting at 12:00:05.8."""
+    at = datetime(2026, 5, 1, 12, 0, 5, tzinfo=UTC)
+    with Store(tmp_path / "w.db") as store:
+        article = make_article(1)
+        article.published, article.fetched = None, at
+        store.save_article(article)
+        later = at + timedelta(microseconds=800_000)
+        for basis in ("published", "fetched"):
+            ending = store.seqs_matching(None, date_field=basis, start=None, end=later)
+            starting = store.seqs_matching(
+                None, date_field=basis, start=later, end=at + timedelta(seconds=9)
+            )
+            assert len(ending) == 1 and starting == [], basis

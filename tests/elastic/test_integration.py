@@ -201,6 +201,34 @@ def test_rejected_documents_are_held_and_indexed_when_the_cluster_accepts(
         es.get(index=names.first_index, id=extra.id)
 
 
+def test_search_by_story_agrees_with_the_embedded_backend(
+    indexed: ElasticsearchArchive, tmp_path: Path
+) -> None:
+    """Issue 18's stories on the cluster: three copies of one story and another story are
+    two hits, the first with +2 copies, and two stories (four articles) counted."""
+    from tests.search.test_stories import COPIES, LEAD, OTHER
+
+    stories = [LEAD, *COPIES, OTHER]
+    assert indexed.index_articles(stories) == len(stories)
+    indexed.refresh()
+    try:
+        with Store(tmp_path / "stories.db") as store:
+            for article in stories:
+                store.save_article(article)
+            outlets = sorted({a.source for a in stories})
+            request = SearchRequest('"sister city"', sources=outlets, by_story=True, facets=True)
+            es_result = indexed.search(request)
+            embedded = EmbeddedArchive(store).search(request)
+        assert (es_result.total, es_result.articles) == (2, 4)
+        assert (es_result.total, es_result.articles) == (embedded.total, embedded.articles)
+        es_copies = {h.story_id: h.copy_count for h in es_result.hits}
+        assert es_copies == {h.story_id: h.copy_count for h in embedded.hits}
+        assert es_copies[LEAD.id] == 2
+        assert dict(es_result.facets["country"]) == dict(embedded.facets["country"])
+    finally:
+        indexed.delete_articles(a.id for a in stories)
+
+
 # -- issue 15: the hardening, one test per fix (the rollover one last: it rolls the index) ---
 
 

@@ -123,7 +123,8 @@ sources:
             encoding="utf-8",
         )
         assert run_cli("--config", str(config), "-q", "run", "--once").returncode == 0
-    result = run_cli("--config", str(config), "search", "sister", "--csv")
+    # the four bodies are near copies (one story): --copies exports every article's row
+    result = run_cli("--config", str(config), "search", "sister", "--csv", "--copies")
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert len(rows) >= 1 + len(titles)

@@ -12,6 +12,7 @@ import pytest
 from crawler.article import Article, Entity
 from crawler.query import MatchDocument, evaluate, parse_query, resolve_aliases
 from crawler.search.embedded import EmbeddedArchive
+from crawler.search.facet_labels import is_country, is_place
 from crawler.search.request import Archive, SearchRequest
 from crawler.search.snippets import mark_spans
 from crawler.storage import Store
@@ -39,11 +40,15 @@ def test_facet_counts_match_the_result_set(corpus_archive: EmbeddedArchive) -> N
     result = corpus_archive.search(SearchRequest(query=text, facets=True, facet_size=50))
     want: dict[str, Counter[str]] = {n: Counter() for n in ("source", "label", "language")}
     want |= {"event": Counter(), "country": Counter(), "region": Counter(), "entity": Counter()}
+    want["place"] = Counter()
     for a in accepted(text):
         doc = MatchDocument.from_article(a)
         for name in ("source", "label", "language", "event", "country", "region"):
             want[name].update(doc.facet(name))
-        want["entity"].update({e.id for e in a.entities})
+        # places have their own facet, countries are the country facet's
+        ids = {e.id for e in a.entities}
+        want["entity"].update(i for i in ids if not is_place(i) and not is_country(i))
+        want["place"].update(i for i in ids if is_place(i))
     for name, counts in want.items():
         assert dict(result.facets[name]) == dict(counts), name
         shown = [n for _, n in result.facets[name]]
@@ -53,11 +58,16 @@ def test_facet_counts_match_the_result_set(corpus_archive: EmbeddedArchive) -> N
 def test_entity_facet_is_ids_with_display_names(corpus_archive: EmbeddedArchive) -> None:
     result = corpus_archive.search(SearchRequest(query="event:sister_city", facets=True))
     ids = [value for value, _ in result.facets["entity"]]
-    assert "org:cpaffc" in ids and "geonames:1806949" in ids
-    assert all(":" in value for value in ids), "entity facet must hold ids, not names"
-    labels = result.facet_labels["entity"]
-    assert labels["geonames:1806949"] == "Hubei"
-    assert labels["org:cpaffc"].startswith("Chinese People's Association")
+    places = [value for value, _ in result.facets["place"]]
+    assert "org:cpaffc" in ids and "geonames:1806949" in places
+    assert "geonames:1806949" not in ids, "places have their own facet"
+    assert not any(i.startswith("country:") for i in ids), "countries are the country facet's"
+    assert all(":" in value for value in ids + places), "facets hold ids, not names"
+    assert result.facet_labels["place"]["geonames:1806949"] == "Hubei"
+    assert result.facet_labels["entity"]["org:cpaffc"].startswith("Chinese People's Association")
+    # countries by their names, regions with their country (codes stay the keys)
+    assert result.facet_labels["country"]["CN"] == "China"
+    assert result.facet_labels["region"]["hubei"] == "Hubei (CN)"
 
 
 def test_facet_size_limits_each_facet(corpus_archive: EmbeddedArchive) -> None:

@@ -160,14 +160,19 @@ def test_label_filter_and_facet(config: Path) -> None:
     code, out, err = search(config, "language:zh", "--facets", "--limit", "1")
     assert code == 0, err
     facet = out.split("\nlabel\n", 1)[1].split("\nlanguage\n", 1)[0]
-    assert [line.split() for line in facet.splitlines()] == [["outlet", "3"], ["state_media", "3"]]
+    assert [line.split() for line in facet.splitlines()] == [
+        ["outlet", "3"],
+        ["state", "media", "(state_media)", "3"],
+    ]
 
 
 def test_facets_with_json_end_with_a_summary(config: Path) -> None:
     code, out, _ = search(config, "event:sister_city", "--facets", "--json")
     rows = json_lines(out)
     summary = rows[-1]
-    assert code == 0 and set(summary) == {"total", "facets", "facet_labels", "facet_sample"}
+    want = {"total", "articles", "unit", "facets", "facet_labels", "facet_sample"}
+    assert code == 0 and set(summary) == want
+    assert summary["unit"] == "stories"
     assert summary["facet_sample"] == 1.0  # a handful of matches: counted exactly
     assert summary["total"] == len(rows) - 1
     assert dict(summary["facets"]["event"])["sister_city"] == summary["total"]  # type: ignore[index]

@@ -80,11 +80,24 @@ def test_search_facet_article(page: Any, live_server: LiveServer, tmp_path: Path
     page.screenshot(path=str(shots / "search.png"), full_page=False)
     assert (shots / "search.png").stat().st_size > 10_000
 
-    page.click('section[data-facet=country] a:text-is("TW")')
+    # facets read as names, the code on hover
+    taiwan = page.locator('section[data-facet=country] a:text-is("Taiwan")')
+    assert taiwan.get_attribute("title") == "country:TW"
+    # "exclude" beside a value: -country:TW, shown as a chip that takes it back
+    page.locator('section[data-facet=country] li:has(a:text-is("Taiwan")) a.exclude').click()
+    page.wait_for_url("**exclude=country%3ATW**")
+    without = int(page.locator(".summary strong").first.inner_text().replace(",", ""))
+    assert 0 < without < total
+    chip = page.locator(".chip.not", has_text="not country: Taiwan")
+    assert chip.count() == 1
+    chip.click()
+    page.wait_for_url("**/search?q=sister")
+
+    taiwan.click()
     page.wait_for_url("**country=TW**")
     narrowed = int(page.locator(".summary strong").first.inner_text().replace(",", ""))
     assert 0 < narrowed < total
-    assert page.locator(".chip", has_text="country: TW").count() == 1
+    assert page.locator(".chip", has_text="country: Taiwan").count() == 1
     assert page.locator("section[data-facet=country] li.on").count() == 1
 
     page.locator(".hit h2 a").first.click()

@@ -56,7 +56,8 @@ def test_hostile_headline_and_body_are_text(http: httpx.Client, archive: Fixture
 def test_search_shows_hits_facets_histogram_and_pages(http: httpx.Client) -> None:
     r = http.get("/search", params={"q": "sister"})
     api = http.get("/api/search", params={"q": "sister"}).json()
-    assert f"<strong>{api['total']}</strong> articles" in r.text
+    counted = f"<strong>{api['total']}</strong> stories ({api['articles']} articles)"
+    assert api["unit"] == "stories" and counted in r.text
     assert api["total"] > 5
     assert "<mark>sister</mark>" in r.text.lower() or "<mark>Sister</mark>" in r.text
     for facet in ("source", "language", "event", "country"):
@@ -70,7 +71,7 @@ def test_search_shows_hits_facets_histogram_and_pages(http: httpx.Client) -> Non
     assert tw["total"] >= 1 and all("TW" in h["countries"] for h in tw["hits"])
     page = http.get("/search", params={"q": "sister", "country": "TW"}).text
     assert 'class="chip" href="/search?q=sister"' in page  # the filter can be removed
-    assert f"<strong>{tw['total']}</strong> article" in page
+    assert f"<strong>{tw['total']}</strong> stor" in page
 
 
 def test_estimated_facet_counts_are_marked(
@@ -323,7 +324,9 @@ def test_label_facet_filters_like_the_others(http: httpx.Client) -> None:
     assert counts["state_media"] >= 1 and "" not in counts
     page = http.get("/search", params={"q": "sister"}).text
     assert 'data-facet="label"' in page
-    link = '<a href="/search?q=sister&amp;label=state_media">state media</a>'
+    link = (
+        '<a href="/search?q=sister&amp;label=state_media" title="label:state_media">state media</a>'
+    )
     assert link in page
     narrowed = http.get("/api/search", params={"q": "sister", "label": "state_media"}).json()
     assert narrowed["total"] == counts["state_media"]
@@ -332,7 +335,7 @@ def test_label_facet_filters_like_the_others(http: httpx.Client) -> None:
     same = http.get("/api/search", params={"q": "sister AND label:state_media"}).json()
     assert same["total"] == narrowed["total"]
     clicked = http.get("/search", params={"q": "sister", "label": "state_media"}).text
-    assert f"<strong>{narrowed['total']}</strong> article" in clicked
+    assert f"<strong>{narrowed['total']}</strong> stor" in clicked  # stories (articles)
     assert 'class="chip" href="/search?q=sister"' in clicked  # the filter can be removed
     assert "label: state media ✕" in clicked
 
@@ -344,7 +347,8 @@ def test_entity_facets_show_names_and_filter_by_id(http: httpx.Client) -> None:
     shown = [v for v, _ in api["facets"]["entity"] if v in names]
     assert shown
     for value in shown:
-        link = f'href="/search?q=sister&amp;entity={value.replace(":", "%3A")}">'
+        link = f'href="/search?q=sister&amp;entity={value.replace(":", "%3A")}" '
+        link += f'title="entity:{value}">'  # the code, on hover
         assert link + html.escape(names[value], quote=False) + "</a>" in page.replace("&#39;", "'")
     narrowed = http.get("/api/search", params={"q": "sister", "entity": shown[0]}).json()
     assert narrowed["total"] >= 1

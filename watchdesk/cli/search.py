@@ -22,8 +22,10 @@ from rich.text import Text
 from typer.core import TyperCommand
 
 from crawler import timespan
+from crawler.search.facet_labels import label_of, shown_facets, with_code
 from crawler.search.request import FACET_FIELDS, Hit, SearchRequest, SearchResult, sort_name
 from watchdesk.cli.app import _load, app, err, out
+from watchdesk.service.config import LoadedConfig
 
 _MARKED = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection");
@@ -44,6 +46,8 @@ CSV_COLUMNS = (
     "places",
     "entities",
     "snippet",
+    "story_id",
+    "copies",
 )
 
 
@@ -82,7 +86,7 @@ def _rich_snippet(snippet: str) -> Text:
     return text
 
 
-def _csv_row(hit: Hit) -> list[str]:
+def _csv_row(hit: Hit, by_story: bool) -> list[str]:
     a = hit.article
     values: dict[str, Any] = {
         "id": a.id,
@@ -99,8 +103,24 @@ def _csv_row(hit: Hit) -> list[str]:
         "places": "; ".join(e.name for e in a.entities if e.type == "place"),
         "entities": "; ".join(e.name for e in a.entities if e.type != "place"),
         "snippet": hit.snippet.replace("[[", "").replace("]]", ""),
+        "story_id": hit.story_id,
+        # the other matching articles of the story; unknown (blank) when every copy is a row
+        "copies": hit.copy_count if by_story else "",
     }
     return [csv_cell(values[c]) for c in CSV_COLUMNS]
+
+
+def copies_label(count: int) -> str:
+    """ "+2 copies": the other articles of a hit's story, as the hit lists them."""
+    return f"+{count} cop{'y' if count == 1 else 'ies'}" if count else ""
+
+
+def counted(result: SearchResult) -> str:
+    """The result's size in its own unit: "12 stories (19 articles)", or "19 articles"."""
+    if result.articles is None:
+        return f"{result.total} article{'' if result.total == 1 else 's'}"
+    stories = f"{result.total} stor{'y' if result.total == 1 else 'ies'}"
+    return f"{stories} ({result.articles} article{'' if result.articles == 1 else 's'})"
 
 
 def _print_table(result: SearchResult, page: int, limit: int) -> None:
@@ -114,24 +134,29 @@ def _print_table(result: SearchResult, page: int, limit: int) -> None:
         table.add_column("snippet", overflow="fold", ratio=4)
         for hit in result.hits:
             a = hit.article
+            title = _rich_snippet(hit.title_highlighted or a.title)
+            if hit.copy_count:
+                title.append(f"\n{copies_label(hit.copy_count)}", style="dim")
             table.add_row(
-                _rich_snippet(hit.title_highlighted or a.title),
+                title,
                 Text(outlet(a.publisher, a.source)),
                 a.published.date().isoformat() if a.published else "-",
                 _rich_snippet(hit.snippet),
             )
         out.print(table)
     pages = max(1, -(-result.total // limit))
-    out.print(f"{result.total} articles, page {page} of {pages} ({result.took_ms:.0f} ms)")
+    out.print(f"{counted(result)}, page {page} of {pages} ({result.took_ms:.0f} ms)")
 
 
 def _print_facets(result: SearchResult) -> None:
     labels = result.facet_labels
     approx = "≈" if result.facet_sample < 1 else ""
+    if result.by_story:
+        out.print("[dim]facet counts are stories (copies of a story count once)[/dim]")
     if approx:
         share = f"{result.facet_sample:.0%}"
         out.print(f"[dim]facet counts estimated from a {share} sample of the matches[/dim]")
-    for name in FACET_FIELDS:
+    for name in shown_facets(FACET_FIELDS):
         counts = result.facets.get(name, [])
         if not counts:
             continue
@@ -139,8 +164,8 @@ def _print_facets(result: SearchResult) -> None:
         table.add_column("value")
         table.add_column("count", justify="right")
         for value, count in counts:
-            label = labels.get(name, {}).get(value)
-            shown = f"{label} ({value})" if label and label != value else value
+            # the page's labels, with the code a filter takes beside them (no hover here)
+            shown = with_code(name, value, label_of(name, value, labels, {}))
             table.add_row(Text(shown), f"{approx}{count}")
         out.print(table)
 
@@ -240,6 +265,32 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout, for export.")] = False,
     facets: Annotated[bool, typer.Option("--facets", help="Print facet counts too.")] = False,
+    copies: Annotated[
+        bool,
+        typer.Option(
+            "--copies",
+            help="List every article. By default syndicated copies are grouped under their "
+            "story (one hit per story, '+N copies'; totals and facets count stories).",
+        ),
+    ] = False,
+    save: Annotated[
+        str | None,
+        typer.Option(
+            "--save",
+            metavar="NAME",
+            help="Also save this search (query and filters, not dates) as NAME: a watchlist "
+            "with `delivery: none` appended to the watchlists file, which never alerts.",
+        ),
+    ] = None,
+    saved: Annotated[
+        str | None,
+        typer.Option(
+            "--saved",
+            metavar="NAME",
+            help="Run the saved search (or watchlist) NAME: its query and filters; a query "
+            "and options given too narrow it (--language/--source replace its own).",
+        ),
+    ] = None,
 ) -> None:
     """Search the archive. Every filter option repeats (OR within one option, AND between).
 
@@ -247,6 +298,23 @@ def search(
     """
     from crawler.query import QueryError
     from crawler.query.parser import parse_query_with_warnings
+
+    loaded = _load()
+    if save and saved:
+        err.print("error: choose one of --save and --saved")
+        raise typer.Exit(2)
+    if saved:
+        base = loaded.watchlists.by_name(saved)
+        if base is None:
+            names = [w.name for w in loaded.watchlists.watchlists if w.is_saved_search]
+            known = f"; saved searches: {', '.join(names)}" if names else ""
+            err.print(f"error: --saved: no watchlist named {escape(saved)!r}{escape(known)}")
+            raise typer.Exit(2)
+        query = f"({base.query}) AND ({query})" if query.strip() else base.query
+        language = language or list(base.languages) or None
+        source = source or list(base.sources) or None
+        if base.min_relevance:
+            min_relevance = max(min_relevance or 0.0, base.min_relevance)
 
     try:
         sort = sort_name(sort)
@@ -285,36 +353,79 @@ def search(
         limit=limit,
         offset=(page - 1) * limit,
         facets=facets,
+        by_story=not copies,
     )
     try:
         request.query_tree()
     except QueryError as exc:  # a filter value the query language refuses
         err.print(f"error: bad filter: {escape(str(exc))}")
         raise typer.Exit(2) from None
-    result = _run(request)
+    if save:
+        _save(loaded, save, request)
+    result = _run(loaded, request)
     if as_json:
         for hit in result.hits:
             print(json.dumps(hit.to_dict(), ensure_ascii=False))
         if facets:
-            summary = {"total": result.total, "facets": result.facets}
+            summary: dict[str, Any] = {"total": result.total, "facets": result.facets}
+            # by story, total and facets count stories; `articles` is how many they hold
+            summary["unit"] = "stories" if result.by_story else "articles"
+            summary["articles"] = result.articles if result.by_story else result.total
             summary["facet_sample"] = result.facet_sample
             summary["facet_labels"] = result.facet_labels
             print(json.dumps(summary, ensure_ascii=False))
     elif as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
-        writer.writerows(_csv_row(hit) for hit in result.hits)
+        writer.writerows(_csv_row(hit, result.by_story) for hit in result.hits)
     else:
         _print_table(result, page, limit)
         if facets:
             _print_facets(result)
 
 
-def _run(request: SearchRequest) -> SearchResult:
+def _save(loaded: LoadedConfig, name: str, request: SearchRequest) -> None:
+    """Append the search to the watchlists file as a saved search; exit 2 when it cannot be."""
+    from alerts.saved_searches import SaveError, append_watchlist, saved_search_query
+
+    fields = [
+        ("country", request.countries),
+        ("region", request.regions),
+        ("event", request.events),
+        ("entity", request.entities),
+    ]
+    query = saved_search_query(request.query, fields)
+    if not query:
+        err.print("error: --save: nothing to save: give a query or a filter")
+        raise typer.Exit(2)
+    entry: dict[str, Any] = {"name": name, "query": query}
+    if request.languages:
+        entry["languages"] = list(request.languages)
+    if request.sources:
+        entry["sources"] = list(request.sources)
+    if request.min_relevance:
+        entry["min_relevance"] = request.min_relevance
+    entry["delivery"] = "none"
+    inline = not isinstance(loaded.config.watchlists, str)
+    path = loaded.path if inline else loaded.resolve(str(loaded.config.watchlists))
+    try:
+        append_watchlist(path, entry, inline=inline)
+    except SaveError as exc:
+        err.print(f"error: --save: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    if request.since or request.until:
+        err.print("note: the dates are not saved: give --since/--until when you run it")
+    err.print(
+        f"saved search {escape(name)!r} added to {escape(str(path))} (delivery: none); run it "
+        f"with `watchdesk search --saved {escape(name)}`, make it a watchlist by giving it a "
+        "channel and `delivery: instant`"
+    )
+
+
+def _run(loaded: LoadedConfig, request: SearchRequest) -> SearchResult:
     from crawler.search.backends import open_archive
     from enrich.entities import EntityMatcher
 
-    loaded = _load()
     watched = [e.model_dump() for e in loaded.watchlists.entities]
     entities = EntityMatcher.load(watched, list(loaded.config.organisations))
     archive = open_archive(loaded, aliases=entities.ids_for_name)

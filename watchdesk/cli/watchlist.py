@@ -1,4 +1,5 @@
-"""The `watchlist` commands: validate, backtest (`test`), explain, and the desk's `stats`.
+"""The `watchlist` commands: validate, list, backtest (`test`), explain, and the desk's
+`stats`.
 
 `test` and `explain` are thin layers over `alerts.backtest`; a draft rule is given with
 `--query` (alone, or with a NAME whose filters it borrows).
@@ -197,6 +198,11 @@ def watchlist_test(
         out.print("[yellow]muted: live alerting sends nothing; shown as if unmuted[/yellow]")
     if floor is not None:
         out.print(escape(floor.reason()))
+    if wl.is_saved_search:
+        out.print(
+            "[yellow]a saved search (delivery: none): it never alerts; shown as the alerts it "
+            "would send as an instant watchlist[/yellow]"
+        )
     out.print(
         f"{start} → {result.end.date().isoformat()} (by {by} date): "
         f"{result.matches} matching article(s), {result.stories} alert(s), "
@@ -486,3 +492,49 @@ def _bold_markers(snippet: str) -> str:
     return "".join(
         f"[bold yellow]{_safe(p)}[/]" if i % 2 else _safe(p) for i, p in enumerate(parts)
     )
+
+
+def delivery_label(wl: Watchlist) -> str:
+    """How a watchlist delivers, in the file's words: instant, a digest's cron, or none for a
+    saved search."""
+    if wl.is_saved_search:
+        return "none (saved search)"
+    if wl.is_digest:
+        d = wl.delivery
+        return f"digest {d.digest} ({d.timezone})"  # type: ignore[union-attr]
+    return "instant"
+
+
+@watchlist_app.command("list")
+def watchlist_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    saved: Annotated[
+        bool, typer.Option("--saved", help="Only the saved searches (delivery: none).")
+    ] = False,
+) -> None:
+    """List the watchlists and saved searches (`delivery: none`: searched by name with
+    `watchdesk search --saved NAME`, never alerting) of the config."""
+    from rich.table import Table
+    from rich.text import Text
+
+    loaded = _load()
+    chosen = [w for w in loaded.watchlists.watchlists if w.is_saved_search or not saved]
+    if as_json:
+        for wl in chosen:
+            row = wl.model_dump(mode="json")
+            row["saved_search"] = wl.is_saved_search
+            print(json.dumps(row, ensure_ascii=False))
+        return
+    if not chosen:
+        err.print("no saved searches" if saved else "no watchlists")
+        return
+    table = Table(show_lines=False)
+    for column in ("name", "delivery", "channel", "query"):
+        table.add_column(column, overflow="fold")
+    for wl in chosen:
+        delivery = delivery_label(wl) + (", muted" if wl.muted else "")
+        channel = "" if wl.is_saved_search else wl.channel or "(default)"
+        table.add_row(Text(wl.name), Text(delivery), Text(channel), Text(wl.query))
+    out.print(table)
+    searches = sum(1 for w in chosen if w.is_saved_search)
+    out.print(f"{len(chosen) - searches} watchlist(s), {searches} saved search(es)")

@@ -37,6 +37,7 @@ def api_search(
     country: Many = [],  # noqa: B006
     region: Many = [],  # noqa: B006
     entity: Many = [],  # noqa: B006
+    exclude: Many = [],  # noqa: B006
     since: str = "",
     until: str = "",
     sort: str = "best",
@@ -44,15 +45,22 @@ def api_search(
     page: Annotated[int, Query(ge=1)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     facets: bool = True,
+    copies: bool = False,
 ) -> Any:
     """Search the archive in the watchdesk query language, with the page's filters.
 
-    Filters repeat (`country=CN&country=TW` = either); since/until are YYYY-MM-DD;
+    Filters repeat (`country=CN&country=TW` = either); `exclude=country:TW` (repeating) leaves
+    out the articles with that value (`-country:TW`); since/until are YYYY-MM-DD;
     `min_relevance` (0..1) is the floor of the domain relevance; `sort` is `best` (the text
     score blended with the domain relevance), `text` (the text score alone) or `date`. Returns
     `total`, `hits` (as `watchdesk search --json`, snippets marked with `[[ ]]`), `facets`
     and a per-day `histogram`, counted on the share `facet_sample` of the matches (1.0 =
     exact; below it, estimates); a malformed query is a 400 with the `position` it points at.
+
+    Syndicated copies are grouped under their story: one hit per story (its best-ranked copy,
+    with `story_id`, `copy_count` and the other `copies`), `total` and the facets count
+    stories (`unit: "stories"`) and `articles` is how many articles they hold. `copies=1`
+    lists every article (`unit: "articles"`).
     """
     values = {"source": source, "label": label, "language": language, "event": event}
     values |= {"country": country}
@@ -60,6 +68,8 @@ def api_search(
     params: dict[str, list[str]] = {name: values[name] for name in FILTERS}
     params |= {"q": [q], "since": [since], "until": [until], "sort": [sort], "page": [str(page)]}
     params["min_relevance"] = [min_relevance]
+    params["copies"] = ["1" if copies else "0"]
+    params["exclude"] = exclude
     state, problems = SearchState.from_params(params)
     if problems:
         return JSONResponse({"error": "bad parameter", "problems": problems}, status_code=400)
@@ -70,6 +80,8 @@ def api_search(
     return {
         "query": q,
         "total": result.total,
+        "unit": "stories" if result.by_story else "articles",
+        "articles": result.articles if result.by_story else result.total,
         "page": page,
         "limit": limit,
         "took_ms": round(result.took_ms, 2),
@@ -77,6 +89,9 @@ def api_search(
         "facets": {k: [[v, n] for v, n in vals] for k, vals in result.facets.items()},
         "histogram": [[d, n] for d, n in result.histogram],
         "facet_sample": result.facet_sample,
+        # value -> how it reads, per facet: `{"country": {"BD": "Bangladesh"}, "region":
+        # {"hubei": "Hubei (CN)"}}` (the value is the code a query or filter takes)
+        "facet_labels": result.facet_labels,
     }
 
 

@@ -95,8 +95,14 @@ class WatchlistView:
     auto: AutoFloor | None = None
 
     @property
+    def search_url(self) -> str:
+        return search_url(self.watchlist)
+
+    @property
     def delivery(self) -> str:
         wl = self.watchlist
+        if wl.is_saved_search:
+            return "none (saved search)"
         if wl.is_digest:
             d = wl.delivery
             return f"digest {d.digest} ({d.timezone})"  # type: ignore[union-attr]
@@ -110,6 +116,8 @@ class WatchlistView:
             "query": wl.query,
             "channel": wl.channel,
             "delivery": self.delivery,
+            "saved_search": wl.is_saved_search,
+            "search_url": self.search_url,
             "muted": wl.muted,
             "languages": wl.languages,
             "sources": wl.sources,
@@ -129,6 +137,12 @@ class WatchlistView:
             "days": [{"day": d, "matches": n} for d, n in self.days],
             "latest": [h.to_dict() for h in self.latest],
         }
+
+
+def search_url(wl: Watchlist) -> str:
+    """The search page's link to a watchlist's (or saved search's) results."""
+    state = SearchState.for_watchlist(wl.query, wl.languages, wl.sources, wl.min_relevance)
+    return state.url()
 
 
 @dataclass
@@ -320,6 +334,10 @@ class Desk:
         if wl is None:
             raise KeyError(target)
         return explain_article(self.store, wl, article_id, aliases=self.aliases)
+
+    def saved_searches(self) -> list[tuple[str, str]]:
+        """(name, search page link) of each saved search (`delivery: none`), in file order."""
+        return [(w.name, search_url(w)) for w in self.watchlists if w.is_saved_search]
 
     def by_name(self, name: str) -> Watchlist | None:
         return next((w for w in self.watchlists if w.name == name), None)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from markupsafe import Markup, escape
+
+from crawler.search.facet_labels import label_of
 
 _MARKERS = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 
@@ -153,28 +155,17 @@ def histogram_bars(days: Sequence[tuple[str, int]]) -> list[Bar]:
     return bars
 
 
-# Words a place name keeps lowercase inside it ("District of Columbia").
-_NAME_PARTICLES = frozenset({"of", "and", "the", "de", "la"})
-
-
-def facet_label(name: str, value: str, entity_names: dict[str, str]) -> str:
-    """How a facet value reads on the page (plain text; the template escapes it).
-
-    Values are stored normalised, as queries match them (`region:sichuan`); an entity id shows
-    its name, an event or a source label its words, a region its capitals. Chinese names have
-    no case to restore.
-    """
-    if name == "entity":
-        return entity_names.get(value, value)
-    if name in ("event", "label"):
-        return value.replace("_", " ")
-    if name == "region":
-        words = value.split(" ")
-        return " ".join(
-            w if (i and w in _NAME_PARTICLES) else w[:1].upper() + w[1:]
-            for i, w in enumerate(words)
-        )
-    return value
+def facet_label(
+    name: str,
+    value: str,
+    entity_names: Mapping[str, str],
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+) -> str:
+    """How a facet value reads on the page (plain text; the template escapes it), as the CLI
+    reads it (`crawler.search.facet_labels.label_of`): a country by its name, a region with
+    its country (`Hubei (CN)`), an entity or place by its name, an event by its words; the
+    value itself is the code, shown on hover."""
+    return label_of(name, value, labels or {}, entity_names)
 
 
 # Spreadsheet apps run a cell starting with one of these as a formula (OWASP "CSV injection").

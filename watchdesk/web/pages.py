@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from alerts.backtest import ArticleNotFound
 from crawler.query import QueryError
+from crawler.search.facet_labels import facet_labels, shown_facets
 from crawler.search.request import FACET_FIELDS
 from watchdesk.web.desk import Desk
 from watchdesk.web.markup import csv_cell
@@ -56,10 +57,21 @@ def search_page(request: Request) -> HTMLResponse:
     except QueryError as exc:
         error = exc
     names = dict(desk.entity_names)
+    labels: dict[str, dict[str, str]] = {}
     if result is not None:
         for hit in result.hits:
             for ent in hit.article.entities:
                 names.setdefault(ent.id, ent.name)
+        labels = {k: dict(v) for k, v in result.facet_labels.items()}
+    # the chips' values may be absent from the counts (an excluded value always is)
+    chips: dict[str, list[tuple[str, int]]] = {}
+    for name, values in state.filters.items():
+        chips.setdefault(name, []).extend((v, 0) for v in values)
+    for name, value in state.exclude:
+        chips.setdefault(name, []).append((value, 0))
+    for name, found in facet_labels(chips, desk.store).items():
+        for value, label in found.items():
+            labels.setdefault(name, {}).setdefault(value, label)
     pages = 1 if result is None else max(1, -(-result.total // PAGE_SIZE))
     return _render(
         request,
@@ -69,12 +81,14 @@ def search_page(request: Request) -> HTMLResponse:
         problems=problems,
         error=error,
         result=result,
-        facet_fields=FACET_FIELDS,
+        facet_fields=shown_facets(FACET_FIELDS),
         entity_names=names,
+        facet_labels=labels,
         pages=pages,
         export_csv=state.url("/search.csv", page=1),
         export_json=state.url("/search.json", page=1),
         ranked=error is None and _ranked(state),
+        saved_searches=desk.saved_searches(),
     )
 
 
@@ -105,12 +119,12 @@ def export_csv(request: Request) -> Response:
     found = _export_hits(request)
     if isinstance(found, Response):
         return found
-    _, hits = found
+    state, hits = found
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(
         ["id", "published", "source", "title", "url", "language", "relevance", "score"]
-        + ["events", "countries", "places", "snippet"]
+        + ["events", "countries", "places", "snippet", "story_id", "copies"]
     )
     for hit in hits:
         a = hit.article
@@ -131,6 +145,9 @@ def export_csv(request: Request) -> Response:
                     " ".join(a.countries),
                     places,
                     hit.snippet.replace("[[", "").replace("]]", ""),
+                    hit.story_id,
+                    # the story's other matching articles; blank when each is a row
+                    "" if state.copies else hit.copy_count,
                 )
             ]
         )

@@ -51,6 +51,10 @@ class SearchState:
     page: int = 1
     # the domain relevance floor (0..1), `min_relevance=` in the URL; None: no floor
     min_relevance: float | None = None
+    # `copies=1`: every article a hit; by default copies are grouped under their story
+    copies: bool = False
+    # `exclude=country:TW`: (filter, value) pairs no hit may have (`-country:TW`)
+    exclude: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_params(cls, params: Mapping[str, Sequence[str]]) -> tuple[SearchState, list[str]]:
@@ -106,6 +110,17 @@ class SearchState:
             except ValueError:
                 problems.append(f"page: must be a number from 1 to {MAX_PAGE}")
                 page = 1
+        exclude: list[tuple[str, str]] = []
+        for raw in params.get("exclude", []):
+            name, _, value = raw.strip().partition(":")
+            if name in FILTERS and value.strip():
+                exclude.append((name, value.strip()))
+            elif raw.strip():
+                known = ", ".join(FILTERS)
+                problems.append(f"exclude: must be FILTER:VALUE with a filter of {known}: {raw!r}")
+        raw_copies = one("copies")
+        if raw_copies not in ("", "0", "1"):
+            problems.append(f"copies: must be 1 (every copy) or 0 (by story), not {raw_copies!r}")
         state = cls(
             q=one("q"),
             filters={k: v for k, v in filters.items() if v},
@@ -114,13 +129,32 @@ class SearchState:
             sort=sort,
             page=page,
             min_relevance=min_relevance,
+            copies=raw_copies == "1",
+            exclude=tuple(dict.fromkeys(exclude)),
         )
         return state, problems
+
+    @classmethod
+    def for_watchlist(
+        cls, query: str, languages: Sequence[str], sources: Sequence[str], min_relevance: float
+    ) -> SearchState:
+        """The search a watchlist or saved search stands for: its query and its own filters."""
+        filters = {"language": tuple(languages), "source": tuple(sources)}
+        return cls(
+            q=query,
+            filters={k: v for k, v in filters.items() if v},
+            min_relevance=min_relevance or None,
+        )
 
     @property
     def is_empty(self) -> bool:
         return not (
-            self.q or self.filters or self.since or self.until or self.min_relevance is not None
+            self.q
+            or self.filters
+            or self.exclude
+            or self.since
+            or self.until
+            or self.min_relevance is not None
         )
 
     def request(
@@ -145,6 +179,8 @@ class SearchState:
             offset=(self.page - 1) * limit if offset is None else offset,
             facets=facets,
             histogram=facets,
+            by_story=not self.copies,
+            exclude=list(self.exclude),
         )
 
     def params(self) -> list[tuple[str, str]]:
@@ -154,6 +190,7 @@ class SearchState:
             out.append(("q", self.q))
         for name in FILTERS:
             out.extend((name, v) for v in self.filters.get(name, ()))
+        out.extend(("exclude", f"{name}:{value}") for name, value in self.exclude)
         if self.since:
             out.append(("since", self.since))
         if self.until:
@@ -162,6 +199,8 @@ class SearchState:
             out.append(("min_relevance", f"{self.min_relevance:g}"))
         if self.sort != "best":
             out.append(("sort", self.sort))
+        if self.copies:
+            out.append(("copies", "1"))
         if self.page != 1:
             out.append(("page", str(self.page)))
         return out
@@ -183,6 +222,21 @@ class SearchState:
         if values:
             filters[name] = values
         return self.url(filters=filters, page=1)
+
+    def excludes(self, name: str, value: str) -> bool:
+        return (name, value) in self.exclude
+
+    def toggle_exclude(self, name: str, value: str) -> str:
+        """The link that excludes `value` of filter `name` (`-country:TW`; an inclusion of
+        the same value is dropped), or takes the exclusion back if already there."""
+        pair = (name, value)
+        if pair in self.exclude:
+            return self.url(exclude=tuple(p for p in self.exclude if p != pair), page=1)
+        kept = tuple(v for v in self.filters.get(name, ()) if v != value)
+        filters = {k: v for k, v in self.filters.items() if k != name}
+        if kept:
+            filters[name] = kept
+        return self.url(filters=filters, exclude=(*self.exclude, pair), page=1)
 
     def with_dates(self, since: str, until: str) -> str:
         return self.url(since=since, until=until, page=1)

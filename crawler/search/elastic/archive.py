@@ -24,7 +24,8 @@ from crawler.search.elastic.client import connect, redact_url
 from crawler.search.elastic.document import article_document, article_from_source
 from crawler.search.elastic.results import result_from_response
 from crawler.search.elastic.templates import IndexNames, Resources, render_resources
-from crawler.search.request import BEST_FLOOR, SearchRequest, SearchResult
+from crawler.search.facet_labels import ENTITY_BUCKETS, facet_labels, split_places
+from crawler.search.request import BEST_FLOOR, COPIES_SHOWN, SearchRequest, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +260,12 @@ class ElasticsearchArchive:
         tree = request.query_tree()
         body = search_body(request, tree, self.aliases)
         resp = self.client.search(index=self.names.read_alias, body=body)
-        result = result_from_response(resp.body, positive_literals(tree) if tree else [])
+        result = result_from_response(
+            resp.body, positive_literals(tree) if tree else [], by_story=request.by_story
+        )
+        if request.facets:
+            result.facets = split_places(result.facets, request.facet_size)
+            result.facet_labels = facet_labels(result.facets)
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
 
@@ -444,7 +450,48 @@ def search_body(
         body["query"] = best_function_score(body["query"])
     if request.histogram:
         body["aggs"]["histogram_undated"] = undated_histogram(body["aggs"]["histogram"])
+    if request.facets and "facet_entity" in body.get("aggs", {}):
+        # entities hold the places too, split off by `split_places`: read more of them
+        body["aggs"]["facet_entity"]["terms"]["size"] = request.facet_size * ENTITY_BUCKETS
+    if request.by_story:
+        by_story(body)
     return body
+
+
+STORY_FIELD = "story_id"
+COPIES_HITS = "copies"
+
+
+def by_story(body: dict[str, Any]) -> None:
+    """Turn a search body into one that answers by story, as the embedded archive does.
+
+    - Hits: field collapsing on `story_id` keeps the top hit of each story under the body's
+      sort (the best-ranked copy); its `inner_hits` bring the story's other matching copies,
+      oldest first, themselves collapsed on `id` (a copy left in an older index after a
+      rollover is listed once) and counted by their `hits.total`.
+    - Totals: collapsing leaves `hits.total` counting articles and "the total number of
+      distinct groups is unknown" (Elasticsearch's reference), so a `cardinality` aggregation
+      counts the stories.
+    - Facets: collapsing does not reach aggregations; each facet's terms count the stories in
+      a `cardinality` sub-aggregation and are ordered by it.
+    """
+    body["collapse"] = {
+        "field": STORY_FIELD,
+        "inner_hits": {
+            "name": COPIES_HITS,
+            "size": COPIES_SHOWN + 1,  # the lead is among them
+            "sort": [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
+            "_source": {"includes": ["article"]},
+            "collapse": {"field": "id"},
+        },
+    }
+    aggs = body.setdefault("aggs", {})
+    stories = {"cardinality": {"field": STORY_FIELD}}
+    for name, agg in aggs.items():
+        if name.startswith("facet_"):
+            agg["terms"]["order"] = [{"stories": "desc"}, {"_key": "asc"}]
+            agg["aggs"] = {"stories": stories}
+    aggs["stories"] = stories
 
 
 def best_function_score(query: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from crawler.article import Article, Entity
 from crawler.query import MatchDocument
 from crawler.query.evaluate import present_fields
+from crawler.search.request import story_id
 from crawler.textnorm import fold, index_text
 
 
@@ -89,6 +90,8 @@ def article_document(article: Article, seq: int | None = None) -> dict[str, Any]
         "entities": [_entity_doc(e) for e in article.entities],
         "cluster_id": article.cluster_id,
         "is_cluster_lead": article.is_cluster_lead,
+        # never empty, unlike cluster_id: searches collapse and count stories on it
+        "story_id": story_id(article),
         "article": original,
     }
     if seq is not None:

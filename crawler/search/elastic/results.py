@@ -18,7 +18,7 @@ from crawler.query.elasticsearch import (
 )
 from crawler.query.syntax import is_cjk_token
 from crawler.search.elastic.document import article_from_source
-from crawler.search.request import FACET_FIELDS, Hit, SearchResult
+from crawler.search.request import COPIES_SHOWN, FACET_FIELDS, Copy, Hit, SearchResult
 from crawler.search.snippets import SNIPPET_CHARS, make_snippet, mark_spans
 from crawler.textnorm import fold, index_text
 
@@ -148,19 +148,47 @@ def hit_from_response(raw: dict[str, Any], terms: list[str]) -> Hit:
     return Hit(article, float(score) if score is not None else 0.0, snippet, found)
 
 
-def result_from_response(response: dict[str, Any], terms: list[str]) -> SearchResult:
-    """The whole SearchResult of a response to a `compile_search` body."""
+def _total(part: dict[str, Any]) -> int:
+    total = part.get("total") or {}
+    return int(total.get("value", 0)) if isinstance(total, dict) else int(total)
+
+
+def _copies(hit: Hit, raw: dict[str, Any]) -> None:
+    """The copies of a collapsed hit's story from its `inner_hits` (archive.by_story)."""
+    inner = ((raw.get("inner_hits") or {}).get("copies") or {}).get("hits") or {}
+    hit.copy_count = max(_total(inner) - 1, 0)
+    others = [
+        article_from_source(h["_source"])
+        for h in inner.get("hits") or []
+        if h.get("_id") != raw.get("_id")
+    ]
+    hit.copies = [Copy.of(a) for a in others[:COPIES_SHOWN]]
+
+
+def result_from_response(
+    response: dict[str, Any], terms: list[str], by_story: bool = False
+) -> SearchResult:
+    """The whole SearchResult of a response to a `compile_search` body (`by_story`: to one
+    made by `archive.by_story`, whose totals and facets count stories)."""
     hits_part = response.get("hits") or {}
-    total = hits_part.get("total") or {}
-    hits = [hit_from_response(h, terms) for h in hits_part.get("hits") or []]
-    result = SearchResult(
-        hits, int(total.get("value", 0)) if isinstance(total, dict) else int(total)
-    )
+    hits = []
+    for raw in hits_part.get("hits") or []:
+        hit = hit_from_response(raw, terms)
+        if by_story:
+            _copies(hit, raw)
+        hits.append(hit)
+    result = SearchResult(hits, _total(hits_part))
     aggs = response.get("aggregations") or {}
+    if by_story:
+        result.articles = result.total
+        result.total = int((aggs.get("stories") or {}).get("value") or 0)
     for name in FACET_FIELDS:
         agg = aggs.get(f"facet_{name}")
         if agg is not None:
-            result.facets[name] = [(str(b["key"]), int(b["doc_count"])) for b in agg["buckets"]]
+            result.facets[name] = [
+                (str(b["key"]), int(b["stories"]["value"] if by_story else b["doc_count"]))
+                for b in agg["buckets"]
+            ]
     if "histogram" in aggs:
         per_day: dict[str, int] = {}
         undated = (aggs.get("histogram_undated") or {}).get("days") or {}
