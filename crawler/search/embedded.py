@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import UTC
+from datetime import UTC, date
 from pathlib import Path
 
 from crawler.article import Article
@@ -29,6 +29,7 @@ from crawler.query import (
     resolve_aliases,
 )
 from crawler.query.syntax import has_text_clause
+from crawler.search.attention import StoryCounts, count_stories
 from crawler.search.request import (
     BEST_CANDIDATES,
     FACET_FIELDS,
@@ -82,6 +83,21 @@ class EmbeddedArchive:
 
     def get_article(self, article_id: str) -> Article | None:
         return self.store.get_article(article_id)
+
+    def story_counts(self, request: StoryCounts) -> dict[date, int]:
+        """Distinct stories per bucket: the index finds the matches in the window (on the one
+        date basis), the store gives each its day and story id."""
+        tree = request.request().query_tree()
+        if tree is not None:
+            tree = resolve_aliases(tree, self.aliases)
+        seqs = self.index.matching_seqs(tree, "published", request.start, request.end)
+        if seqs is None:  # a shape the index only narrows (long proximity): the matcher decides
+            assert tree is not None
+            seqs = self._confirmed(tree, request)
+        rows = self.store.article_rows(
+            seqs, "coalesce(published, fetched) AS day, coalesce(cluster_id, id) AS story"
+        )
+        return count_stories(((r["day"], r["story"]) for r in rows), request.interval)
 
     def delete_articles(self, article_ids: Iterable[str]) -> int:
         seqs = self.store.delete_articles(list(article_ids))
@@ -143,6 +159,17 @@ class EmbeddedArchive:
 
     def _articles(self, seqs: Sequence[int]) -> dict[int, Article]:
         return self.store.articles_at(seqs)
+
+    def _confirmed(self, tree: Query, request: StoryCounts) -> list[int]:
+        """The seqs in the window that the matcher accepts, from SQL's candidates."""
+        candidates = self.store.seqs_matching(
+            compile_sqlite(tree, aliases=self.aliases),
+            date_field="published",
+            start=request.start,
+            end=request.end,
+        )
+        found = self.store.articles_at(candidates)
+        return [s for s, a in found.items() if evaluate(tree, MatchDocument.from_article(a))]
 
     def _rerank(self, page: IndexPage, request: SearchRequest | None) -> IndexPage:
         """The candidates in `best` order (text score × (floor + relevance)), ties kept in

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
@@ -19,6 +20,8 @@ from crawler.article import Article
 from crawler.config import ElasticsearchConfig
 from crawler.query import AliasResolver, Query, positive_literals
 from crawler.query.elasticsearch import compile_search
+from crawler.search.attention import StoryCounts
+from crawler.search.elastic.attention import counts_from_response, story_counts_body
 from crawler.search.elastic.client import connect, redact_url
 from crawler.search.elastic.document import article_document, article_from_source
 from crawler.search.elastic.results import result_from_response
@@ -191,6 +194,12 @@ class ElasticsearchArchive:
         result = result_from_response(resp.body, positive_literals(tree) if tree else [])
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
+
+    def story_counts(self, request: StoryCounts) -> dict[date, int]:
+        """Stories per bucket, counted by the cluster (`crawler.search.elastic.attention`)."""
+        body = story_counts_body(request, self.aliases)
+        resp = self.client.search(index=self.names.read_alias, body=body)
+        return counts_from_response(resp.body)
 
     def close(self) -> None:
         self.client.close()
