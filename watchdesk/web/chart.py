@@ -83,7 +83,7 @@ def chart_svg(series: Sequence[Series], interval: Interval) -> Markup:
     if n:
         every = max(1, math.ceil(n / X_LABELS))
         shown = sorted({*range(0, n, every), n - 1})
-        if len(shown) > 1 and shown[-1] - shown[-2] < every / 2:
+        if len(shown) > 2 and shown[-1] - shown[-2] < every:
             shown.pop(-2)  # the last label would overlap the one before it
         for i in shown:
             anchor = "start" if i == 0 and n > 1 else ("end" if i == n - 1 and n > 1 else "middle")
