@@ -85,17 +85,19 @@ class EmbeddedArchive:
         return self.store.get_article(article_id)
 
     def story_counts(self, request: StoryCounts) -> dict[date, int]:
-        """Distinct stories per bucket: the index finds the matches in the window (on the one
-        date basis), the store gives each its day and story id."""
+        """Distinct stories per bucket, counted by the index (`TantivyIndex.story_counts`); for
+        a query shape the index only narrows, the matcher confirms SQL's candidates and the
+        store gives each its day and story."""
         tree = request.request().query_tree()
         if tree is not None:
             tree = resolve_aliases(tree, self.aliases)
-        seqs = self.index.matching_seqs(tree, "published", request.start, request.end)
-        if seqs is None:  # a shape the index only narrows (long proximity): the matcher decides
-            assert tree is not None
-            seqs = self._confirmed(tree, request)
+        counts = self.index.story_counts(tree, request.start, request.end, request.interval)
+        if counts is not None:
+            return counts
+        assert tree is not None  # "everything" is always exact
         rows = self.store.article_rows(
-            seqs, "coalesce(published, fetched) AS day, coalesce(cluster_id, id) AS story"
+            self._confirmed(tree, request),
+            "coalesce(published, fetched) AS day, coalesce(cluster_id, id) AS story",
         )
         return count_stories(((r["day"], r["story"]) for r in rows), request.interval)
 
