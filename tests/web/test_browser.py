@@ -168,3 +168,25 @@ def test_attention_chart(page: Any, live_server: LiveServer, tmp_path: Path) -> 
     page.screenshot(path=str(shots / "chart.png"), full_page=False)
     assert (shots / "chart.png").stat().st_size > 10_000
     assert problems == []
+
+
+def test_places_on_a_map(page: Any, live_server: LiveServer, tmp_path: Path) -> None:
+    """The map page draws the states, provinces and pairs of a result set from the shipped base
+    map: no console error, nothing loaded from beyond the server (no tile server)."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto("/search?q=sister+OR+mayor+OR+delegation")
+    page.click(".views a:text-is('map')")
+    page.wait_for_url("**/map?q=sister**")
+    svg = page.locator("svg.places-map")
+    assert svg.count() == 1 and svg.bounding_box()["width"] > 600
+    assert page.locator("svg.places-map path.region").count() == 82
+    assert page.locator("svg.places-map line.pair").count() >= 1
+    pairs = page.locator("table.pairs tbody tr").all_inner_texts()
+    assert any("Indiana" in row and "Hubei" in row for row in pairs), pairs
+    shots = DOCS if os.environ.get("WATCHDESK_SCREENSHOT") else tmp_path
+    shots.mkdir(exist_ok=True)
+    page.screenshot(path=str(shots / "map.png"), full_page=False)
+    assert (shots / "map.png").stat().st_size > 10_000
+    assert problems == []

@@ -1,4 +1,8 @@
-"""The analysts' views: attention over time (`/chart`, `/chart.csv`).
+"""The analysts' views: attention over time (`/chart`, `/chart.csv`) and places on a map (`/map`).
+
+`/map` takes the search page's parameters and draws the US states and Chinese provinces of the
+result set (its first MAP_LIMIT hits in the search's order), with their pairs, on the shipped
+base map (`watchdesk.web.mapview`, `watchdesk.web.basemap`).
 
 `/chart?q=...&q=...&interval=day|week&since=90d&until=today` compares up to five queries as
 stories per day or week (`crawler.search.attention`), drawn as SVG on the server
@@ -21,11 +25,14 @@ from crawler import timespan
 from crawler.query import QueryError, parse_query
 from crawler.search.attention import INTERVALS, MAX_QUERIES, Interval, Series, attention
 from watchdesk.web.chart import chart_svg, series_csv
+from watchdesk.web.mapview import map_svg, pair_rows, places_of
 from watchdesk.web.state import SearchState
 
 router = APIRouter(include_in_schema=False)
 
 DEFAULT_SINCE = "90d"
+# Hits the map reads (in the search's order): enough for a beat's month, bounded in cost.
+MAP_LIMIT = 1000
 # A year of days is 365 points a line; longer windows are read by the week.
 MAX_DAYS = 5 * 366
 
@@ -155,4 +162,35 @@ def chart_csv(request: Request) -> Response:
         series_csv(series, state.interval),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="watchdesk-attention.csv"'},
+    )
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request) -> HTMLResponse:
+    params = {k: request.query_params.getlist(k) for k in request.query_params}
+    state, problems = SearchState.from_params(params)
+    desk = request.app.state.desk
+    error: QueryError | None = None
+    result = None
+    try:
+        result = desk.search(state, limit=MAP_LIMIT, offset=0, facets=False)
+    except QueryError as exc:
+        error = exc
+    counts = places_of(h.article for h in result.hits) if result is not None else None
+    templates = request.app.state.templates
+    return templates.TemplateResponse(  # type: ignore[no-any-return]
+        request,
+        "map.html",
+        {
+            "nav": "search",
+            "state": state,
+            "problems": problems,
+            "error": error,
+            "result": result,
+            "counts": counts,
+            "svg": map_svg(counts) if counts is not None else "",
+            "pairs": pair_rows(counts) if counts is not None else [],
+            "limit": MAP_LIMIT,
+        },
+        status_code=400 if error else 200,
     )
