@@ -47,7 +47,9 @@ CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQ
 def chart(
     queries: Annotated[
         list[str],
-        typer.Argument(help=f"Up to {MAX_QUERIES} queries, one line each ('' = everything)."),
+        typer.Argument(
+            help=f"Up to {MAX_QUERIES} queries, a line of the chart each ('' = everything)."
+        ),
     ],
     out_png: Annotated[
         Path | None,
