@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -53,15 +53,26 @@ class Region:
 class Basemap:
     regions: tuple[Region, ...]
     source: str
+    # (country, folded name) -> region, built once
+    _names: dict[tuple[str, str], Region] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        for r in self.regions:
+            for n in r.names:
+                self._names[(r.country, fold(n))] = r
 
     def region(self, country: str | None, name: str | None) -> Region | None:
         if not country or not name:
             return None
-        return self._by_name().get((country.upper(), fold(name)))
+        return self._names.get((country.upper(), _folded(name)))
 
-    @lru_cache(maxsize=1)  # noqa: B019 - one Basemap per process (`load` is cached too)
-    def _by_name(self) -> dict[tuple[str, str], Region]:
-        return {(r.country, fold(n)): r for r in self.regions for n in r.names}
+
+@lru_cache(maxsize=4096)
+def _folded(name: str) -> str:
+    # a result set names the same few dozen regions over and over: fold each once
+    return fold(name)
 
 
 @lru_cache(maxsize=1)
