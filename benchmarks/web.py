@@ -1,4 +1,4 @@
-"""Benchmark the web page: render times of search, article, watchlists and sources pages.
+"""Benchmark the web page: render times of search, article, watchlists, sources, chart, map.
 
 Builds (or reuses) a synthetic archive (benchmarks/synthetic.py) of 200,000 articles (20,000
 with --quick), with 40 sources, their poll history and ten watchlists of the beat, serves it with
@@ -58,6 +58,12 @@ SEARCHES = [
     "/search?q=%E5%8F%8B%E5%A5%BD%E5%9F%8E%E5%B8%82",
     "/search?q=farmland&since=2024-01-01&until=2024-06-30",
     "/search?q=%22Confucius+Institute%22&page=5",
+]
+# Attention over time: five queries of the beat per day over 90 days, one per week over a year.
+CHARTS = [
+    "/chart?q=%22sister+city%22&q=delegation&q=%22memorandum+of+understanding%22"
+    "&q=%E5%8F%8B%E5%A5%BD%E5%9F%8E%E5%B8%82&q=country%3ATW&since=90d",
+    "/chart?q=country%3ACN&interval=week&since=1y",
 ]
 # Ten watchlists of the beat (DOMAIN.md): phrases in both languages, facets, one digest.
 _WATCHLISTS: list[tuple[str, str, str]] = [
@@ -148,6 +154,11 @@ def run(n: int, work: Path, rounds: int) -> dict[str, Any]:
         "explain": [f"/watchlists/explain?watchlist=sister-cities&article={rows[0][0]}"],
         "sources": ["/sources"],
         "alerts": ["/alerts"],
+        # attention over time (issue 18): five queries of the beat by day over 90 days, and
+        # one broad query by week over a year (every story it matches counted)
+        "chart": CHARTS,
+        # places on a map: the first 1,000 hits of a search, their states and provinces
+        "map": ["/map?q=%22sister+city%22", "/map?q=delegation&country=CN"],
         "healthz (baseline)": ["/healthz"],
     }
     config = uvicorn.Config(

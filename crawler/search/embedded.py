@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import UTC
+from datetime import UTC, date
 from pathlib import Path
 
 from crawler.article import Article
@@ -30,6 +30,7 @@ from crawler.query import (
     resolve_aliases,
 )
 from crawler.query.syntax import has_text_clause
+from crawler.search.attention import StoryCounts, count_stories
 from crawler.search.facet_labels import ENTITY_BUCKETS, facet_labels, split_places
 from crawler.search.request import (
     BEST_CANDIDATES,
@@ -91,6 +92,23 @@ class EmbeddedArchive:
 
     def get_article(self, article_id: str) -> Article | None:
         return self.store.get_article(article_id)
+
+    def story_counts(self, request: StoryCounts) -> dict[date, int]:
+        """Distinct stories per bucket, counted by the index (`TantivyIndex.story_counts`); for
+        a query shape the index only narrows, the matcher confirms SQL's candidates and the
+        store gives each its day and story."""
+        tree = request.request().query_tree()
+        if tree is not None:
+            tree = resolve_aliases(tree, self.aliases)
+        counts = self.index.story_counts(tree, request.start, request.end, request.interval)
+        if counts is not None:
+            return counts
+        assert tree is not None  # "everything" is always exact
+        rows = self.store.article_rows(
+            self._confirmed(tree, request),
+            "coalesce(published, fetched) AS day, coalesce(cluster_id, id) AS story",
+        )
+        return count_stories(((r["day"], r["story"]) for r in rows), request.interval)
 
     def delete_articles(self, article_ids: Iterable[str]) -> int:
         seqs = self.store.delete_articles(list(article_ids))
@@ -234,6 +252,17 @@ class EmbeddedArchive:
 
     def _articles(self, seqs: Sequence[int]) -> dict[int, Article]:
         return self.store.articles_at(seqs)
+
+    def _confirmed(self, tree: Query, request: StoryCounts) -> list[int]:
+        """The seqs in the window that the matcher accepts, from SQL's candidates."""
+        candidates = self.store.seqs_matching(
+            compile_sqlite(tree, aliases=self.aliases),
+            date_field="published",
+            start=request.start,
+            end=request.end,
+        )
+        found = self.store.articles_at(candidates)
+        return [s for s, a in found.items() if evaluate(tree, MatchDocument.from_article(a))]
 
     def _rerank(self, page: IndexPage, request: SearchRequest | None) -> IndexPage:
         """The candidates in `best` order (text score × (floor + relevance)), ties kept in

@@ -15,10 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from crawler.article import Article
 from crawler.query import And, Not, Or, Query, parse_query
+
+if TYPE_CHECKING:
+    from crawler.search.attention import StoryCounts
 
 # Facet fields every backend counts, in the order pages and the CLI show them.
 FACET_FIELDS: tuple[str, ...] = (
@@ -259,6 +262,10 @@ class Archive(Protocol):
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Raises `crawler.query.QueryError` for a malformed query."""
+        ...
+
+    def story_counts(self, request: StoryCounts) -> dict[date, int]:
+        """Distinct stories per day or week (`crawler.search.attention`); raises QueryError."""
         ...
 
     def delete_articles(self, article_ids: Iterable[str]) -> int: ...

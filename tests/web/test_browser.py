@@ -150,3 +150,56 @@ def test_phone_width_is_readable(browser: Any, live_server: LiveServer) -> None:
     # no horizontal scrolling of the page itself at phone width
     assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     context.close()
+
+
+def test_attention_chart(page: Any, live_server: LiveServer, tmp_path: Path) -> None:
+    """The chart page draws its SVG with no script, no console error (a CSP violation is one)
+    and nothing loaded from beyond the server (the `page` fixture checks every request)."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on(
+        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
+    )
+    page.goto("/search?q=sister")
+    page.click("text=chart this query")
+    page.wait_for_url("**/chart?q=sister**")
+    page.fill("input[name=q] >> nth=1", "mayor")
+    page.fill("input[name=since]", "2024-01-01")  # the year most of the corpus is from
+    page.fill("input[name=until]", "2024-12-31")
+    page.select_option("select[name=interval]", "week")
+    page.click(".chart-form button[type=submit]")
+    page.wait_for_url("**interval=week**")
+    svg = page.locator("svg.attention")
+    assert svg.count() == 1 and svg.bounding_box()["width"] > 300
+    assert page.locator("svg.attention path.series").count() == 2
+    legend = page.locator("svg.attention .chart-key text")
+    assert legend.evaluate_all("els => els.map(e => e.firstChild.nodeValue)") == ["sister", "mayor"]
+    assert page.locator("svg.attention circle").count() == 2 * 53  # a marker a week a line
+    shots = DOCS if os.environ.get("WATCHDESK_SCREENSHOT") else tmp_path
+    shots.mkdir(exist_ok=True)
+    page.screenshot(path=str(shots / "chart.png"), full_page=False)
+    assert (shots / "chart.png").stat().st_size > 10_000
+    assert problems == []
+
+
+def test_places_on_a_map(page: Any, live_server: LiveServer, tmp_path: Path) -> None:
+    """The map page draws the states, provinces and pairs of a result set from the shipped base
+    map: no console error, nothing loaded from beyond the server (no tile server)."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto("/search?q=sister+OR+mayor+OR+delegation")
+    page.click(".views a:text-is('map')")
+    page.wait_for_url("**/map?q=sister**")
+    svg = page.locator("svg.places-map")
+    assert svg.count() == 1 and svg.bounding_box()["width"] > 600
+    assert page.locator("svg.places-map path.region").count() == 82
+    assert page.locator("svg.places-map line.pair").count() >= 1
+    pairs = page.locator("table.pairs tbody tr").all_inner_texts()
+    assert any("Indiana" in row and "Hubei" in row for row in pairs), pairs
+    shots = DOCS if os.environ.get("WATCHDESK_SCREENSHOT") else tmp_path
+    shots.mkdir(exist_ok=True)
+    page.screenshot(path=str(shots / "map.png"), full_page=False)
+    assert (shots / "map.png").stat().st_size > 10_000
+    assert problems == []

@@ -16,6 +16,7 @@ import sys
 # Command modules register themselves on `app` when imported.
 from watchdesk.cli import (  # noqa: F401
     alerts,
+    chart,
     extract,
     index,
     init,

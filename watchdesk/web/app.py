@@ -57,9 +57,10 @@ def create_app(loaded: Any, *, desk: Desk | None = None, token: str | None = Non
     app.add_middleware(SecurityMiddleware, token=token or token_from_env())
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from watchdesk.web import api, pages
+    from watchdesk.web import api, pages, views
 
     app.include_router(pages.router)
+    app.include_router(views.router)
     app.include_router(api.router)
     return app
 

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import islice
 from typing import Any
 
@@ -20,6 +21,8 @@ from crawler.article import Article
 from crawler.config import ElasticsearchConfig
 from crawler.query import AliasResolver, Query, positive_literals
 from crawler.query.elasticsearch import compile_search
+from crawler.search.attention import StoryCounts
+from crawler.search.elastic.attention import counts_from_response, story_counts_body
 from crawler.search.elastic.client import connect, redact_url
 from crawler.search.elastic.document import article_document, article_from_source
 from crawler.search.elastic.results import result_from_response
@@ -268,6 +271,12 @@ class ElasticsearchArchive:
             result.facet_labels = facet_labels(result.facets)
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
+
+    def story_counts(self, request: StoryCounts) -> dict[date, int]:
+        """Stories per bucket, counted by the cluster (`crawler.search.elastic.attention`)."""
+        body = story_counts_body(request, self.aliases)
+        resp = self.client.search(index=self.names.read_alias, body=body)
+        return counts_from_response(resp.body)
 
     def close(self) -> None:
         self.client.close()
