@@ -8,7 +8,6 @@ the story's history in the saving transaction and asks the policy the service pa
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -23,6 +22,7 @@ from crawler.records import (
     StoryMatch,
 )
 from crawler.storage.database import Database
+from crawler.storage.engine import Connection
 from crawler.storage.rows import row_to_alert
 from crawler.storage.verdicts import story_muted, watchlist_paused
 
@@ -31,9 +31,7 @@ from crawler.storage.verdicts import story_muted, watchlist_paused
 AlertPolicy = Callable[[StoryHistory, str, bool], AlertKind | None]
 
 
-def _story_history(
-    c: sqlite3.Connection, match: StoryMatch, cluster: str, now: str | None
-) -> StoryHistory:
+def _story_history(c: Connection, match: StoryMatch, cluster: str, now: str | None) -> StoryHistory:
     rows = c.execute(
         "SELECT kind, status, source FROM alerts WHERE watchlist = ? AND cluster_id = ?",
         (match.watchlist, cluster),
@@ -48,7 +46,7 @@ def _story_history(
 
 
 def add_alert(
-    c: sqlite3.Connection,
+    c: Connection,
     article: Article,
     match: StoryMatch,
     now: str | None,
@@ -62,8 +60,9 @@ def add_alert(
     status = "held" if kind == "digest_item" else "pending"
     terms = [[t.term, t.field, t.start, t.end] for t in match.terms]
     c.execute(
-        """INSERT OR IGNORE INTO alerts (watchlist, article_id, cluster_id, source, kind,
-                channel, status, terms, created, next_attempt) VALUES (?,?,?,?,?,?,?,?,?,?)""",
+        """INSERT INTO alerts (watchlist, article_id, cluster_id, source, kind,
+                channel, status, terms, created, next_attempt) VALUES (?,?,?,?,?,?,?,?,?,?)
+           ON CONFLICT DO NOTHING""",
         (
             match.watchlist,
             article.id,
@@ -238,8 +237,8 @@ class OutboxRows(Database):
         it was stopped already (so the caller logs the failure once)."""
         with self._tx() as c:
             cur = c.execute(
-                """INSERT OR IGNORE INTO sink_stops (sink, channel, error, remedy, since)
-                   VALUES (?,?,?,?,?)""",
+                """INSERT INTO sink_stops (sink, channel, error, remedy, since)
+                   VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING""",
                 (sink, channel, error, remedy, iso(now or utcnow())),
             )
             return cur.rowcount > 0
