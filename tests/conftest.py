@@ -94,11 +94,16 @@ def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     opens it, in the test's process or in a child process it starts."""
     if request.param == "sqlite":
         yield str(tmp_path / "watchdesk.db")
-        return
-    cluster: PostgresCluster = request.getfixturevalue("postgres")
-    url = cluster.fresh_database(template=_TEMPLATE)
+    else:
+        yield request.getfixturevalue("postgres_store")
+
+
+@pytest.fixture
+def postgres_store(postgres: PostgresCluster) -> Iterator[str]:
+    """The URL of a fresh store database on the session's cluster (for Postgres-only tests)."""
+    url = postgres.fresh_database(template=_TEMPLATE)
     yield url
-    cluster.admin(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    postgres.admin(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 from tests.slack_stub import slack_stub  # noqa: E402,F401  (the loopback Slack API stub fixture)

@@ -78,6 +78,11 @@ def add_alert(
     )
 
 
+# A Postgres session, named so that a later session reusing the pid is another name.
+_PG_SESSION_OF_S = "s.pid::text || ':' || s.backend_start::text"
+_PG_SESSION = f"SELECT {_PG_SESSION_OF_S} FROM pg_stat_activity s WHERE s.pid = pg_backend_pid()"
+
+
 class OutboxRows(Database):
     """The `alerts` table."""
 
@@ -158,6 +163,46 @@ class OutboxRows(Database):
             (watchlist, cluster_id),
         )
         return row_to_alert(rows[0]) if rows else None
+
+    def claim_alerts(self, alert_ids: Sequence[int]) -> set[int]:
+        """Of these alerts, the pending ones this store's session now holds for sending: none
+        held by another live sender. Held until `release_claims`, or until this session ends
+        (the process exits or is killed): a dead sender's alerts are free at once, and its
+        `sending` marks make the next sender ask the sink before sending them again.
+
+        Postgres only, where senders on several machines share the outbox: the rows are
+        picked with FOR UPDATE SKIP LOCKED, so two senders claiming at the same moment neither
+        take the same alert nor wait for each other. On SQLite (one machine's file, whose
+        senders the Redis outbox lease serialises) every id is returned as it is.
+        """
+        if self.engine != "postgresql" or not alert_ids:
+            return set(alert_ids)
+        marks = ",".join("?" * len(alert_ids))
+        with self._tx() as c:
+            me = c.execute(_PG_SESSION).fetchone()[0]
+            rows = c.execute(
+                f"""UPDATE alerts SET claimed_by = ? WHERE id IN (
+                        SELECT a.id FROM alerts a WHERE a.id IN ({marks})
+                        AND a.status = 'pending' AND (a.claimed_by IS NULL OR a.claimed_by = ?
+                            OR NOT EXISTS (SELECT 1 FROM pg_stat_activity s
+                                           WHERE {_PG_SESSION_OF_S} = a.claimed_by))
+                        ORDER BY a.id FOR UPDATE OF a SKIP LOCKED)
+                    RETURNING id""",
+                (me, *alert_ids, me),
+            ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def release_claims(self, alert_ids: Sequence[int]) -> None:
+        """Give back alerts `claim_alerts` took (their outcome is recorded)."""
+        if self.engine != "postgresql" or not alert_ids:
+            return
+        marks = ",".join("?" * len(alert_ids))
+        with self._tx() as c:
+            me = c.execute(_PG_SESSION).fetchone()[0]
+            c.execute(
+                f"UPDATE alerts SET claimed_by = NULL WHERE claimed_by = ? AND id IN ({marks})",
+                (me, *alert_ids),
+            )
 
     def mark_sending(self, alert_ids: Sequence[int], at: datetime | None) -> None:
         """Mark alerts as being sent since `at` (committed before the sink is called), or
