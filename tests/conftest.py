@@ -37,7 +37,7 @@ def run_cli(
     base = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("SLACK_BOT_TOKEN", "SLACK_API_URL", "WATCHDESK_CONFIG")
+        if k not in ("SLACK_BOT_TOKEN", "SLACK_API_URL", "WATCHDESK_CONFIG", "WATCHDESK_DB_URL")
     }
     base["PYTHONPATH"] = str(ROOT)
     base.update(env or {})

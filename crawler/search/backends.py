@@ -20,4 +20,5 @@ def open_archive(loaded: Any, store: Any = None, aliases: Any = None) -> Archive
     from crawler.search.embedded import EmbeddedArchive
     from crawler.storage import Store
 
-    return EmbeddedArchive(store if store is not None else Store(loaded.store_path), aliases)
+    store = store if store is not None else Store(loaded.store_path)
+    return EmbeddedArchive(store, aliases, index_path=getattr(loaded, "index_path", None))

@@ -165,7 +165,7 @@ def watchlist_test(
     target = _target(loaded, name, query)
     with Store(loaded.store_path) as store:
         # the side index the service keeps beside an embedded store counts the matches fast
-        path = default_index_path(store)
+        path = loaded.index_path or default_index_path(store)
         index = TantivyIndex(store, path) if path is not None and path.exists() else None
         try:
             result = backtest(

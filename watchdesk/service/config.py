@@ -50,6 +50,14 @@ class LoadedConfig:
             return url
         return self.resolve(self.config.store.path)
 
+    @property
+    def index_path(self) -> Path | None:
+        """Where this host keeps its own search index over a Postgres store: beside
+        `store.path` (which then names only local files); None for SQLite (beside the file)."""
+        if isinstance(self.store_path, Path):
+            return None
+        return self.resolve(self.config.store.path + ".index")
+
 
 def _pydantic_problems(exc: ValidationError, data: Any, path: str) -> list[str]:
     problems = []
