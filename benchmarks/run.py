@@ -103,6 +103,14 @@ SUITE = [
         "one polling cycle: one process vs two sharing Redis (needs redis-server)",
         False,
     ),
+    Benchmark(
+        "store_engines",
+        "store_engines.py",
+        ("--articles", "2000", "--alerts", "500"),
+        ("--articles", "10000", "--alerts", "2000"),
+        "articles/s stored and alerts/s delivered, SQLite vs Postgres (needs postgresql)",
+        False,
+    ),
 ]
 
 

@@ -79,7 +79,8 @@ class PostgresCluster:
             return list(args)
         return ["runuser", "-u", self._user.pw_name, "--", *args]
 
-    def start(self) -> None:
+    def start(self, *, durable: bool = False) -> None:
+        """initdb and start the server; `durable` keeps fsync on (benchmarks), else off."""
         subprocess.run(
             self._cmd(
                 str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", self.role,
@@ -89,11 +90,13 @@ class PostgresCluster:
             capture_output=True,
         )  # fmt: skip
         # fsync off and no full-page writes: a test cluster is thrown away, durability is moot
+        fast = () if durable else (
+            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+        )  # fmt: skip
         self._proc = subprocess.Popen(
             self._cmd(
                 str(self.bin / "postgres"), "-D", str(self.data), "-h", "127.0.0.1",
-                "-p", str(self.port), "-k", str(self.socket_dir), "-c", "fsync=off",
-                "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                "-p", str(self.port), "-k", str(self.socket_dir), *fast,
                 "-c", "max_connections=200",
             ),
             stdout=subprocess.DEVNULL,
