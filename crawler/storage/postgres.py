@@ -141,6 +141,12 @@ def render_ddl(sql: str) -> str:
     return sql
 
 
+def _params(values: Sequence[Any]) -> tuple[Any, ...]:
+    """Parameters as Postgres takes them: its text type cannot hold NUL, which crawled text
+    may carry (extraction strips it from pages; a feed's title may still have one): dropped."""
+    return tuple(v.replace("\x00", "") if isinstance(v, str) and "\x00" in v else v for v in values)
+
+
 class PostgresConnection:
     """The store's connection to Postgres: one psycopg connection per thread (autocommit; the
     store's transactions say BEGIN and COMMIT themselves, as on SQLite)."""
@@ -174,12 +180,12 @@ class PostgresConnection:
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> PgCursor:
         cur = self._connection().cursor()
-        cur.execute(to_postgres(sql), tuple(parameters))
+        cur.execute(to_postgres(sql), _params(parameters))
         return PgCursor(cur)
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> PgCursor:
         cur = self._connection().cursor()
-        rows = [tuple(p) for p in parameters]
+        rows = [_params(p) for p in parameters]
         if rows:
             cur.executemany(to_postgres(sql), rows)
         return PgCursor(cur)

@@ -73,3 +73,14 @@ def test_a_postgres_store_shows_its_url_masked(postgres_store: str) -> None:
         assert store.engine == "postgresql" and not store.full_text
         assert store.path == masked_url(postgres_store)
         assert store.execute("SELECT version FROM schema_version")[0][0] == SCHEMA_VERSION
+
+
+def test_a_nul_in_crawled_text_does_not_fail_the_postgres_store(postgres_store: str) -> None:
+    from crawler.article import Article
+
+    art = Article(url="https://news.example/1", canonical_url="https://news.example/1", source="s")
+    art.title, art.text = "Sister\x00 city", "Wuhan\x00"
+    with Store(postgres_store) as store:
+        assert store.save_article(art)
+        back = store.get_article(art.id)
+        assert back is not None and (back.title, back.text) == ("Sister city", "Wuhan")
