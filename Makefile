@@ -29,10 +29,13 @@ run: $(STAMP)
 	$(BIN)/watchdesk --config $(CONFIG) run
 
 # Debian packages some tests drive: Chromium for the browser tests (Playwright cannot download
-# browsers here) and Redis for the scale-out tests. Without apt (or without root) those tests
-# are skipped with a reason instead of failing the run.
+# browsers here), Redis for the scale-out tests and PostgreSQL for the store's second engine
+# (the tests start their own throwaway cluster; the server binaries live under
+# /usr/lib/postgresql/<version>/bin, so the target is the package's `pg_ctlcluster`). Without
+# apt (or without root) those tests are skipped with a reason instead of failing the run.
 CHROMIUM := /usr/bin/chromium
 REDIS := /usr/bin/redis-server
+POSTGRES := /usr/bin/pg_ctlcluster
 define apt_install
 	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null 2>&1 || \
@@ -44,13 +47,15 @@ $(CHROMIUM):
 	$(call apt_install,chromium)
 $(REDIS):
 	$(call apt_install,redis-server)
+$(POSTGRES):
+	$(call apt_install,postgresql)
 
 # Elasticsearch tests skip themselves, with the reason shown (-rs), unless
 # WATCHDESK_TEST_ES_URL points at a real cluster.
-test: $(TEST_STAMP) $(CHROMIUM) $(REDIS)
+test: $(TEST_STAMP) $(CHROMIUM) $(REDIS) $(POSTGRES)
 	$(BIN)/python -m pytest -q -rs -m "not slow" $(PYTEST_ARGS)
 
-test-slow: $(TEST_STAMP) $(CHROMIUM) $(REDIS)
+test-slow: $(TEST_STAMP) $(CHROMIUM) $(REDIS) $(POSTGRES)
 	$(BIN)/python -m pytest -q -rs -m "slow" $(PYTEST_ARGS)
 
 demo: $(STAMP)

@@ -506,7 +506,7 @@ def _candidate_seqs(
 
     The filters are repeated in SQL only to narrow the candidates: the matcher still decides.
     """
-    if not preselect:
+    if not preselect or not store.full_text:  # the preselection is SQLite's FTS5
         return store.seqs_matching(None, date_field=date_field, start=start, end=end)
     return store.seqs_matching(
         compile_sqlite(parse_query(watchlist.query), aliases),

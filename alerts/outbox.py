@@ -288,6 +288,8 @@ class Outbox:
                 report.failed += 1
             elif outcome == "waiting":
                 report.waiting += 1
+            elif outcome == "taken":
+                continue  # another sender is sending it
             elif outcome == "stopped":
                 report.stopped += 1  # (the caller reports how many stay held, at the end)
                 stops = set(self.stopped_channels())
@@ -303,7 +305,20 @@ class Outbox:
 
     def _deliver_one(self, alert: Alert) -> tuple[str, list[int]]:
         """Deliver one alert (with the other watchlists' alerts of its story to its channel);
-        returns the outcome and the ids of the alerts it settled."""
+        returns the outcome and the ids of the alerts it settled.
+
+        The alerts are claimed first (`Store.claim_alerts`: on Postgres, several senders may
+        share the outbox): one another sender holds is "taken" and left to it."""
+        assert alert.id is not None
+        if not self.store.claim_alerts([alert.id]):
+            return "taken", []
+        held = [alert.id]
+        try:
+            return self._deliver_claimed(alert, held)
+        finally:
+            self.store.release_claims(held)
+
+    def _deliver_claimed(self, alert: Alert, held: list[int]) -> tuple[str, list[int]]:
         assert alert.id is not None
         article = self.store.get_article(alert.article_id)
         watchlist = self._watchlist(alert.watchlist)
@@ -316,9 +331,12 @@ class Outbox:
             alert.channel = watchlist.channel
         group = [alert]
         if alert.kind in ("story", "copy") and alert.cluster_id:
-            group += [
+            mates = [
                 a for a in self.store.pending_story_group(alert) if self._watchlist(a.watchlist)
             ]
+            claimed = self.store.claim_alerts([a.id for a in mates if a.id is not None])
+            held += claimed
+            group += [a for a in mates if a.id in claimed]
         others = [w for a in group[1:] if (w := self._watchlist(a.watchlist)) is not None]
         if alert.kind == "copy":
             story = self.store.story_alert(alert.watchlist, alert.cluster_id or "")

@@ -103,6 +103,22 @@ SUITE = [
         "one polling cycle: one process vs two sharing Redis (needs redis-server)",
         False,
     ),
+    Benchmark(
+        "scale_out_postgres",
+        "scale_out.py",
+        ("--feeds", "1000", "--rounds", "1", "--processes", "3", "--postgres"),
+        ("--feeds", "1000", "--rounds", "3", "--processes", "3", "--postgres"),
+        "one polling cycle: one process vs three sharing Postgres and Redis",
+        False,
+    ),
+    Benchmark(
+        "store_engines",
+        "store_engines.py",
+        ("--articles", "2000", "--alerts", "500"),
+        ("--articles", "10000", "--alerts", "2000"),
+        "articles/s stored and alerts/s delivered, SQLite vs Postgres (needs postgresql)",
+        False,
+    ),
 ]
 
 

@@ -13,6 +13,11 @@ first:
 Reports wall time (until the last process exits), CPU seconds (summed) and peak memory (summed)
 per side, and the ratio. Writes benchmarks/results/scale_out.json.
 Run: `python benchmarks/scale_out.py [--feeds 1000] [--rounds 2]`.
+
+`--postgres --processes 3` (issue 15): each side's store is a Postgres database on a throwaway
+cluster from Debian's package (fsync on; tests/postgres_server.py), the processes share it
+through WATCHDESK_DB_URL, and the other side is one process over Postgres. Writes
+benchmarks/results/scale_out_postgres.json.
 """
 
 from __future__ import annotations
@@ -37,9 +42,21 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.feedfarm import FeedFarm, write_config  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 from benchmarks.polling import NEW_ITEMS_PER_FEED, run_child, stored_articles, usage_wrapper  # noqa: E402
+from crawler.storage.engine import DB_URL_ENV  # noqa: E402
 from watchdesk.service.coordination import REDIS_URL_ENV  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "scale_out.json"
+RESULTS_POSTGRES = ROOT / "benchmarks" / "results" / "scale_out_postgres.json"
+
+
+def _stored(db: Path | str) -> int:
+    """Articles in a side's store: its SQLite file, or its Postgres database."""
+    if isinstance(db, Path):
+        return stored_articles(db)
+    from crawler.storage import Store
+
+    with Store(db) as store:
+        return store.count_articles()
 
 
 def start_redis(work: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -63,8 +80,10 @@ def once(config: Path) -> list[str]:
     )
 
 
-def run_side(config: Path, processes: int, redis_url: str | None) -> dict[str, Any]:
-    env = {REDIS_URL_ENV: redis_url} if redis_url else {}
+def run_side(
+    config: Path, processes: int, redis_url: str | None, store_env: dict[str, str]
+) -> dict[str, Any]:
+    env = ({REDIS_URL_ENV: redis_url} if redis_url else {}) | store_env
     started = time.perf_counter()
     with ThreadPoolExecutor(processes) as pool:
         results = list(pool.map(lambda _: run_child(once(config), extra_env=env), range(processes)))
@@ -84,21 +103,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("--processes", type=int, default=2, help="processes on the shared side")
+    parser.add_argument("--postgres", action="store_true", help="stores in Postgres")
     args = parser.parse_args(argv)
+    output = args.output or (RESULTS_POSTGRES if args.postgres else RESULTS)
+    many = {2: "two", 3: "three"}.get(args.processes, f"x{args.processes}")
     import redis
 
+    cluster = None
+    if args.postgres:
+        from tests.postgres_server import PostgresCluster
+
+        # its own folder under /tmp: the server runs as the `postgres` user when we are root
+        cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix="watchdesk-scale-pg-")))
+        cluster.start(durable=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="watchdesk-scale-") as tmp:
         work = Path(tmp)
         server, url = start_redis(work)
         try:
             with FeedFarm(args.feeds) as farm:
-                configs = {}
-                for side in ("one", "two"):
+                configs, stores = {}, {}
+                for side in ("one", many):
                     (work / side).mkdir()
                     configs[side] = write_config(work / side, farm.urls())
-                    primed = run_child(once(configs[side]))  # without Redis: no leases held
+                    stores[side] = {DB_URL_ENV: cluster.fresh_database()} if cluster else {}
+                    primed = run_child(once(configs[side]), extra_env=stores[side])  # no Redis
                     assert primed["returncode"] == 0, primed["stderr_tail"]
                 farm.assign_kinds()
                 farm.latency = args.latency
@@ -107,30 +138,35 @@ def main(argv: list[str] | None = None) -> int:
                     for i in new_feeds:
                         farm.publish(i, NEW_ITEMS_PER_FEED)
                     row: dict[str, Any] = {"round": r + 1}
-                    for side in ["one", "two"] if r % 2 == 0 else ["two", "one"]:
+                    for side in ["one", many] if r % 2 == 0 else [many, "one"]:
                         redis.Redis.from_url(url).flushdb()  # the last round's poll leases
-                        db = configs[side].parent / "watchdesk.db"
-                        before = stored_articles(db)
-                        n = 1 if side == "one" else 2
-                        row[side] = run_side(configs[side], n, url if n > 1 else None)
-                        row[side]["new_articles"] = stored_articles(db) - before
+                        db = stores[side].get(DB_URL_ENV) or configs[side].parent / "watchdesk.db"
+                        before = _stored(db)
+                        n = 1 if side == "one" else args.processes
+                        row[side] = run_side(configs[side], n, url if n > 1 else None, stores[side])
+                        row[side]["new_articles"] = _stored(db) - before
                         print(f"round {r + 1} {side}: {row[side]}", flush=True)
-                    row["speedup"] = round(row["one"]["wall_s"] / row["two"]["wall_s"], 2)
+                    row["speedup"] = round(row["one"]["wall_s"] / row[many]["wall_s"], 2)
                     rows.append(row)
         finally:
             server.terminate()
             server.wait(timeout=10)
+            if cluster is not None:
+                cluster.stop()
+                shutil.rmtree(cluster.data.parent, ignore_errors=True)
     report = {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": "python benchmarks/scale_out.py " + " ".join(argv or sys.argv[1:]),
         "machine": machine_info(),
         "feeds": args.feeds,
+        "processes": args.processes,
+        "store": "postgresql" if args.postgres else "sqlite",
         "latency_s": args.latency,
         "rounds": rows,
         "speedup_median": statistics.median(r["speedup"] for r in rows),
     }
-    args.output.write_text(json.dumps(report, indent=2) + "\n", "utf-8")
-    print(f"two processes vs one: {report['speedup_median']}x (median wall ratio)")
+    output.write_text(json.dumps(report, indent=2) + "\n", "utf-8")
+    print(f"{many} processes vs one: {report['speedup_median']}x (median wall ratio)")
     return 0
 
 

@@ -67,6 +67,10 @@ class ElasticsearchConfig(_Strict):
 
 class StoreConfig(_Strict):
     path: str = "var/watchdesk.db"
+    # PostgreSQL as the store of record instead of the SQLite file at `path`, so that processes
+    # on several machines share one archive: postgresql://host[:port]/database. Credentials in
+    # the URL or (better, it stays out of the file) in WATCHDESK_DB_URL, which wins when set.
+    url: str | None = None
     # Search index beside the SQLite store of record; None = the embedded index.
     elasticsearch: ElasticsearchConfig | None = None
     # Articles older than this (by publication, else fetch time) are pruned; the alert
@@ -78,6 +82,14 @@ class StoreConfig(_Strict):
     def _retention(cls, v: str | None) -> str | None:
         if v is not None:
             parse_interval(v)
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("postgresql://", "postgres://")):
+            # never echo the value: it may hold a password
+            raise ValueError("must be a postgresql:// URL")
         return v
 
 

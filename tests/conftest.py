@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from demo.site import FixtureArticle, FixtureServer, build_demo_site
+from tests.postgres_server import PostgresCluster, running_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +37,7 @@ def run_cli(
     base = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("SLACK_BOT_TOKEN", "SLACK_API_URL", "WATCHDESK_CONFIG")
+        if k not in ("SLACK_BOT_TOKEN", "SLACK_API_URL", "WATCHDESK_CONFIG", "WATCHDESK_DB_URL")
     }
     base["PYTHONPATH"] = str(ROOT)
     base.update(env or {})
@@ -64,6 +66,44 @@ def shared_corpus(*parts: str) -> Path:
             pytest.fail(f"{message} (CI lays ../shared beside the checkout)")
         pytest.skip(message)
     return path
+
+
+# The store's template database on the session's Postgres cluster: migrated once, copied per test.
+_TEMPLATE = "watchdesk_template"
+ENGINES = ("sqlite", "postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """One throwaway Postgres cluster for the session (tests/postgres_server.py), with a
+    template database holding the store's schema."""
+    from crawler.storage import Store
+
+    # not under pytest's tmp folder: that one is private to root, and the server runs as
+    # the `postgres` user
+    with running_cluster(Path(tempfile.mkdtemp(prefix="watchdesk-pg-"))) as cluster:
+        cluster.admin(f'CREATE DATABASE "{_TEMPLATE}" TEMPLATE template0')
+        Store(cluster.url(_TEMPLATE)).close()
+        yield cluster
+
+
+@pytest.fixture(params=ENGINES)
+def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Where a test's store lives, once per engine: a SQLite file in the test's folder, or a
+    fresh database on the session's Postgres cluster (dropped after the test). `Store(store_at)`
+    opens it, in the test's process or in a child process it starts."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "watchdesk.db")
+    else:
+        yield request.getfixturevalue("postgres_store")
+
+
+@pytest.fixture
+def postgres_store(postgres: PostgresCluster) -> Iterator[str]:
+    """The URL of a fresh store database on the session's cluster (for Postgres-only tests)."""
+    url = postgres.fresh_database(template=_TEMPLATE)
+    yield url
+    postgres.admin(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 from tests.slack_stub import slack_stub  # noqa: E402,F401  (the loopback Slack API stub fixture)

@@ -4,10 +4,11 @@ real slack-sdk against the loopback Slack stub, all through the `watchdesk` comm
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 from crawler.article import article_id
+from crawler.storage import Store
+from crawler.storage.engine import is_postgres_url
 from crawler.urls import canonicalize_url
 from demo.site import FixtureServer
 from tests.conftest import ROOT, run_cli
@@ -15,11 +16,12 @@ from tests.conftest import ROOT, run_cli
 WATCHLISTS = (ROOT / "demo" / "watchlists.yaml").read_text(encoding="utf-8")
 
 
-def write_config(tmp_path: Path, base: str) -> Path:
+def write_config(tmp_path: Path, base: str, store_url: str | None = None) -> Path:
     (tmp_path / "watchlists.yaml").write_text(WATCHLISTS, encoding="utf-8")
     config = tmp_path / "watchdesk.yaml"
+    store = f'{{url: "{store_url}"}}' if store_url else "{path: var/test.db}"
     config.write_text(
-        f"""store: {{path: var/test.db}}
+        f"""store: {store}
 crawl: {{user_agent: "watchdesk-test/0.1"}}
 alerts: {{first_poll: alert, max_age: none}}
 sources:
@@ -34,18 +36,18 @@ watchlists: watchlists.yaml
     return config
 
 
-def stored(db: Path) -> list[tuple[str, str, str]]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(
-            "SELECT id, source, canonical_url FROM articles ORDER BY seq"
-        ).fetchall()
-    finally:
-        conn.close()
+def stored(db: Path | str) -> list[tuple[str, str, str]]:
+    with Store(db) as store:
+        rows = store.execute("SELECT id, source, canonical_url FROM articles ORDER BY seq")
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
-def test_run_once_end_to_end(tmp_path: Path, site: FixtureServer, slack_stub) -> None:  # type: ignore[no-untyped-def]
-    config = write_config(tmp_path, site.base_url)
+def test_run_once_end_to_end(
+    tmp_path: Path, store_at: str, site: FixtureServer, slack_stub
+) -> None:  # type: ignore[no-untyped-def]
+    """On each engine: the SQLite file in var/, or a Postgres store (store.url)."""
+    store_url = store_at if is_postgres_url(store_at) else None
+    config = write_config(tmp_path, site.base_url, store_url)
     env = {"SLACK_BOT_TOKEN": slack_stub.token, "SLACK_API_URL": slack_stub.base_url}
     articles = site.articles  # type: ignore[attr-defined]
 
@@ -54,7 +56,7 @@ def test_run_once_end_to_end(tmp_path: Path, site: FixtureServer, slack_stub) ->
 
     # every fixture article stored exactly once, though the RSS links carry tracking
     # parameters and one story is in both feeds (and in the malformed one)
-    db = tmp_path / "var" / "test.db"
+    db = store_url or tmp_path / "var" / "test.db"
     rows = stored(db)
     expected = {
         article_id(canonicalize_url(f"{site.base_url}/articles/{a.slug}.html")) for a in articles
@@ -96,11 +98,10 @@ def test_run_once_end_to_end(tmp_path: Path, site: FixtureServer, slack_stub) ->
     assert ledger_hits[1]["headers"].get("If-None-Match")
     assert len(stored(db)) == len(expected)
     assert len(slack_stub.messages()) == len(posts)
-    conn = sqlite3.connect(db)
-    try:
-        cycles = conn.execute("SELECT stored, alerts_sent FROM cycles ORDER BY rowid").fetchall()
-    finally:
-        conn.close()
+    with Store(db) as store:
+        cycles = [
+            tuple(r) for r in store.execute("SELECT stored, alerts_sent FROM cycles ORDER BY rowid")
+        ]
     assert cycles == [(len(expected), len(posts)), (0, 0)]  # each cycle recorded
     for a in articles:
         assert len(site.site.hits(f"/articles/{a.slug}.html")) == 1, a.slug
@@ -177,14 +178,11 @@ def test_a_label_watchlist_fires_for_the_labelled_source_only(  # type: ignore[n
     run = run_cli("--config", str(config), "run", "--once", env=env)
     assert run.returncode == 0, run.stderr
 
-    conn = sqlite3.connect(tmp_path / "var" / "test.db")
-    try:
-        rows = conn.execute("SELECT id, source, label, url FROM articles").fetchall()
+    with Store(tmp_path / "var" / "test.db") as store:
+        rows = [tuple(r) for r in store.execute("SELECT id, source, label, url FROM articles")]
         alerted: dict[str, set[str]] = {"state-media": set(), "local": set()}
-        for name, aid in conn.execute("SELECT watchlist, article_id FROM alerts"):
+        for name, aid in store.execute("SELECT watchlist, article_id FROM alerts"):
             alerted[name].add(aid)
-    finally:
-        conn.close()
     assert {(source, label) for _, source, label, _ in rows} == {
         ("ledger", "local"),
         ("ledger-atom", "state_media"),

@@ -20,7 +20,8 @@ def open_archive(loaded: Any, store: Any = None, aliases: Any = None) -> Archive
     from crawler.search.embedded import EmbeddedArchive
     from crawler.storage import Store
 
-    archive = EmbeddedArchive(store if store is not None else Store(loaded.store_path), aliases)
+    store = store if store is not None else Store(loaded.store_path)
+    archive = EmbeddedArchive(store, aliases, index_path=getattr(loaded, "index_path", None))
     # articles stored before their source had a label (or before labels were stored) get it
     # from the config, in the index and the store; one indexed lookup once all are labelled
     archive.index.relabel(loaded.config.source_labels())

@@ -56,9 +56,14 @@ STORY_WINDOW = 3
 
 
 def default_index_path(store: Store) -> Path | None:
-    """Where a store's side index lives: beside the database file (none for `:memory:`)."""
+    """Where a store's side index lives: beside the database file (none for `:memory:`); for a
+    Postgres store, in this host's `var/` folder (each host keeps its own index, rebuilt
+    from the shared store by watermark), named after the database."""
     if store.path == ":memory:":
         return None
+    if store.engine == "postgresql":
+        database = store.path.rsplit("/", 1)[-1].split("?", 1)[0] or "watchdesk"
+        return Path("var") / f"{database}.index"
     db = Path(store.path)
     return db.with_name(db.name + ".index")
 

@@ -16,6 +16,7 @@ from crawler.records import (
     StoryMatch,
 )
 from crawler.storage.database import Database
+from crawler.storage.engine import Row
 from crawler.storage.links import add_link_rows
 from crawler.storage.outbox import AlertPolicy, add_alert
 from crawler.storage.rows import row_to_article
@@ -36,12 +37,12 @@ class ArticleRows(Database):
                 found.update(r[0] for r in rows)
         return found
 
-    def article_rows(self, seqs: Sequence[int], columns: str = "*") -> list[sqlite3.Row]:
+    def article_rows(self, seqs: Sequence[int], columns: str = "*") -> list[Row]:
         """The `articles` rows with these seqs (deleted ones skipped), in no set order.
 
         Asked in chunks of 500: SQLite's default limit of bound parameters is 999.
         """
-        rows: list[sqlite3.Row] = []
+        rows: list[Row] = []
         with self._lock:
             for i in range(0, len(seqs), 500):
                 chunk = list(seqs[i : i + 500])
@@ -178,7 +179,8 @@ class ArticleRows(Database):
         """One page of a search answered by SQLite FTS5 (the baseline engine), with the total.
 
         Ranked by bm25() with (title, text) `weights` unless `by_date` or the query has no text
-        clause; newest first otherwise."""
+        clause; newest first otherwise. SQLite only (FTS5)."""
+        self._need_full_text()
         clause, params = ("1", []) if where is None else (where.where, list(where.params))
         rank = where.rank_match if where is not None else None
         join, score, rank_params = "", "0.0", []
@@ -207,6 +209,7 @@ class ArticleRows(Database):
         self, where: SqlQuery | None, fields: Sequence[str], size: int
     ) -> dict[str, list[tuple[str, int]]]:
         """Facet counts over the articles a compiled query matches (the FTS5 baseline)."""
+        self._need_full_text()
         clause, params = ("1", []) if where is None else (where.where, list(where.params))
         out: dict[str, list[tuple[str, int]]] = {}
         for name in fields:
@@ -259,6 +262,12 @@ class ArticleRows(Database):
             )
         return seqs
 
+    def _need_full_text(self) -> None:
+        if not self.full_text:
+            raise RuntimeError(
+                f"the FTS5 baseline search needs a SQLite store ({self.engine} has no FTS5)"
+            )
+
     def has_article(self, article_id: str) -> bool:
         return bool(self.known_ids([article_id]))
 
@@ -282,15 +291,16 @@ class ArticleRows(Database):
             raise ValueError("save_article: matches need an alert policy (decide=alert_kind)")
         now = iso(utcnow())
         with self._tx() as c:
-            if c.execute("SELECT 1 FROM articles WHERE id = ?", (article.id,)).fetchone():
-                return False
+            # keyed by the id: when another process stored it first (Postgres, several
+            # crawler hosts), the insert does nothing and returns no seq
             cur = c.execute(
                 """INSERT INTO articles (id, canonical_url, url, source, title, text, comments,
                     author, site_name, published, fetched, language, extractor, fallback,
                     relevance, relevance_reasons, entities, countries, events, evidence,
                     source_tags, cluster_id, is_cluster_lead, content_hash, fingerprint,
                     publisher, unresolved, label)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   ON CONFLICT (id) DO NOTHING RETURNING seq""",
                 (
                     article.id,
                     article.canonical_url,
@@ -322,15 +332,20 @@ class ArticleRows(Database):
                     article.label,
                 ),
             )
-            seq = cur.lastrowid
+            inserted = cur.fetchone()
+            if inserted is None:
+                return False
+            seq = inserted[0]
             c.executemany(
-                "INSERT OR IGNORE INTO article_facets (field, value, seq) VALUES (?,?,?)",
+                "INSERT INTO article_facets (field, value, seq) VALUES (?,?,?) "
+                "ON CONFLICT DO NOTHING",
                 [(f, v, seq) for f, v in facets(article)],
             )
-            c.execute(
-                "INSERT INTO articles_fts (rowid, title, text) VALUES (?,?,?)",
-                (seq, index_text(article.title), index_text(article.text)),
-            )
+            if self.full_text:
+                c.execute(
+                    "INSERT INTO articles_fts (rowid, title, text) VALUES (?,?,?)",
+                    (seq, index_text(article.title), index_text(article.text)),
+                )
             add_link_rows(c, links, article.source, article.id, now or "")
             for match in matches:
                 add_alert(c, article, match, now, decide)  # type: ignore[arg-type]
@@ -382,8 +397,11 @@ class ArticleRows(Database):
     def text_match_counts(self, expressions: Iterable[str]) -> dict[str, int]:
         """How many stored articles each FTS5 expression matches (a text clause compiled by
         `crawler.query.sqlite.fts_leaf`): the clause's document frequency in the archive. An
-        expression FTS5 refuses is left out, for the caller to fall back on."""
+        expression FTS5 refuses is left out, for the caller to fall back on; a store without
+        FTS5 (Postgres) counts none, and the passage falls back on the text's own ranking."""
         out: dict[str, int] = {}
+        if not self.full_text:
+            return out
         for expr in dict.fromkeys(expressions):
             try:
                 rows = self.execute(
@@ -408,12 +426,13 @@ class ArticleRows(Database):
                 if row is None:
                     continue
                 seq = row["seq"]
-                # a contentless FTS5 table deletes by being handed the values it indexed
-                c.execute(
-                    "INSERT INTO articles_fts (articles_fts, rowid, title, text) "
-                    "VALUES ('delete', ?, ?, ?)",
-                    (seq, index_text(row["title"]), index_text(row["text"])),
-                )
+                if self.full_text:
+                    # a contentless FTS5 table deletes by being handed the values it indexed
+                    c.execute(
+                        "INSERT INTO articles_fts (articles_fts, rowid, title, text) "
+                        "VALUES ('delete', ?, ?, ?)",
+                        (seq, index_text(row["title"]), index_text(row["text"])),
+                    )
                 c.execute("DELETE FROM article_facets WHERE seq = ?", (seq,))
                 c.execute("DELETE FROM articles WHERE seq = ?", (seq,))
                 deleted.append(seq)

@@ -164,7 +164,8 @@ class CrawlStateRows(Database):
     def poll_totals(self) -> dict[str, tuple[int, int]]:
         """Per source: (polls recorded, failed polls)."""
         rows = self.execute(
-            "SELECT source, count(*) AS polls, sum(status = 'error') AS failures FROM polls "
+            "SELECT source, count(*) AS polls, "
+            "sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS failures FROM polls "
             "GROUP BY source ORDER BY source"
         )
         return {r["source"]: (int(r["polls"]), int(r["failures"] or 0)) for r in rows}
@@ -190,7 +191,7 @@ class CrawlStateRows(Database):
             c.execute(
                 """INSERT INTO refusals (source, url, hop_url, reason, at) VALUES (?,?,?,?,?)
                    ON CONFLICT (source, url) DO UPDATE SET hop_url = excluded.hop_url,
-                   reason = excluded.reason, at = excluded.at, times = times + 1""",
+                   reason = excluded.reason, at = excluded.at, times = refusals.times + 1""",
                 (source, url, hop_url, reason, iso(at or utcnow())),
             )
 

@@ -77,7 +77,9 @@ class IndexSyncState:
         """Record that every article up to `seq` was sent (never moves backwards)."""
         self.store.execute(
             """INSERT INTO elastic_sync (target, seq, updated) VALUES (?, ?, ?)
-               ON CONFLICT (target) DO UPDATE SET seq = max(seq, excluded.seq),
+               ON CONFLICT (target) DO UPDATE SET
+               seq = CASE WHEN excluded.seq > elastic_sync.seq THEN excluded.seq
+               ELSE elastic_sync.seq END,
                updated = excluded.updated""",
             (self.target, seq, iso(utcnow())),
         )
@@ -91,7 +93,7 @@ class IndexSyncState:
                    (target, seq, article_id, status, reason, attempts, last_attempt)
                    VALUES (?, ?, ?, ?, ?, 1, ?)
                    ON CONFLICT (target, seq) DO UPDATE SET status = excluded.status,
-                   reason = excluded.reason, attempts = attempts + 1,
+                   reason = excluded.reason, attempts = elastic_pending.attempts + 1,
                    last_attempt = excluded.last_attempt""",
                 (self.target, r.seq, r.article_id, r.status, r.reason, now),
             )
@@ -159,7 +161,7 @@ class IndexSyncState:
         rows = self.store.execute(
             """SELECT seq, article_id, status, reason, attempts FROM elastic_pending
                WHERE target = ? ORDER BY seq LIMIT ?""",
-            (self.target, -1 if limit is None else limit),
+            (self.target, 2**63 - 1 if limit is None else limit),  # no limit: -1 is SQLite's only
         )
         return [PendingArticle(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 

@@ -9,20 +9,20 @@ refused link no longer turns every poll into a full GET, and it is listed (`sour
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from crawler.dates import iso, utcnow
 from crawler.storage.database import Database
+from crawler.storage.engine import Connection
 
 # SQLite's default limit of bound parameters is 999; chunks of 500 leave room.
 _CHUNK = 500
 
 
 def add_link_rows(
-    conn: sqlite3.Connection,
+    conn: Connection,
     links: Sequence[tuple[str, str]],
     source: str,
     article_id: str,
@@ -138,7 +138,8 @@ class LinkRows(Database):
         when = iso(at or utcnow())
         with self._tx() as c:
             c.executemany(
-                """INSERT OR REPLACE INTO aggregator_tokens (aggregator, token, url, resolved)
-                   VALUES (?, ?, ?, ?)""",
+                """INSERT INTO aggregator_tokens (aggregator, token, url, resolved)
+                   VALUES (?, ?, ?, ?) ON CONFLICT (aggregator, token)
+                   DO UPDATE SET url = excluded.url, resolved = excluded.resolved""",
                 [(aggregator, t, u, when) for t, u in resolved.items()],
             )

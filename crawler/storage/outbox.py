@@ -8,7 +8,6 @@ the story's history in the saving transaction and asks the policy the service pa
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -23,6 +22,7 @@ from crawler.records import (
     StoryMatch,
 )
 from crawler.storage.database import Database
+from crawler.storage.engine import Connection
 from crawler.storage.rows import row_to_alert
 from crawler.storage.verdicts import story_muted, watchlist_paused
 
@@ -31,9 +31,7 @@ from crawler.storage.verdicts import story_muted, watchlist_paused
 AlertPolicy = Callable[[StoryHistory, str, bool], AlertKind | None]
 
 
-def _story_history(
-    c: sqlite3.Connection, match: StoryMatch, cluster: str, now: str | None
-) -> StoryHistory:
+def _story_history(c: Connection, match: StoryMatch, cluster: str, now: str | None) -> StoryHistory:
     rows = c.execute(
         "SELECT kind, status, source FROM alerts WHERE watchlist = ? AND cluster_id = ?",
         (match.watchlist, cluster),
@@ -48,7 +46,7 @@ def _story_history(
 
 
 def add_alert(
-    c: sqlite3.Connection,
+    c: Connection,
     article: Article,
     match: StoryMatch,
     now: str | None,
@@ -62,8 +60,9 @@ def add_alert(
     status = "held" if kind == "digest_item" else "pending"
     terms = [[t.term, t.field, t.start, t.end] for t in match.terms]
     c.execute(
-        """INSERT OR IGNORE INTO alerts (watchlist, article_id, cluster_id, source, kind,
-                channel, status, terms, created, next_attempt) VALUES (?,?,?,?,?,?,?,?,?,?)""",
+        """INSERT INTO alerts (watchlist, article_id, cluster_id, source, kind,
+                channel, status, terms, created, next_attempt) VALUES (?,?,?,?,?,?,?,?,?,?)
+           ON CONFLICT DO NOTHING""",
         (
             match.watchlist,
             article.id,
@@ -77,6 +76,11 @@ def add_alert(
             now,
         ),
     )
+
+
+# A Postgres session, named so that a later session reusing the pid is another name.
+_PG_SESSION_OF_S = "s.pid::text || ':' || s.backend_start::text"
+_PG_SESSION = f"SELECT {_PG_SESSION_OF_S} FROM pg_stat_activity s WHERE s.pid = pg_backend_pid()"
 
 
 class OutboxRows(Database):
@@ -160,6 +164,46 @@ class OutboxRows(Database):
         )
         return row_to_alert(rows[0]) if rows else None
 
+    def claim_alerts(self, alert_ids: Sequence[int]) -> set[int]:
+        """Of these alerts, the pending ones this store's session now holds for sending: none
+        held by another live sender. Held until `release_claims`, or until this session ends
+        (the process exits or is killed): a dead sender's alerts are free at once, and its
+        `sending` marks make the next sender ask the sink before sending them again.
+
+        Postgres only, where senders on several machines share the outbox: the rows are
+        picked with FOR UPDATE SKIP LOCKED, so two senders claiming at the same moment neither
+        take the same alert nor wait for each other. On SQLite (one machine's file, whose
+        senders the Redis outbox lease serialises) every id is returned as it is.
+        """
+        if self.engine != "postgresql" or not alert_ids:
+            return set(alert_ids)
+        marks = ",".join("?" * len(alert_ids))
+        with self._tx() as c:
+            me = c.execute(_PG_SESSION).fetchone()[0]
+            rows = c.execute(
+                f"""UPDATE alerts SET claimed_by = ? WHERE id IN (
+                        SELECT a.id FROM alerts a WHERE a.id IN ({marks})
+                        AND a.status = 'pending' AND (a.claimed_by IS NULL OR a.claimed_by = ?
+                            OR NOT EXISTS (SELECT 1 FROM pg_stat_activity s
+                                           WHERE {_PG_SESSION_OF_S} = a.claimed_by))
+                        ORDER BY a.id FOR UPDATE OF a SKIP LOCKED)
+                    RETURNING id""",
+                (me, *alert_ids, me),
+            ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def release_claims(self, alert_ids: Sequence[int]) -> None:
+        """Give back alerts `claim_alerts` took (their outcome is recorded)."""
+        if self.engine != "postgresql" or not alert_ids:
+            return
+        marks = ",".join("?" * len(alert_ids))
+        with self._tx() as c:
+            me = c.execute(_PG_SESSION).fetchone()[0]
+            c.execute(
+                f"UPDATE alerts SET claimed_by = NULL WHERE claimed_by = ? AND id IN ({marks})",
+                (me, *alert_ids),
+            )
+
     def mark_sending(self, alert_ids: Sequence[int], at: datetime | None) -> None:
         """Mark alerts as being sent since `at` (committed before the sink is called), or
         clear the mark (`at` None). A mark still set at the next attempt means the outcome of
@@ -238,8 +282,8 @@ class OutboxRows(Database):
         it was stopped already (so the caller logs the failure once)."""
         with self._tx() as c:
             cur = c.execute(
-                """INSERT OR IGNORE INTO sink_stops (sink, channel, error, remedy, since)
-                   VALUES (?,?,?,?,?)""",
+                """INSERT INTO sink_stops (sink, channel, error, remedy, since)
+                   VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING""",
                 (sink, channel, error, remedy, iso(now or utcnow())),
             )
             return cur.rowcount > 0

@@ -10,7 +10,6 @@ or held for a digest) is kept until it is sent.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from datetime import datetime, timedelta
 from crawler.config import parse_interval
 from crawler.dates import iso, utcnow
 from crawler.storage import Store
+from crawler.storage.engine import Row
 from crawler.textnorm import index_text
 
 log = logging.getLogger("watchdesk.retention")
@@ -113,19 +113,20 @@ def prune(
     return report
 
 
-def _delete_batch(store: Store, rows: Sequence[sqlite3.Row], report: PruneReport) -> None:
+def _delete_batch(store: Store, rows: Sequence[Row], report: PruneReport) -> None:
     with store._tx() as c:
         for row in rows:
             seq = row["seq"]
             report.facets += c.execute("DELETE FROM article_facets WHERE seq = ?", (seq,)).rowcount
-            # A contentless FTS5 table forgets a row only through its 'delete' command, given
-            # the very values that were indexed: the store indexes index_text(title/text).
-            c.execute(
-                "INSERT INTO articles_fts (articles_fts, rowid, title, text) "
-                "VALUES ('delete', ?, ?, ?)",
-                (seq, index_text(row["title"]), index_text(row["text"])),
-            )
-            report.fts_rows += 1
+            if store.full_text:
+                # A contentless FTS5 table forgets a row only through its 'delete' command,
+                # given the very values that were indexed: the store indexes index_text(…).
+                c.execute(
+                    "INSERT INTO articles_fts (articles_fts, rowid, title, text) "
+                    "VALUES ('delete', ?, ?, ?)",
+                    (seq, index_text(row["title"]), index_text(row["text"])),
+                )
+                report.fts_rows += 1
             report.articles += c.execute("DELETE FROM articles WHERE seq = ?", (seq,)).rowcount
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from crawler.article import Article, Entity
 from crawler.dates import parse_iso
 from crawler.records import Alert
+from crawler.storage.engine import Row
 
 
-def row_to_article(row: sqlite3.Row) -> Article:
+def row_to_article(row: Row) -> Article:
     art = Article(url=row["url"], canonical_url=row["canonical_url"], source=row["source"])
     art.title = row["title"]
     art.text = row["text"]
@@ -39,7 +39,7 @@ def row_to_article(row: sqlite3.Row) -> Article:
     return art
 
 
-def row_to_alert(row: sqlite3.Row) -> Alert:
+def row_to_alert(row: Row) -> Alert:
     return Alert(
         id=row["id"],
         watchlist=row["watchlist"],

@@ -222,6 +222,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE articles ADD COLUMN label TEXT NOT NULL DEFAULT '';
     CREATE INDEX articles_label ON articles(label, source);
     """,
+    # 10 (issue 15): which sender holds an alert it is sending, so that several senders (on
+    # several machines sharing a Postgres store) never send one twice: the database session
+    # that claimed it (pid:start), valid while that session lives. SQLite's store is one
+    # machine's file, whose senders the Redis outbox lease serialises: it leaves it empty.
+    """
+    ALTER TABLE alerts ADD COLUMN claimed_by TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,7 +9,6 @@ and pausing a watchlist are data too: the outbox rows consult them when a match 
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -17,6 +16,7 @@ from typing import Literal
 from crawler.dates import iso, parse_iso, utcnow
 from crawler.records import Alert
 from crawler.storage.database import Database
+from crawler.storage.engine import Connection, Row
 from crawler.storage.rows import row_to_alert
 
 VerdictKind = Literal["relevant", "not_relevant"]
@@ -58,7 +58,7 @@ class VerdictCounts:
         return self.judged / self.alerts if self.alerts else None
 
 
-def story_muted(c: sqlite3.Connection, channel: str, cluster_id: str) -> bool:
+def story_muted(c: Connection, channel: str, cluster_id: str) -> bool:
     """True when the desk muted this story in this channel (read inside the saving
     transaction)."""
     row = c.execute(
@@ -67,7 +67,7 @@ def story_muted(c: sqlite3.Connection, channel: str, cluster_id: str) -> bool:
     return row is not None
 
 
-def watchlist_paused(c: sqlite3.Connection, watchlist: str, now: str | None) -> bool:
+def watchlist_paused(c: Connection, watchlist: str, now: str | None) -> bool:
     """True when the watchlist's instant alerts are paused at `now` (ISO, UTC)."""
     row = c.execute(
         "SELECT 1 FROM watchlist_pauses WHERE watchlist = ? AND until > ?",
@@ -76,7 +76,7 @@ def watchlist_paused(c: sqlite3.Connection, watchlist: str, now: str | None) -> 
     return row is not None
 
 
-def _verdict(row: sqlite3.Row) -> Verdict:
+def _verdict(row: Row) -> Verdict:
     at = parse_iso(row["at"])
     assert at is not None  # NOT NULL column
     return Verdict(
@@ -173,8 +173,9 @@ class VerdictRows(Database):
         them the desk judged relevant / not relevant (latest verdict of each)."""
         rows = self.execute(
             f"""SELECT a.watchlist AS watchlist, count(*) AS alerts,
-                       sum(l.verdict = 'relevant') AS relevant,
-                       sum(l.verdict = 'not_relevant') AS not_relevant
+                       sum(CASE WHEN l.verdict = 'relevant' THEN 1 ELSE 0 END) AS relevant,
+                       sum(CASE WHEN l.verdict = 'not_relevant' THEN 1 ELSE 0 END)
+                           AS not_relevant
                 FROM alerts a LEFT JOIN ({_LATEST}) AS l ON l.alert_id = a.id
                 WHERE a.kind IN ('story', 'digest_item') AND (? IS NULL OR a.created >= ?)
                 GROUP BY a.watchlist ORDER BY a.watchlist""",
@@ -193,8 +194,9 @@ class VerdictRows(Database):
         """Mute a story (cluster) in a channel: no later copy of it becomes an alert there."""
         with self._tx() as c:
             c.execute(
-                "INSERT OR REPLACE INTO muted_stories (channel, cluster_id, user_id, at) "
-                "VALUES (?,?,?,?)",
+                "INSERT INTO muted_stories (channel, cluster_id, user_id, at) VALUES (?,?,?,?) "
+                "ON CONFLICT (channel, cluster_id) DO UPDATE SET user_id = excluded.user_id, "
+                "at = excluded.at",
                 (channel, cluster_id, user, iso(at or utcnow())),
             )
 
@@ -207,8 +209,9 @@ class VerdictRows(Database):
         digest items are still collected)."""
         with self._tx() as c:
             c.execute(
-                "INSERT OR REPLACE INTO watchlist_pauses (watchlist, until, user_id, at) "
-                "VALUES (?,?,?,?)",
+                "INSERT INTO watchlist_pauses (watchlist, until, user_id, at) VALUES (?,?,?,?) "
+                "ON CONFLICT (watchlist) DO UPDATE SET until = excluded.until, "
+                "user_id = excluded.user_id, at = excluded.at",
                 (watchlist, iso(until), user, iso(utcnow())),
             )
 

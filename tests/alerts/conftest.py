@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,9 @@ def stub() -> Iterator[SlackStub]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "watchdesk.db") as s:
+def store(store_at: str) -> Iterator[Store]:
+    """The store on each engine (SQLite, Postgres): the outbox behaves the same on both."""
+    with Store(store_at) as s:
         yield s
 
 

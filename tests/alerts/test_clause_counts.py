@@ -5,6 +5,11 @@ slack-sdk client against the loopback stub."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
 from alerts.clause_counts import ClauseCounts, watchlist_clauses
 from alerts.message import render_story
 from alerts.outbox import Outbox
@@ -45,6 +50,22 @@ TEXT = (
 # what the archive above counts (checked in the first test)
 COUNTS = {"Chinese": 41, "law": 10, "farmland": 2, "bill": 1}
 FARMLAND_SENTENCE = "filed a *law* to stop foreign buyers from acquiring *farmland*"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A SQLite store: the counts come from its FTS5 index. A Postgres store has none and
+    counts nothing (`test_a_store_without_full_text_counts_nothing`)."""
+    with Store(tmp_path / "watchdesk.db") as s:
+        yield s
+
+
+def test_a_store_without_full_text_counts_nothing(postgres_store: str) -> None:
+    with Store(postgres_store) as pg:
+        archive(pg)
+        assert pg.text_match_counts(watchlist_clauses(WatchlistSet([LAND_LAWS], [])).values()) == {}
+        # so the passage falls back on the text's own ranking, and the alert still goes out
+        assert ClauseCounts(pg).counts(WatchlistSet([LAND_LAWS], [])) == {}
 
 
 def archive(store: Store) -> None:

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -324,7 +323,7 @@ class _CrashingSink:
         return self.inner.deliver(alert, message)
 
 
-def _six_stories(path: Path) -> list[str]:
+def _six_stories(path: str | Path) -> list[str]:
     found = []
     with Store(path) as store:
         for n in range(6):
@@ -334,8 +333,8 @@ def _six_stories(path: Path) -> list[str]:
     return found
 
 
-def test_restart_in_the_middle_of_a_batch(tmp_path: Path, stub: SlackStub, clock: Clock) -> None:
-    path = tmp_path / "watchdesk.db"
+def test_restart_in_the_middle_of_a_batch(store_at: str, stub: SlackStub, clock: Clock) -> None:
+    path = store_at
     found = _six_stories(path)
     store = Store(path)
     sink = _CrashingSink(SlackSink(stub.token, stub.base_url, timeout=2), crash_at=4)
@@ -375,8 +374,10 @@ Outbox(store, sink, WatchlistSet([wl], [])).deliver_due()
 """
 
 
-def test_killed_process_loses_and_duplicates_nothing(tmp_path: Path, stub: SlackStub) -> None:
-    path = tmp_path / "watchdesk.db"
+def test_killed_process_loses_and_duplicates_nothing(
+    tmp_path: Path, store_at: str, stub: SlackStub
+) -> None:
+    path = store_at
     found = _six_stories(path)
     script = tmp_path / "outbox.py"
     script.write_text(textwrap.dedent(KILLED_OUTBOX).replace("{token}", stub.token))
@@ -456,12 +457,12 @@ def test_rendering_matches_what_was_posted(store: Store, stub: SlackStub, clock:
 
 
 def test_an_alert_that_cannot_be_rendered_fails_without_blocking_the_queue(
-    tmp_path: Path, stub: SlackStub, clock: Clock
+    store_at: str, stub: SlackStub, clock: Clock
 ) -> None:
-    path = tmp_path / "watchdesk.db"
+    path = store_at
     with Store(path) as store:
         _three_stories(store)
-    with sqlite3.connect(path) as db:  # a row damaged by hand (or by an old version)
+    with Store(path) as store, store._tx() as db:  # a row damaged by hand (or an old version)
         db.execute("UPDATE alerts SET terms = '[[\"x\"]]' WHERE id = 1")
     with Store(path) as store:
         report = make_outbox(store, stub, clock).deliver_due()

@@ -7,13 +7,11 @@ real subprocesses killed with SIGKILL.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import logging
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -46,7 +44,7 @@ def slack(stub: SlackStub) -> SlackSink:
     return SlackSink(stub.token, stub.base_url, timeout=2)
 
 
-def stories(path: Path, n: int, watchlist: Watchlist = SISTER) -> list[str]:
+def stories(path: str | Path, n: int, watchlist: Watchlist = SISTER) -> list[str]:
     found = []
     with Store(path) as store:
         for i in range(n):
@@ -73,9 +71,9 @@ def alerts_by_id(store: Store) -> dict[int, object]:
 
 @pytest.mark.parametrize("restart", [False, True], ids=["same-process", "after-restart"])
 def test_post_made_but_answer_lost_is_found_not_posted_again(
-    tmp_path: Path, stub: SlackStub, clock: Clock, restart: bool
+    store_at: str, stub: SlackStub, clock: Clock, restart: bool
 ) -> None:
-    path = tmp_path / "watchdesk.db"
+    path = store_at
     found = stories(path, 2)
     store = Store(path)
     outbox = Outbox(store, slack(stub), WatchlistSet([SISTER], []), clock=clock)
@@ -106,9 +104,9 @@ def test_post_made_but_answer_lost_is_found_not_posted_again(
 
 
 def test_post_that_never_reached_slack_is_sent_again(
-    tmp_path: Path, stub: SlackStub, clock: Clock
+    store_at: str, stub: SlackStub, clock: Clock
 ) -> None:
-    path = tmp_path / "watchdesk.db"
+    path = store_at
     found = stories(path, 1)
     with Store(path) as store:
         outbox = Outbox(store, slack(stub), WatchlistSet([SISTER], []), clock=clock)
@@ -123,9 +121,9 @@ def test_post_that_never_reached_slack_is_sent_again(
 
 
 def test_read_back_outage_waits_instead_of_posting(
-    tmp_path: Path, stub: SlackStub, clock: Clock
+    store_at: str, stub: SlackStub, clock: Clock
 ) -> None:
-    path = tmp_path / "watchdesk.db"
+    path = store_at
     stories(path, 2, BY_ID)
     with Store(path) as store:
         outbox = Outbox(store, slack(stub), WatchlistSet([BY_ID], []), clock=clock)
@@ -142,9 +140,9 @@ def test_read_back_outage_waits_instead_of_posting(
 
 
 def test_copy_in_a_thread_is_found_in_the_thread(
-    tmp_path: Path, stub: SlackStub, clock: Clock
+    store_at: str, stub: SlackStub, clock: Clock
 ) -> None:
-    path = tmp_path / "watchdesk.db"
+    path = store_at
     watchlists = WatchlistSet([SISTER], [])
     with Store(path) as store:
         ingest(store, watchlists, make_article(0, "Sister city with Wuhan", cluster="c1"))
@@ -164,9 +162,9 @@ def test_copy_in_a_thread_is_found_in_the_thread(
 
 
 def test_digest_whose_answer_was_lost_is_found(
-    tmp_path: Path, stub: SlackStub, clock: Clock
+    store_at: str, stub: SlackStub, clock: Clock
 ) -> None:
-    path = tmp_path / "watchdesk.db"
+    path = store_at
     watchlists = WatchlistSet([DAILY], [])
     with Store(path) as store:
         for i in range(2):
@@ -189,9 +187,9 @@ def test_digest_whose_answer_was_lost_is_found(
 
 
 def test_missing_history_scope_falls_back_to_resending_and_says_so_once(
-    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+    store_at: str, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = tmp_path / "watchdesk.db"
+    path = store_at
     stories(path, 3, BY_ID)
     with SlackStub(scopes={"chat:write"}) as stub, Store(path) as store:
         outbox = Outbox(store, slack(stub), WatchlistSet([BY_ID], []), clock=clock)
@@ -227,8 +225,10 @@ Outbox(Store(sys.argv[1]), sink, WatchlistSet([wl], [])).deliver_due()
 """
 
 
-def test_sigkill_while_slack_handles_the_post(tmp_path: Path, stub: SlackStub) -> None:
-    path = tmp_path / "watchdesk.db"
+def test_sigkill_while_slack_handles_the_post(
+    tmp_path: Path, store_at: str, stub: SlackStub
+) -> None:
+    path = store_at
     found = stories(path, 5)
     script = tmp_path / "outbox.py"
     script.write_text(textwrap.dedent(OUTBOX_SCRIPT).replace("{token}", stub.token))
@@ -262,10 +262,10 @@ def test_sigkill_while_slack_handles_the_post(tmp_path: Path, stub: SlackStub) -
         assert (third.status, third.delivered_ts) == ("delivered", made.ts)
 
 
-def _marked_sending(path: Path, alert_id: int) -> bool:
-    with contextlib.closing(sqlite3.connect(path, timeout=10)) as conn:
-        row = conn.execute("SELECT sending_at FROM alerts WHERE id = ?", (alert_id,)).fetchone()
-    return bool(row and row[0])
+def _marked_sending(path: str, alert_id: int) -> bool:
+    with Store(path) as store:
+        rows = store.execute("SELECT sending_at FROM alerts WHERE id = ?", (alert_id,))
+    return bool(rows and rows[0][0])
 
 
 # -- JSON Lines -----------------------------------------------------------------------------
@@ -294,8 +294,10 @@ Outbox(Store(sys.argv[1]), DyingSink(sys.argv[2]), WatchlistSet([wl], [])).deliv
 
 
 @pytest.mark.parametrize("when", ["before", "after"], ids=["killed-before-write", "after-write"])
-def test_jsonl_alert_written_before_a_kill_is_not_written_again(tmp_path: Path, when: str) -> None:
-    path, out = tmp_path / "watchdesk.db", tmp_path / "alerts.jsonl"
+def test_jsonl_alert_written_before_a_kill_is_not_written_again(
+    tmp_path: Path, store_at: str, when: str
+) -> None:
+    path, out = store_at, tmp_path / "alerts.jsonl"
     found = stories(path, 5)
     script = tmp_path / "outbox.py"
     script.write_text(textwrap.dedent(JSONL_SCRIPT))
@@ -327,9 +329,9 @@ def titles_of(record: dict[str, object]) -> str:
 
 
 def test_terminal_sink_prints_an_interrupted_alert_again(
-    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+    store_at: str, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = tmp_path / "watchdesk.db"
+    path = store_at
     stories(path, 1)
     screen = io.StringIO()
     with Store(path) as store:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from crawler.article import Article
 from crawler.dates import utcnow
@@ -19,8 +18,8 @@ def _article(url: str) -> Article:
     return a
 
 
-def test_links_saved_with_their_article_are_settled(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.db") as store:
+def test_links_saved_with_their_article_are_settled(store_at: str) -> None:
+    with Store(store_at) as store:
         article = _article("https://pub.example/story")
         assert store.save_article(article, links=[("link1", "https://agg.example/r?u=1")])
         assert store.settled_links(["link1", article.id, "other"]) == {"link1", article.id}
@@ -30,8 +29,8 @@ def test_links_saved_with_their_article_are_settled(tmp_path: Path) -> None:
         assert store.settled_links(["link2"]) == set()
 
 
-def test_refused_links_keep_their_reason(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.db") as store:
+def test_refused_links_keep_their_reason(store_at: str) -> None:
+    with Store(store_at) as store:
         store.record_link("r1", "https://x.example/private", "feed", "refused", "robots")
         store.record_link("r2", "http://127.0.0.2/a", "feed", "refused", "refused_address")
         assert store.refused_reasons(["r1", "r2", "r3"]) == {
@@ -42,8 +41,8 @@ def test_refused_links_keep_their_reason(tmp_path: Path) -> None:
         assert {r["reason"] for r in store.refused_links("feed")} == {"robots", "refused_address"}
 
 
-def test_tokens_are_cached_and_pruned_with_old_links(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.db") as store:
+def test_tokens_are_cached_and_pruned_with_old_links(store_at: str) -> None:
+    with Store(store_at) as store:
         old = utcnow() - timedelta(days=400)
         store.save_tokens("google_news", {"CBMiA": "https://pub.example/a"}, at=old)
         store.save_tokens("google_news", {"CBMiB": "https://pub.example/b"})

@@ -23,6 +23,8 @@ import pytest
 
 from benchmarks.feedfarm import FeedFarm, service_env, write_config
 from crawler.coordination import LocalCoordinator
+from crawler.storage import Store
+from crawler.storage.engine import DB_URL_ENV
 from tests.conftest import ROOT
 from watchdesk.service.coordination import REDIS_URL_ENV, RedisCoordinator, open_coordinator
 
@@ -157,3 +159,58 @@ def test_two_processes_share_one_cycle_without_doing_anything_twice(
     sent = Counter(record["alert"]["id"] for record in map(json.loads, lines))
     assert sent and max(sent.values()) == 1  # never twice
     assert sum(sent.values()) == alerts["delivered"]
+
+
+def test_three_hosts_share_one_postgres_store_without_doing_anything_twice(
+    redis_url: str, postgres_store: str, tmp_path: Path
+) -> None:
+    """Three `run --once`, each in its own working directory (its own config, tantivy index and
+    alerts file: no shared files), sharing only Postgres (WATCHDESK_DB_URL) and Redis: every
+    feed polled once, every page fetched and stored once, every alert sent once (issue 15)."""
+    feeds = 60
+    with FeedFarm(feeds, feeds_per_host=10) as farm:
+        hosts = []
+        for h in range(3):
+            home = tmp_path / f"host{h}"
+            home.mkdir()
+            config = write_config(home, farm.urls())
+            # keys of its own: the test above leaves its sources' poll leases in this Redis
+            text = config.read_text("utf-8").replace(
+                'crawl: {user_agent: "watchdesk-bench/0.1"}',
+                'crawl: {user_agent: "watchdesk-bench/0.1", redis_namespace: t-three-hosts}',
+            )
+            assert "t-three-hosts" in text
+            config.write_text(text, "utf-8")
+            hosts.append(config)
+        base = service_env() | {DB_URL_ENV: postgres_store}
+        first = _run_once(hosts[0], base)  # primes the shared store, as above
+        _, err = first.communicate(timeout=180)
+        assert first.returncode == 0, err[-3000:]
+        env = base | {REDIS_URL_ENV: redis_url}
+        farm.take_counts()
+        published = [item for i in range(0, feeds, 2) for item in farm.publish(i, 2)]
+
+        procs = [_run_once(config, env) for config in hosts]
+        outputs = [p.communicate(timeout=300) for p in procs]
+        for proc, (_, err) in zip(procs, outputs, strict=True):
+            assert proc.returncode == 0, err[-3000:]
+        counts = farm.take_counts()
+
+    feed_requests = sum(n for what, n in counts.items() if what.startswith("feed/"))
+    assert feed_requests == feeds, counts  # each source polled by one host only
+    assert counts["article"] == len(published) == feeds, counts  # each page fetched once
+    with Store(postgres_store) as store:
+        ids = [r[0] for r in store.execute("SELECT id FROM articles")]
+        alerts = store.alert_counts()
+    assert len(ids) == len(set(ids)) == len(published)
+    assert alerts and set(alerts) == {"delivered"}, alerts
+    sent: Counter[int] = Counter()
+    for config in hosts:
+        jsonl = config.parent / "alerts.jsonl"
+        if jsonl.exists():
+            for record in map(json.loads, jsonl.read_text("utf-8").splitlines()):
+                # one message for a story's alerts from several watchlists names them all
+                sent.update(record["message"].get("alert_ids") or [record["alert"]["id"]])
+    assert sent and max(sent.values()) == 1  # never twice, whichever host sent it
+    assert sum(sent.values()) == alerts["delivered"]
+    assert not (tmp_path / "host1" / "watchdesk.db").exists()  # the store is Postgres only

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from crawler.article import article_id
+from crawler.storage.engine import is_postgres_url
+from crawler.storage.postgres import to_postgres
 from crawler.urls import canonicalize_url
 from demo.site import FixtureArticle, FixtureServer, FixtureSite, _Handler, article_page, rss_feed
 from tests.conftest import ROOT
@@ -138,9 +140,13 @@ class NewsSite:
         }
 
 
-def write_config(path: Path, base: str, *, every: str = "2s", extra: str = "") -> Path:
+def write_config(
+    path: Path, base: str, *, every: str = "2s", extra: str = "", store_url: str | None = None
+) -> Path:
+    """The test service's config: the SQLite store in `var/`, or the Postgres `store_url`."""
+    store = f'{{url: "{store_url}"}}' if store_url else "{path: var/watchdesk.db}"
     path.write_text(
-        f"""store: {{path: var/watchdesk.db}}
+        f"""store: {store}
 alerts: {{sink: auto, first_poll: alert, max_age: none}}
 sources:
   - {{name: local, kind: feed, url: "{base}/feeds/local.xml", every: {every}}}
@@ -177,8 +183,12 @@ def start_cli(config: Path, *args: str, env: dict[str, str] | None = None) -> su
     )
 
 
-def read_db(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """A fresh read-only look at the store (another process may be writing)."""
+def read_db(path: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """A fresh read-only look at the store (another process may be writing): a SQLite file or
+    a Postgres URL (the same query text, in the store's own dialect)."""
+    if is_postgres_url(path):
+        return _read_postgres(str(path), sql, params)
+    path = Path(path)
     if not path.exists():
         return []
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
@@ -192,7 +202,27 @@ def read_db(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[An
         conn.close()
 
 
-def integrity(path: Path) -> str:
+def _read_postgres(url: str, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
+        conn.read_only = True
+        try:
+            return [tuple(r) for r in conn.execute(to_postgres(sql), params).fetchall()]
+        except psycopg.errors.UndefinedTable:  # the service is creating the store right now
+            return []
+
+
+def store_exists(path: Path | str) -> bool:
+    """The SQLite file exists (a Postgres test database always does)."""
+    return is_postgres_url(path) or Path(path).exists()
+
+
+def integrity(path: Path | str) -> str:
+    """SQLite's own check of the file; Postgres keeps its files itself (WAL, checksums), so
+    there the check is that the server answers."""
+    if is_postgres_url(path):
+        return "ok" if _read_postgres(str(path), "SELECT 1", ()) == [(1,)] else "no answer"
     conn = sqlite3.connect(path, timeout=10)
     try:
         return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
@@ -200,7 +230,7 @@ def integrity(path: Path) -> str:
         conn.close()
 
 
-def store_consistency(path: Path) -> list[str]:
+def store_consistency(path: Path | str) -> list[str]:
     """Problems with the store's own invariants: each article once, with its index entry."""
     problems = []
     dupes = read_db(
@@ -209,8 +239,13 @@ def store_consistency(path: Path) -> list[str]:
     )
     if dupes:
         problems.append(f"articles stored twice: {dupes}")
-    fts = sum(r[0] for r in read_db(path, "SELECT count(*) FROM articles_fts"))
     arts = sum(r[0] for r in read_db(path, "SELECT count(*) FROM articles"))
+    # the FTS5 table is SQLite's only
+    fts = (
+        arts
+        if is_postgres_url(path)
+        else sum(r[0] for r in read_db(path, "SELECT count(*) FROM articles_fts"))
+    )
     if fts != arts:
         problems.append(f"{arts} articles but {fts} full-text rows")
     orphans = sum(

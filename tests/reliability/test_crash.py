@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.storage.engine import is_postgres_url
 from tests.reliability.sitegen import (
     STORY,
     NewsSite,
@@ -28,6 +29,7 @@ from tests.reliability.sitegen import (
     read_db,
     start_cli,
     store_consistency,
+    store_exists,
     write_config,
 )
 from tests.slack_stub import SlackStub
@@ -39,7 +41,7 @@ KILL_AFTER_START = (0.3, 2.5)
 KILL_AFTER_FIRST_POLL = (0.0, 3.0)
 
 
-def _snapshot(site: NewsSite, stub: SlackStub, db: Path) -> tuple[int, int, int, int]:
+def _snapshot(site: NewsSite, stub: SlackStub, db: Path | str) -> tuple[int, int, int, int]:
     feeds = len(site.server.site.hits("/feeds/local.xml")) + len(
         site.server.site.hits("/feeds/wire.xml")
     )
@@ -50,7 +52,7 @@ def _snapshot(site: NewsSite, stub: SlackStub, db: Path) -> tuple[int, int, int,
 
 
 def _wait_first_poll(
-    site: NewsSite, stub: SlackStub, db: Path, proc: subprocess.Popen[str], feeds: int
+    site: NewsSite, stub: SlackStub, db: Path | str, proc: subprocess.Popen[str], feeds: int
 ) -> None:
     limit = time.monotonic() + 60
     while _snapshot(site, stub, db)[0] == feeds and time.monotonic() < limit:
@@ -72,14 +74,15 @@ def _phase(before: tuple[int, ...], after: tuple[int, ...]) -> str:
     return "starting/idle"
 
 
-def crash_loop(tmp: Path, kills: int, seed: int) -> dict[str, object]:
+def crash_loop(tmp: Path, kills: int, seed: int, store_url: str | None = None) -> dict[str, object]:
+    """`store_url`: a Postgres store instead of the SQLite file in `var/`."""
     rng = random.Random(seed)
-    db = tmp / "var" / "watchdesk.db"
+    db: Path | str = store_url or tmp / "var" / "watchdesk.db"
     phases: Counter[str] = Counter()
     in_flight_at_kill: set[int] = set()
     with SlowServer() as server, SlackStub() as stub:
         site = NewsSite(server)
-        config = write_config(tmp / "watchdesk.yaml", site.base)
+        config = write_config(tmp / "watchdesk.yaml", site.base, store_url=store_url)
         env = stub.env()
         for _ in range(kills):
             # Some rounds publish nothing: the feeds then answer 304 to a poll that carries
@@ -118,7 +121,7 @@ def crash_loop(tmp: Path, kills: int, seed: int) -> dict[str, object]:
                 found = STORY.search(str(request.text or ""))
                 if request.method == "chat.postMessage" and request.ok and found:
                     in_flight_at_kill.add(int(found.group(1)))
-            if not db.exists():
+            if not store_exists(db):
                 continue  # killed before the store was created
             assert integrity(db) == "ok"
             assert store_consistency(db) == []
@@ -198,13 +201,15 @@ def _check(result: dict[str, object]) -> None:
     assert result["tracebacks"] == 0
 
 
-def test_sigkill_loop(tmp_path: Path) -> None:
+def test_sigkill_loop(tmp_path: Path, store_at: str) -> None:
     seed = int(os.environ.get("WATCHDESK_CRASH_SEED", random.randrange(1 << 30)))
-    _check(crash_loop(tmp_path, _kills(10), seed))
+    url = store_at if is_postgres_url(store_at) else None
+    _check(crash_loop(tmp_path, _kills(10), seed, url))
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_sigkill_loop_long(tmp_path: Path) -> None:
+def test_sigkill_loop_long(tmp_path: Path, store_at: str) -> None:
     seed = int(os.environ.get("WATCHDESK_CRASH_SEED", random.randrange(1 << 30)))
-    _check(crash_loop(tmp_path, _kills(50), seed))
+    url = store_at if is_postgres_url(store_at) else None
+    _check(crash_loop(tmp_path, _kills(50), seed, url))

@@ -127,8 +127,8 @@ def test_source_down_for_days_backs_off_is_reported_and_recovers(tmp_path: Path)
     )
 
 
-def test_store_reports_health_of_a_source_that_never_answered(tmp_path: Path) -> None:
-    store = Store(tmp_path / "w.db")
+def test_store_reports_health_of_a_source_that_never_answered(store_at: str) -> None:
+    store = Store(store_at)
     at = datetime(2025, 1, 1, tzinfo=UTC)
     for k in range(5):
         store.record_poll(

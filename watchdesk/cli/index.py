@@ -2,19 +2,24 @@
 
 Thin layers over `crawler.search.elastic`: `setup` (ElasticsearchArchive.setup), `migrate`
 (ArchiveSync.sync with a progress bar; resumable through the store's watermark) and `status`.
+`migrate --to postgresql://…` copies the SQLite store into a Postgres store instead
+(`crawler.storage.copy`, resumable by key).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlsplit
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from crawler.config import ElasticsearchConfig
+from crawler.storage.engine import DB_URL_ENV, is_postgres_url, masked_url
 from watchdesk.cli.app import _load, app, err, out
 from watchdesk.service.config import LoadedConfig
 
@@ -29,6 +34,15 @@ app.add_typer(index_app, name="index")
 
 class Target(StrEnum):
     elasticsearch = "elasticsearch"
+
+
+def _target(value: str) -> str:
+    """`--to`: elasticsearch, or the URL of a Postgres store to copy the SQLite store into."""
+    if value == Target.elasticsearch or is_postgres_url(value):
+        return value
+    raise typer.BadParameter(
+        f"expected 'elasticsearch' or a postgresql:// URL, not {masked_url(value)!r}"
+    )
 
 
 def _es_config(loaded: LoadedConfig) -> ElasticsearchConfig:
@@ -103,7 +117,15 @@ def setup_command() -> None:
 
 @index_app.command("migrate")
 def migrate_command(
-    to: Annotated[Target, typer.Option("--to", help="Where to copy the store.")],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            parser=_target,
+            help="elasticsearch, or postgresql://… (a Postgres store; credentials from "
+            "WATCHDESK_DB_URL if the URL has none).",
+        ),
+    ],
     batch: Annotated[int, typer.Option("--batch", min=1, max=5000)] = 500,
     retry_rejected: Annotated[
         bool,
@@ -113,11 +135,15 @@ def migrate_command(
         ),
     ] = False,
 ) -> None:
-    """Copy the embedded store into Elasticsearch; run it again to resume or catch up."""
+    """Copy the embedded store into Elasticsearch, or the SQLite store into Postgres; run it
+    again to resume or catch up."""
     from crawler.search.elastic import ArchiveSync
     from crawler.storage import Store
 
     loaded = _load()
+    if is_postgres_url(to):
+        _migrate_to_postgres(loaded, to, batch)
+        return
     cfg = _es_config(loaded)
     _setup(loaded, cfg, quiet=True)
     archive = _archive(cfg)
@@ -148,6 +174,39 @@ def migrate_command(
         err.print(f"error: {escape(report.error)}; run the migration again to resume")
     if not report.ok or report.backlog:
         raise typer.Exit(1)
+
+
+def _migrate_to_postgres(loaded: LoadedConfig, url: str, batch: int) -> None:
+    from crawler.storage import Store
+    from crawler.storage.copy import copy_store, rows_to_copy
+
+    env = os.environ.get(DB_URL_ENV)
+    if env and urlsplit(url).password is None and urlsplit(env).password is not None:
+        url = env  # the URL given names the database; the environment holds its secret
+    source_path = loaded.resolve(loaded.config.store.path)
+    if not source_path.exists():
+        err.print(f"error: no SQLite store at {escape(str(source_path))} (store.path)")
+        raise typer.Exit(2)
+    try:
+        destination = Store(url)
+    except RuntimeError as exc:  # its message names the URL with the password masked
+        err.print(f"error: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    with Store(source_path) as source, destination:
+        columns = (TextColumn("copying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=False) as progress:
+            task = progress.add_task("copying", total=rows_to_copy(source, destination))
+            try:
+                report = copy_store(
+                    source, destination, batch=batch, progress=lambda n: progress.advance(task, n)
+                )
+            except ValueError as exc:
+                err.print(f"error: {escape(str(exc))}")
+                raise typer.Exit(2) from None
+        out.print(
+            f"copied {report.total} rows into {escape(destination.path)}: "
+            + ", ".join(f"{t} {n}" for t, n in report.copied.items() if n)
+        )
 
 
 @index_app.command("status")

@@ -170,7 +170,7 @@ def watchlist_test(
     with Store(loaded.store_path) as store:
         target, floor = _in_force(store, target)
         # the side index the service keeps beside an embedded store counts the matches fast
-        path = default_index_path(store)
+        path = loaded.index_path or default_index_path(store)
         index = TantivyIndex(store, path) if path is not None and path.exists() else None
         try:
             result = backtest(

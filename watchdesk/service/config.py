@@ -6,6 +6,7 @@ business, since they belong to the alerting stage.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 from alerts.watchlist import WatchlistError, WatchlistSet, load_watchlists, parse_watchlists
 from crawler.config import Config, ConfigError
 from crawler.stats import Stats
+from crawler.storage.engine import DB_URL_ENV, is_postgres_url
 from crawler.yamlfile import YamlError, line_of, load_yaml
 from enrich.chain import build_context
 from enrich.context import EnrichContext
@@ -37,8 +39,24 @@ class LoadedConfig:
         return p if p.is_absolute() else self.base_dir / p
 
     @property
-    def store_path(self) -> Path:
+    def store_path(self) -> Path | str:
+        """Where the store of record is: the SQLite file, or the PostgreSQL URL (WATCHDESK_DB_URL
+        when set, else `store.url`), credentials included; log it only through
+        `crawler.storage.engine.masked_url` (or `Store.path`, which is masked)."""
+        url = os.environ.get(DB_URL_ENV) or self.config.store.url
+        if url:
+            if not is_postgres_url(url):
+                raise ConfigError([f"{DB_URL_ENV}: must be a postgresql:// URL"])
+            return url
         return self.resolve(self.config.store.path)
+
+    @property
+    def index_path(self) -> Path | None:
+        """Where this host keeps its own search index over a Postgres store: beside
+        `store.path` (which then names only local files); None for SQLite (beside the file)."""
+        if isinstance(self.store_path, Path):
+            return None
+        return self.resolve(self.config.store.path + ".index")
 
 
 def _pydantic_problems(exc: ValidationError, data: Any, path: str) -> list[str]:

@@ -536,7 +536,7 @@ class Monitor:
             "watchdesk running sources=%d watchlists=%d store=%s",
             len(self.sources),
             len(self.loaded.watchlists.watchlists),
-            self.loaded.store_path,
+            self.store.path,  # the URL with its password masked
         )
         try:
             await stop.wait()
