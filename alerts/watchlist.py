@@ -147,6 +147,16 @@ class Watchlist(BaseModel):
         """`delivery: none`: searched by name, never matched live, never alerting."""
         return self.delivery == "none"
 
+    @property
+    def delivery_label(self) -> str:
+        """How the watchlist delivers, in the file's words: instant, a digest's cron, or none
+        for a saved search (the CLI and the web page both show it)."""
+        if self.is_saved_search:
+            return "none (saved search)"
+        if isinstance(self.delivery, Digest):
+            return f"digest {self.delivery.digest} ({self.delivery.timezone})"
+        return "instant"
+
 
 def _is_auto(value: Any) -> bool:
     return isinstance(value, str) and value.strip().lower() == "auto"

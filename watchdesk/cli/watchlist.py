@@ -494,17 +494,6 @@ def _bold_markers(snippet: str) -> str:
     )
 
 
-def delivery_label(wl: Watchlist) -> str:
-    """How a watchlist delivers, in the file's words: instant, a digest's cron, or none for a
-    saved search."""
-    if wl.is_saved_search:
-        return "none (saved search)"
-    if wl.is_digest:
-        d = wl.delivery
-        return f"digest {d.digest} ({d.timezone})"  # type: ignore[union-attr]
-    return "instant"
-
-
 @watchlist_app.command("list")
 def watchlist_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
@@ -532,7 +521,7 @@ def watchlist_list(
     for column in ("name", "delivery", "channel", "query"):
         table.add_column(column, overflow="fold")
     for wl in chosen:
-        delivery = delivery_label(wl) + (", muted" if wl.muted else "")
+        delivery = wl.delivery_label + (", muted" if wl.muted else "")
         channel = "" if wl.is_saved_search else wl.channel or "(default)"
         table.add_row(Text(wl.name), Text(delivery), Text(channel), Text(wl.query))
     out.print(table)

@@ -100,13 +100,7 @@ class WatchlistView:
 
     @property
     def delivery(self) -> str:
-        wl = self.watchlist
-        if wl.is_saved_search:
-            return "none (saved search)"
-        if wl.is_digest:
-            d = wl.delivery
-            return f"digest {d.digest} ({d.timezone})"  # type: ignore[union-attr]
-        return "instant"
+        return self.watchlist.delivery_label
 
     def to_dict(self) -> dict[str, Any]:
         wl = self.watchlist
