@@ -23,47 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal, Protocol
+from datetime import date, timedelta
+from typing import Protocol
 
-from crawler.search.request import SearchRequest
+from crawler.search.request import INTERVALS, Interval, SearchRequest, StoryCounts
 
-Interval = Literal["day", "week"]
-INTERVALS: tuple[str, ...] = ("day", "week")
 # Media Cloud's limit too: more lines than five on one chart stop being readable.
 MAX_QUERIES = 5
-
-
-@dataclass(frozen=True)
-class StoryCounts:
-    """Stories per bucket for one query over [first, last] (UTC days, both included)."""
-
-    search: SearchRequest
-    first: date
-    last: date
-    interval: Interval = "day"
-
-    def __post_init__(self) -> None:
-        if self.interval not in INTERVALS:
-            raise ValueError(
-                f"interval must be one of {', '.join(INTERVALS)}, not {self.interval!r}"
-            )
-        if self.last < self.first:
-            raise ValueError(f"the window ends ({self.last}) before it starts ({self.first})")
-
-    def request(self) -> SearchRequest:
-        """The search without its own dates: the window is applied on the one date basis."""
-        return replace(self.search, since=None, until=None)
-
-    @property
-    def start(self) -> datetime:
-        """The window's first instant (00:00 UTC of `first`)."""
-        return datetime.combine(self.first, time(), UTC)
-
-    @property
-    def end(self) -> datetime:
-        """The instant after the window (00:00 UTC of the day after `last`)."""
-        return datetime.combine(self.last + timedelta(days=1), time(), UTC)
 
 
 class CountsStories(Protocol):
@@ -146,3 +112,20 @@ def series_rows(series: Sequence[Series], interval: Interval) -> list[list[str]]
         for i, (bucket, _) in enumerate(series[0].points):
             rows.append([bucket.isoformat(), *(str(s.points[i][1]) for s in series)])
     return rows
+
+
+# StoryCounts and its intervals belong to the archive interface (crawler.search.request), which
+# the backends implement; the chart's callers find them here too.
+__all__ = [
+    "INTERVALS",
+    "MAX_QUERIES",
+    "CountsStories",
+    "Interval",
+    "Series",
+    "StoryCounts",
+    "attention",
+    "bucket_of",
+    "buckets",
+    "count_stories",
+    "series_rows",
+]

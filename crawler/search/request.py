@@ -13,15 +13,12 @@ and the in-process matcher see one tree and agree on what matches.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from crawler.article import Article
 from crawler.query import And, Not, Or, Query, parse_query
-
-if TYPE_CHECKING:
-    from crawler.search.attention import StoryCounts
 
 # Facet fields every backend counts, in the order pages and the CLI show them.
 FACET_FIELDS: tuple[str, ...] = (
@@ -246,6 +243,43 @@ class SearchResult:
     @property
     def by_story(self) -> bool:
         return self.articles is not None
+
+
+# Attention over time (`crawler.search.attention`): its buckets and its question.
+Interval = Literal["day", "week"]
+INTERVALS: tuple[str, ...] = ("day", "week")
+
+
+@dataclass(frozen=True)
+class StoryCounts:
+    """Stories per bucket for one query over [first, last] (UTC days, both included)."""
+
+    search: SearchRequest
+    first: date
+    last: date
+    interval: Interval = "day"
+
+    def __post_init__(self) -> None:
+        if self.interval not in INTERVALS:
+            raise ValueError(
+                f"interval must be one of {', '.join(INTERVALS)}, not {self.interval!r}"
+            )
+        if self.last < self.first:
+            raise ValueError(f"the window ends ({self.last}) before it starts ({self.first})")
+
+    def request(self) -> SearchRequest:
+        """The search without its own dates: the window is applied on the one date basis."""
+        return replace(self.search, since=None, until=None)
+
+    @property
+    def start(self) -> datetime:
+        """The window's first instant (00:00 UTC of `first`)."""
+        return datetime.combine(self.first, time(), UTC)
+
+    @property
+    def end(self) -> datetime:
+        """The instant after the window (00:00 UTC of the day after `last`)."""
+        return datetime.combine(self.last + timedelta(days=1), time(), UTC)
 
 
 @runtime_checkable

@@ -43,7 +43,7 @@ def fill(path: Path, n: int = ARTICLES) -> None:
                 at=AT + timedelta(minutes=k),
             )
         store.record_cycle(1.25, 5, 10, 2, at=AT)
-        store.record_refusal("s1", "http://10.0.0.1/x", "http://10.0.0.1/x", "private", at=AT)
+        store.record_refusal("s1", "http://127.0.0.2/x", "http://127.0.0.2/x", "private", at=AT)
         store.record_link("gone-1", "https://news.example/robots", "s2", "refused", "robots")
         store.save_tokens("gnews", {"tok1": "https://pub.example/1"}, at=AT)
         store.mute_story("#sc", "cluster-x", "U2", at=AT)
