@@ -203,7 +203,10 @@ class Desk:
         if self.archive is None:
             return CommandAnswer("Search is not available on this desk.")
         try:
-            result = self.archive().search(SearchRequest(query=query, limit=SEARCH_HITS))
+            # by story, as the web page and the CLI answer: a syndicated story is one line
+            result = self.archive().search(
+                SearchRequest(query=query, limit=SEARCH_HITS, by_story=True)
+            )
         except QueryError as exc:
             caret = " " * exc.position + "^"
             return CommandAnswer(
@@ -212,7 +215,8 @@ class Desk:
             )
         if not result.hits:
             return CommandAnswer(f"No articles match `{escape_mrkdwn(query)}`.")
-        lines = [f"Top {len(result.hits)} of {result.total} for `{escape_mrkdwn(query)}`:"]
+        unit = "story" if result.total == 1 else "stories"
+        lines = [f"Top {len(result.hits)} of {result.total:,} {unit} for `{escape_mrkdwn(query)}`:"]
         for hit in result.hits:
             art = hit.article
             title = truncate_plain(art.title or art.url, 150)
@@ -223,6 +227,8 @@ class Desk:
             places = [e.name for e in art.entities if e.type == "place"][:4]
             if places:
                 parts.append(escape_mrkdwn(", ".join(dict.fromkeys(places))))
+            if hit.copy_count:
+                parts.append(f"+{hit.copy_count} {'copy' if hit.copy_count == 1 else 'copies'}")
             lines.append(f"• {link(art.canonical_url or art.url, title)}\n   " + " · ".join(parts))
         return CommandAnswer("\n".join(lines))
 

@@ -14,7 +14,6 @@ benchmarks/search.py measures the index against.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date
 from pathlib import Path
@@ -299,7 +298,7 @@ class EmbeddedArchive:
         by_story = request.by_story
         members: dict[str, list[int]] = {}
         facets: dict[str, dict[str, set[str]]] = {name: {} for name in FACET_FIELDS}
-        days: Counter[str] = Counter()
+        days: dict[str, set[str]] = {}  # day -> the stories (or articles) with a copy on it
         for seq, score in zip(page.seqs, page.scores, strict=True):
             article = articles.get(seq)
             if article is None:
@@ -320,7 +319,7 @@ class EmbeddedArchive:
             when = doc.published or article.fetched
             if when is not None:
                 when = when if when.tzinfo else when.replace(tzinfo=UTC)  # naive means UTC
-                days[when.astimezone(UTC).date().isoformat()] += 1
+                days.setdefault(when.astimezone(UTC).date().isoformat(), set()).add(story)
         window = kept[request.offset : request.offset + request.limit]
         out = IndexPage([s for s, _ in window], [sc for _, sc in window], len(docs))
         if by_story:
@@ -334,7 +333,7 @@ class EmbeddedArchive:
                 for name, c in facets.items()
             }
         if request.histogram:
-            out.histogram = sorted(days.items())
+            out.histogram = sorted((day, len(stories)) for day, stories in days.items())
         copies: dict[int, tuple[int, list[Copy]]] = {}
         if by_story:
             for seq in out.seqs:

@@ -668,8 +668,12 @@ class TantivyIndex:
                 if by_story:
                     terms["order"] = {"stories": "desc"}
                     aggs[name]["aggs"] = {"stories": {"cardinality": {"field": STORY_FIELD}}}
+        # By story, a day counts the stories that have a copy on it, as the facets do
+        day_stories = {"stories": {"cardinality": {"field": STORY_FIELD}}} if by_story else None
         if histogram:
             aggs["_days"] = {"date_histogram": {"field": "published", "fixed_interval": "1d"}}
+            if day_stories:
+                aggs["_days"]["aggs"] = day_stories
         result = searcher.aggregate(query, aggs)
         undated: dict[str, Any] = {}
         if histogram:
@@ -680,7 +684,11 @@ class TantivyIndex:
             only_undated = Q.boolean_query(
                 [(Occur.Must, query), (Occur.MustNot, Q.exists_query("published"))]
             )
-            by_fetch = {"date_histogram": {"field": "fetched", "fixed_interval": "1d"}}
+            by_fetch: dict[str, Any] = {
+                "date_histogram": {"field": "fetched", "fixed_interval": "1d"}
+            }
+            if day_stories:
+                by_fetch["aggs"] = day_stories
             undated = searcher.aggregate(only_undated, {"_days": by_fetch})
         facets: dict[str, list[tuple[str, int]]] = {}
         if size:
@@ -696,7 +704,7 @@ class TantivyIndex:
             for b in part.get("_days", {}).get("buckets", []):
                 if b["doc_count"]:  # tantivy fills the gaps with empty days
                     day = str(b["key_as_string"])[:10]
-                    per_day[day] = per_day.get(day, 0) + b["doc_count"]
+                    per_day[day] = per_day.get(day, 0) + round(_bucket_count(b, by_story))
         days = [(day, round(n * scale)) for day, n in sorted(per_day.items())]
         stories = round(float(result.get("_stories", {}).get("value") or 0))
         return facets, days, stories

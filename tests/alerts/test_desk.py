@@ -275,10 +275,20 @@ def test_slash_search_answers_the_top_hits_ephemerally(rig: Rig) -> None:
     answer = rig.command('search "sister city"')
     assert answer["response_type"] == "ephemeral"
     text = answer["text"]
-    assert text.startswith("Top 5 of 7")
+    assert text.startswith("Top 5 of 7 stories")
     assert text.count("• <https://news.example/clarion/") == 5
     assert "Oxford" in text and "clarion" in text and "<!date^" in text
     assert len(answer["blocks"]) == 1 and len(answer["blocks"][0]["text"]["text"]) <= 3000
+
+
+def test_slash_search_answers_stories_not_copies(rig: Rig) -> None:
+    for n in range(3):  # one story syndicated three times, and one story alone
+        rig.post(n, "Sister city pact signed", cluster="pact")
+    rig.post(3, "Sister city review", cluster="review")
+    text = rig.command('search "sister city"')["text"]
+    assert text.startswith("Top 2 of 2 stories")
+    assert text.count("• <https://news.example/clarion/") == 2
+    assert text.count("+2 copies") == 1
 
 
 def test_slash_search_with_a_bad_query_answers_the_caret_message(rig: Rig) -> None:

@@ -39,6 +39,27 @@ def test_by_story_collapses_on_the_story_and_counts_stories() -> None:
     assert "function_score" in body["query"]
 
 
+def test_by_story_the_histogram_counts_stories_per_day() -> None:
+    body = _body(by_story=True, histogram=True)
+    stories = {"stories": {"cardinality": {"field": "story_id"}}}
+    assert body["aggs"]["histogram"]["aggs"] == stories
+    assert body["aggs"]["histogram_undated"]["aggs"]["days"]["aggs"] == stories
+    assert "aggs" not in _body(histogram=True)["aggs"]["histogram"]
+    day = {"key_as_string": "2026-05-01", "doc_count": 3, "stories": {"value": 2}}
+    undated = {"key_as_string": "2026-05-02", "doc_count": 2, "stories": {"value": 1}}
+    response = {
+        "hits": {"total": {"value": 5, "relation": "eq"}, "hits": []},
+        "aggregations": {
+            "stories": {"value": 3},
+            "histogram": {"buckets": [day]},
+            "histogram_undated": {"doc_count": 2, "days": {"buckets": [undated]}},
+        },
+    }
+    result = result_from_response(response, [], by_story=True)
+    assert result.histogram == [("2026-05-01", 2), ("2026-05-02", 1)]
+    assert result_from_response(response, []).histogram == [("2026-05-01", 3), ("2026-05-02", 2)]
+
+
 def test_with_copies_hits_are_articles() -> None:
     body = _body(facets=True)
     assert body["collapse"] == {"field": "id"}

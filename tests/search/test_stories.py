@@ -163,6 +163,32 @@ def test_an_unclustered_article_is_its_own_story(tmp_path: Path) -> None:
         archive.close()
 
 
+def test_the_histogram_counts_stories_per_day(tmp_path: Path) -> None:
+    # two copies of one story on 1 May beside the other story: 2 stories that day, 3 articles
+    same_day = article(
+        5,
+        LEAD.title,
+        LEAD.text + " Reported by outlet 5.",
+        LEAD.id,
+        1,
+        entities=[HUBEI],
+        relevance=0.9,
+    )
+    other = article(6, OTHER.title, OTHER.text, None, 1, entities=[TAIPEI], relevance=0.4)
+    store = Store(tmp_path / "w.db")
+    for a in (LEAD, same_day, other, COPIES[0]):
+        store.save_article(a)
+    archive = EmbeddedArchive(store)
+    try:
+        for query in ('"sister city"', '"sister city agreement"~2'):  # index and matcher paths
+            stories = archive.search(SearchRequest(query=query, by_story=True, histogram=True))
+            articles = archive.search(SearchRequest(query=query, histogram=True))
+            assert stories.histogram == [("2026-05-01", 2), ("2026-05-02", 1)], query
+            assert articles.histogram == [("2026-05-01", 3), ("2026-05-02", 1)], query
+    finally:
+        archive.close()
+
+
 # -- the command -----------------------------------------------------------------------------
 
 

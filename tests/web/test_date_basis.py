@@ -97,7 +97,7 @@ def test_cli_web_and_api_count_the_same_days(tmp_path: Path) -> None:
         # the search page's histogram bars (one <title>day: n</title> per bar)
         page = http.get("/search", params={"q": QUERY})
         assert page.status_code == 200
-        bars = re.findall(r"<title>(\d{4}-\d{2}-\d{2}): (\d+)</title>", page.text)
+        bars = re.findall(r"<title>(\d{4}-\d{2}-\d{2}): (\d+) stories</title>", page.text)
         assert {d: int(n) for d, n in bars if int(n)} == want
         # the API's search histogram and its backtest
         api = http.get("/api/search", params={"q": QUERY, "limit": 1}).json()

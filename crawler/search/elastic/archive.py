@@ -482,7 +482,8 @@ def by_story(body: dict[str, Any]) -> None:
       distinct groups is unknown" (Elasticsearch's reference), so a `cardinality` aggregation
       counts the stories.
     - Facets: collapsing does not reach aggregations; each facet's terms count the stories in
-      a `cardinality` sub-aggregation and are ordered by it.
+      a `cardinality` sub-aggregation and are ordered by it. The day histogram likewise counts
+      the stories with a copy on each day.
     """
     body["collapse"] = {
         "field": STORY_FIELD,
@@ -500,6 +501,11 @@ def by_story(body: dict[str, Any]) -> None:
         if name.startswith("facet_"):
             agg["terms"]["order"] = [{"stories": "desc"}, {"_key": "asc"}]
             agg["aggs"] = {"stories": stories}
+    # a histogram day counts the stories with a copy on it, as the embedded index counts
+    if "histogram" in aggs:
+        aggs["histogram"]["aggs"] = {"stories": stories}
+    if "histogram_undated" in aggs:
+        aggs["histogram_undated"]["aggs"]["days"]["aggs"] = {"stories": stories}
     aggs["stories"] = stories
 
 

@@ -196,7 +196,8 @@ def result_from_response(
         for b in [*aggs["histogram"]["buckets"], *undated.get("buckets", [])]:
             if b["doc_count"]:
                 day = str(b["key_as_string"])
-                per_day[day] = per_day.get(day, 0) + int(b["doc_count"])
+                n = b["stories"]["value"] if by_story else b["doc_count"]
+                per_day[day] = per_day.get(day, 0) + int(n)
         result.histogram = sorted(per_day.items())
     result.took_ms = float(response.get("took", 0))
     return result
