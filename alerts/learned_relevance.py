@@ -35,6 +35,7 @@ import numpy as np
 
 from crawler.article import Article
 from crawler.dates import iso, utcnow
+from crawler.query.syntax import EVENT_LABELS
 from crawler.storage import Store
 
 # The reason lines `enrich.relevance.score_relevance` writes, and the feature each one marks
@@ -50,16 +51,8 @@ REASON_FEATURES: tuple[tuple[str, str], ...] = (
     ("no US state, county, city", "no_us_local"),
     ("partner is elsewhere", "partner_elsewhere"),
 )
-EVENT_KINDS: tuple[str, ...] = (
-    "sister_city",
-    "delegation",
-    "agreement",
-    "investment",
-    "education",
-    "legislation",
-    "influence",
-    "termination",
-)
+# A model saved with another list of kinds is refused on load (`features` differ) and refit.
+EVENT_KINDS: tuple[str, ...] = EVENT_LABELS
 FEATURES: tuple[str, ...] = (
     *(name for _, name in REASON_FEATURES),
     *(f"event:{kind}" for kind in EVENT_KINDS),

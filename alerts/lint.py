@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alerts.watchlist import Watchlist, WatchlistSet
+from alerts.watchlist import Watchlist, WatchlistProblem, WatchlistSet
 from crawler.query import Facet, parse_query
 from crawler.query.syntax import walk
 from crawler.textnorm import fold
@@ -33,19 +33,10 @@ CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,12}$")
 SUGGEST_CUTOFF = 0.75
 
 
-@dataclass(frozen=True, slots=True)
-class LintWarning:
-    """One reason a watchlist may never match: where, which watchlist, why (a sentence)."""
+class LintWarning(WatchlistProblem):
+    """One reason a watchlist may never match: where, which watchlist, why (a sentence).
 
-    path: str
-    line: int | None
-    watchlist: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        who = f" watchlist {self.watchlist!r}:" if self.watchlist else ""
-        return f"{where}:{who} {self.message}"
+    Worded and placed as a load error (`WatchlistProblem`), but a warning: the file loads."""
 
 
 @dataclass(frozen=True)
