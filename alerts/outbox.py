@@ -78,7 +78,7 @@ ALREADY_IN_CHANNEL = "not listed: the story was already in the channel"
 
 # What sending a digest came to: posted, nothing to post (nothing held, or every item was
 # already in the channel), or failed (the items stay held and back off).
-DigestOutcome = Literal["sent", "nothing", "failed"]
+DigestOutcome = Literal["sent", "nothing", "failed", "taken"]
 
 
 @dataclass
@@ -90,9 +90,12 @@ class DeliveryReport:
     # alerts held back because a permanent failure stopped their sink or channel
     stopped: int = 0
     errors: list[str] = field(default_factory=list)
+    # the alerts this sender delivered (other senders sharing the outbox deliver the rest)
+    delivered_ids: set[int] = field(default_factory=set)
 
     def add(self, other: DeliveryReport) -> None:
         self.delivered += other.delivered
+        self.delivered_ids |= other.delivered_ids
         self.retrying += other.retrying
         self.failed += other.failed
         self.waiting += other.waiting
@@ -142,6 +145,8 @@ class Outbox:
         # Set when the process is stopping: the send in progress completes and is recorded,
         # the rest stay pending for the next start (graceful shutdown, issue #9).
         self.stopping = threading.Event()
+        # the digest items the last `send_due_digests` settled (delivered or listed elsewhere)
+        self.released_ids: set[int] = set()
         self._last_retry_after: float | None = None
         self._digest_failures: dict[str, tuple[int, datetime]] = {}  # name -> (failures, retry at)
         self._reconcile_warned: set[str] = set()
@@ -276,6 +281,7 @@ class Outbox:
             done.update(handled)
             if outcome == "delivered":
                 report.delivered += len(handled) or 1
+                report.delivered_ids.update(handled)
                 if (
                     self._failing or alert.attempts > 0
                 ):  # the sink is back: whatever waited for it is due now
@@ -314,7 +320,12 @@ class Outbox:
             return "taken", []
         held = [alert.id]
         try:
-            return self._deliver_claimed(alert, held)
+            # As stored now, not as listed: a sender killed mid-post since the due list was
+            # read left its `sending` mark, which says to ask the sink before posting again.
+            now = self.store.alerts_by_id([alert.id]).get(alert.id)
+            if now is None or now.status != "pending":
+                return "taken", []
+            return self._deliver_claimed(now, held)
         finally:
             self.store.release_claims(held)
 
@@ -475,6 +486,7 @@ class Outbox:
         outbox clock); returns the names sent. Digests due together for one channel go out as
         one digest (a story listed once). Safe to call often: see `alerts.digest`."""
         sent: list[str] = []
+        self.released_ids = set()
         now = self.clock()
         if self.paused_until is not None and now < self.paused_until:
             return sent
@@ -521,6 +533,27 @@ class Outbox:
         items = [i for w in watchlists for i in held[w.name]]
         if not items:
             return "nothing"
+        # Claimed as instant alerts are (`Store.claim_alerts`): a digest is one message, so
+        # when another sender holds any of its items it is sending this digest, and this one
+        # stays out of it whole (the items it missed go in the next digest, not in a second
+        # message now).
+        ids = [i.id for i in items if i.id is not None]
+        claimed = self.store.claim_alerts(ids, held=True)
+        try:
+            if len(claimed) < len(ids):
+                return "taken"
+            # as stored now: the `sending` marks of a sender killed since the first read
+            items = [
+                i for w in watchlists for i in self.store.held_digest_items(w.name)
+                if i.id in claimed
+            ]  # fmt: skip
+            return self._send_claimed_digest(watchlists, items, period_label)
+        finally:
+            self.store.release_claims(list(claimed))
+
+    def _send_claimed_digest(
+        self, watchlists: Sequence[Watchlist], items: list[Alert], period_label: str
+    ) -> DigestOutcome:
         in_flight = [i for i in items if i.sending_at is not None]
         if in_flight:  # the last digest's send was interrupted: did it arrive?
             try:
@@ -626,6 +659,7 @@ class Outbox:
     def _release(self, items: Sequence[Alert], message_id: str, note: str = "") -> None:
         for name in dict.fromkeys(i.watchlist for i in items):
             ids = [i.id for i in items if i.watchlist == name and i.id is not None]
+            self.released_ids.update(ids)
             self.store.release_digest(name, ids, message_id, self.clock(), note=note)
 
 

@@ -66,6 +66,7 @@ class StubRequest:
     status: int
     error: str = ""
     ts: str = ""
+    peer: int = 0  # the client's port: which process sent it (tests map it to a pid)
 
     @property
     def channel(self) -> str | None:
@@ -104,7 +105,7 @@ class StubRequest:
 
 @dataclass(slots=True)
 class _Failure:
-    kind: str  # "status", "drop", "error", "delay", "accept_drop"
+    kind: str  # "status", "drop", "error", "delay", "slow_answer", "accept_drop"
     status: int = 200
     error: str = ""
     retry_after: float | None = None
@@ -283,6 +284,11 @@ class SlackStub:
         """The next `n` requests are answered (normally) only after `seconds`."""
         self._program(n, _Failure("delay", delay=seconds, method=method))
 
+    def slow_answer(self, seconds: float, n: int = 1, *, method: str | None = None) -> None:
+        """The next `n` requests are handled at once (a post is in the channel) and answered
+        only after `seconds`: a sender killed meanwhile never learns that its post arrived."""
+        self._program(n, _Failure("slow_answer", delay=seconds, method=method))
+
     def _program(self, n: int, failure: _Failure) -> None:
         with self._lock:
             self._failures.extend([failure] * n)
@@ -343,6 +349,9 @@ class SlackStub:
         if failure is not None and failure.kind == "delay":
             self._stopping.wait(failure.delay)
             failure = None
+        slow = failure.delay if failure is not None and failure.kind == "slow_answer" else 0.0
+        if slow:
+            failure = None
         accept_drop = failure is not None and failure.kind == "accept_drop"
         answer = self._answer(method, params, headers, None if accept_drop else failure)
 
@@ -351,10 +360,13 @@ class SlackStub:
         status = answer.status if answer.body is not None else 0
         if accept_drop:  # done, but the answer is never sent
             answer, status = _Answer(0, None), 0
-        record = StubRequest(method, params, headers, status, error, ts)
+        peer = int(handler.client_address[1])
+        record = StubRequest(method, params, headers, status, error, ts, peer)
         with self._changed:
             self._requests.append(record)
             self._changed.notify_all()
+        if slow:
+            self._stopping.wait(slow)
 
         if answer.body is None:
             handler.close_connection = True

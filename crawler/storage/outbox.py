@@ -147,6 +147,14 @@ class OutboxRows(Database):
         )
         return [row_to_alert(r) for r in rows]
 
+    def alerts_by_id(self, alert_ids: Sequence[int]) -> dict[int, Alert]:
+        """The alerts with these ids, as stored now (absent ids are left out)."""
+        if not alert_ids:
+            return {}
+        marks = ",".join("?" * len(alert_ids))
+        rows = self.execute(f"SELECT * FROM alerts WHERE id IN ({marks})", list(alert_ids))
+        return {int(r["id"]): row_to_alert(r) for r in rows}
+
     def channel_story_message(self, cluster_id: str, channel: str) -> Alert | None:
         """The first delivered story alert of a story in a channel (whichever watchlist sent
         it): a later watchlist's alert of the same story threads under it."""
@@ -164,11 +172,12 @@ class OutboxRows(Database):
         )
         return row_to_alert(rows[0]) if rows else None
 
-    def claim_alerts(self, alert_ids: Sequence[int]) -> set[int]:
-        """Of these alerts, the pending ones this store's session now holds for sending: none
-        held by another live sender. Held until `release_claims`, or until this session ends
-        (the process exits or is killed): a dead sender's alerts are free at once, and its
-        `sending` marks make the next sender ask the sink before sending them again.
+    def claim_alerts(self, alert_ids: Sequence[int], *, held: bool = False) -> set[int]:
+        """Of these alerts, the pending ones (with `held`, the held digest items) this store's
+        session now holds for sending: none held by another live sender. Held until
+        `release_claims`, or until this session ends (the process exits or is killed): a dead
+        sender's alerts are free at once, and its `sending` marks make the next sender ask the
+        sink before sending them again (the sender re-reads an alert once it holds it).
 
         Postgres only, where senders on several machines share the outbox: the rows are
         picked with FOR UPDATE SKIP LOCKED, so two senders claiming at the same moment neither
@@ -183,12 +192,12 @@ class OutboxRows(Database):
             rows = c.execute(
                 f"""UPDATE alerts SET claimed_by = ? WHERE id IN (
                         SELECT a.id FROM alerts a WHERE a.id IN ({marks})
-                        AND a.status = 'pending' AND (a.claimed_by IS NULL OR a.claimed_by = ?
+                        AND a.status = ? AND (a.claimed_by IS NULL OR a.claimed_by = ?
                             OR NOT EXISTS (SELECT 1 FROM pg_stat_activity s
                                            WHERE {_PG_SESSION_OF_S} = a.claimed_by))
                         ORDER BY a.id FOR UPDATE OF a SKIP LOCKED)
                     RETURNING id""",
-                (me, *alert_ids, me),
+                (me, *alert_ids, "held" if held else "pending", me),
             ).fetchall()
         return {int(r[0]) for r in rows}
 
@@ -406,10 +415,10 @@ class OutboxRows(Database):
 
     def delivered_since(self, since: datetime) -> list[dict[str, Any]]:
         """Alerts delivered at or after `since`, oldest first, with their article's title and
-        publication time (`watchlist`, `channel`, `kind`, `title`, `published`): the service
-        logs one line for each."""
+        publication time (`id`, `watchlist`, `channel`, `kind`, `title`, `published`): the
+        service logs one line for each it delivered."""
         rows = self.execute(
-            """SELECT l.watchlist, l.channel, l.kind, a.title, a.published
+            """SELECT l.id, l.watchlist, l.channel, l.kind, a.title, a.published
                FROM alerts l LEFT JOIN articles a ON a.id = l.article_id
                WHERE l.status = 'delivered' AND l.delivered_at >= ? ORDER BY l.delivered_at""",
             (iso(since),),

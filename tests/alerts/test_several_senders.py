@@ -20,6 +20,7 @@ from alerts.watchlist import WatchlistSet
 from crawler.storage import Store
 from tests.alerts.helpers import Clock, ingest, make_article
 from tests.alerts.test_delivery import SISTER, make_outbox, titles
+from tests.alerts.test_digest import DAILY, next_eight_am_new_york, section_lines
 from tests.slack_stub import SlackStub
 
 STORIES = 40
@@ -86,3 +87,35 @@ def test_a_dead_senders_claims_are_free_at_once(stored: str) -> None:
         assert b.claim_alerts([1, 2, 3]) == {1, 2, 3}
     finally:
         b.close()
+
+
+def test_two_senders_racing_post_a_digest_once(
+    postgres_store: str, stub: SlackStub, clock: Clock
+) -> None:
+    """Digest items are claimed like instant alerts: the sender that holds them posts the
+    digest, the other stays out of it whole (without the claim both post it: two digests)."""
+    with Store(postgres_store) as store:
+        for n in range(5):
+            ingest(store, WatchlistSet([DAILY], []), make_article(n, f"Story {n}: sister city"))
+    clock.now = next_eight_am_new_york(clock.now)
+    stub.delay(0.5, n=2)  # the first post is slow: the second sender comes while it is out
+    start = threading.Barrier(2)
+    sent: list[list[str]] = []
+
+    def sender() -> None:
+        with Store(postgres_store) as store:
+            outbox = make_outbox(store, stub, clock, DAILY)
+            start.wait()
+            sent.append(outbox.send_due_digests())
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    [digest] = stub.messages()
+    assert len(section_lines(digest)) == 5
+    assert sorted(sent) == [[], ["daily"]]
+    with Store(postgres_store) as store:
+        assert store.held_digest_items("daily") == []
+        assert store.alert_counts() == {"delivered": 5}

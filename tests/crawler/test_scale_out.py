@@ -6,10 +6,12 @@ does Chromium); without it these tests are skipped with the reason shown.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -21,11 +23,15 @@ from pathlib import Path
 
 import pytest
 
+from alerts.watchlist import Watchlist, WatchlistSet
 from benchmarks.feedfarm import FeedFarm, service_env, write_config
 from crawler.coordination import LocalCoordinator
 from crawler.storage import Store
 from crawler.storage.engine import DB_URL_ENV
+from tests.alerts.helpers import ingest, make_article
+from tests.alerts.test_delivery import titles
 from tests.conftest import ROOT
+from tests.slack_stub import SlackStub
 from watchdesk.service.coordination import REDIS_URL_ENV, RedisCoordinator, open_coordinator
 
 NEW_ARTICLES = re.compile(r"cycle done: .*? (\d+) new articles")
@@ -214,3 +220,98 @@ def test_three_hosts_share_one_postgres_store_without_doing_anything_twice(
     assert sent and max(sent.values()) == 1  # never twice, whichever host sent it
     assert sum(sent.values()) == alerts["delivered"]
     assert not (tmp_path / "host1" / "watchdesk.db").exists()  # the store is Postgres only
+
+
+# The SIGKILL test's outbox: CHANNELS channels (a process paces each channel at Slack's 1 post
+# per second: several channels keep the three senders busy at once), PER_CHANNEL alerts each.
+CHANNELS, PER_CHANNEL = 6, 5
+KILL_AFTER_POSTS = 8
+DELIVERED_LOG = re.compile(r'alert delivered .*? title="([^"]*)"')
+
+
+def _pid_of_port(port: int, pids: list[int]) -> int | None:
+    """The process among `pids` owning the local TCP port `port` on 127.0.0.1 (Linux /proc):
+    which sender a request the Slack stub saw came from."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if link.startswith("socket:[") and link[8:-1] in inodes:
+                        return pid
+    return None
+
+
+def test_a_sender_killed_mid_post_is_finished_by_the_others_and_nothing_is_sent_twice(
+    postgres_store: str, slack_stub: SlackStub, tmp_path: Path
+) -> None:
+    """Three `run --once` sharing a Postgres outbox with no Redis (on Postgres the senders need
+    no lease: each alert is claimed, FOR UPDATE SKIP LOCKED). One is SIGKILLed while Slack
+    holds its post (the message is in the channel, the answer not yet sent): the others free
+    its claims, find its message by its metadata instead of posting it again, and send the
+    rest; the Slack stub's record shows every alert posted exactly once (issue 15)."""
+    watchlists = [
+        Watchlist(name=f"w{c}", query='"sister city"', channel=f"#desk-{c}")
+        for c in range(CHANNELS)
+    ]
+    with Store(postgres_store) as store:
+        for c, watchlist in enumerate(watchlists):
+            for n in range(PER_CHANNEL):
+                i = c * PER_CHANNEL + n
+                ingest(
+                    store, WatchlistSet([watchlist], []), make_article(i, f"Story {i}: sister city")
+                )
+    total = CHANNELS * PER_CHANNEL
+    slack_stub.slow_answer(0.4, n=10 * total, method="chat.postMessage")
+    yaml = "watchlists:\n" + "".join(
+        f'  - {{name: {w.name}, query: \'"sister city"\', channel: "{w.channel}"}}\n'
+        for w in watchlists
+    )
+    with FeedFarm(1, feeds_per_host=1) as farm:
+        env = service_env() | slack_stub.env() | {DB_URL_ENV: postgres_store}
+        procs = []
+        for h in range(3):
+            home = tmp_path / f"host{h}"
+            home.mkdir()
+            config = write_config(
+                home, farm.urls(), alerts="{sink: slack, max_age: none}", watchlists=yaml
+            )
+            procs.append(_run_once(config, env))
+        pids = [p.pid for p in procs]
+        deadline = time.monotonic() + 120
+        killed = None
+        while killed is None and time.monotonic() < deadline:
+            posts = [r for r in slack_stub.requests() if r.posted]
+            if len(posts) >= KILL_AFTER_POSTS:
+                killed = _pid_of_port(posts[-1].peer, pids)  # its answer is 0.4 s away
+                if killed is not None:
+                    os.kill(killed, signal.SIGKILL)
+                    in_flight = posts[-1]
+            time.sleep(0.01)
+        assert killed is not None, "no post in flight was seen"
+        outputs = {p.pid: p.communicate(timeout=180) for p in procs}
+
+    for proc in procs:
+        if proc.pid == killed:
+            assert proc.returncode == -signal.SIGKILL
+        else:
+            assert proc.returncode == 0, outputs[proc.pid][1][-3000:]
+    posted = Counter(titles(slack_stub.messages()))
+    assert set(posted) == {f"Story {i}: sister city" for i in range(total)}, posted
+    assert max(posted.values()) == 1, posted.most_common(3)  # nothing twice
+    assert posted[titles([in_flight])[0]] == 1  # the killed post was found, not sent again
+    assert any(r.method == "conversations.history" for r in slack_stub.requests())
+    # each process logs the alerts it delivered, not the ones its neighbours did
+    logged = Counter(m.group(1) for _, err in outputs.values() for m in DELIVERED_LOG.finditer(err))
+    assert logged and max(logged.values()) == 1, logged.most_common(3)
+    with Store(postgres_store) as store:
+        assert store.alert_counts() == {"delivered": total}
+    senders = {r.peer for r in slack_stub.messages()}
+    assert len(senders) > 3  # several connections (senders) posted; not one alone

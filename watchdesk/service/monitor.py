@@ -268,8 +268,11 @@ class Monitor:
                 started = datetime.now(UTC)
                 report = self.outbox.deliver_due(wait=wait)
                 self.outbox.send_due_digests()
-                if report.delivered:
-                    log_delivered(self.store.delivered_since(started))
+                mine = report.delivered_ids | self.outbox.released_ids
+                if mine:
+                    # its own: another process sharing the outbox logs what it sent
+                    delivered = self.store.delivered_since(started)
+                    log_delivered([r for r in delivered if r["id"] in mine])
         if self.index_sync is not None:
             sync = self.index_sync.sync()
             # logged when the state changes, not on every 10 s tick of a long outage
