@@ -51,9 +51,13 @@ $(POSTGRES):
 	$(call apt_install,postgresql)
 
 # Elasticsearch tests skip themselves, with the reason shown (-rs), unless
-# WATCHDESK_TEST_ES_URL points at a real cluster.
+# WATCHDESK_TEST_ES_URL points at a real cluster. The suite runs in TEST_WORKERS processes
+# (pytest-xdist; each starts its own Postgres and Redis): most tests wait on loopback servers
+# and child processes, so three workers on two cores took the run from 18.5 to 10.6 minutes.
+# TEST_WORKERS=0 runs it in one process (for debugging with -x or pdb).
+TEST_WORKERS ?= 3
 test: $(TEST_STAMP) $(CHROMIUM) $(REDIS) $(POSTGRES)
-	$(BIN)/python -m pytest -q -rs -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -rs -m "not slow" -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-slow: $(TEST_STAMP) $(CHROMIUM) $(REDIS) $(POSTGRES)
 	$(BIN)/python -m pytest -q -rs -m "slow" $(PYTEST_ARGS)
