@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import psycopg
 import pytest
 
-from alerts.outbox import DeliveryReport
 from alerts.watchlist import WatchlistSet
 from crawler.storage import Store
 from tests.alerts.helpers import Clock, ingest, make_article
@@ -24,6 +24,7 @@ from tests.alerts.test_digest import DAILY, next_eight_am_new_york, section_line
 from tests.slack_stub import SlackStub
 
 STORIES = 40
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -35,24 +36,30 @@ def stored(postgres_store: str) -> Iterator[str]:
     yield postgres_store
 
 
-def test_two_senders_racing_post_each_alert_once(
-    stored: str, stub: SlackStub, clock: Clock
-) -> None:
-    stub.delay(0.02, n=2 * STORIES)  # each post takes a while: the senders overlap throughout
+def race(url: str, send: Callable[[Store], T]) -> list[T]:
+    """What `send` returned in each of two senders started at the same moment, each with its
+    own store (its own connection and database session)."""
     start = threading.Barrier(2)
-    reports: list[DeliveryReport] = []
+    results: list[T] = []
 
     def sender() -> None:
-        with Store(stored) as store:  # its own store: its own connection and session
-            outbox = make_outbox(store, stub, clock, pace=0)
+        with Store(url) as store:
             start.wait()
-            reports.append(outbox.deliver_due())
+            results.append(send(store))
 
     threads = [threading.Thread(target=sender) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=120)
+    return results
+
+
+def test_two_senders_racing_post_each_alert_once(
+    stored: str, stub: SlackStub, clock: Clock
+) -> None:
+    stub.delay(0.02, n=2 * STORIES)  # each post takes a while: the senders overlap throughout
+    reports = race(stored, lambda store: make_outbox(store, stub, clock, pace=0).deliver_due())
     posted = Counter(titles(stub.messages()))
     assert len(posted) == STORIES and set(posted.values()) == {1}, posted.most_common(3)
     assert sum(r.delivered for r in reports) == STORIES
@@ -99,20 +106,9 @@ def test_two_senders_racing_post_a_digest_once(
             ingest(store, WatchlistSet([DAILY], []), make_article(n, f"Story {n}: sister city"))
     clock.now = next_eight_am_new_york(clock.now)
     stub.delay(0.5, n=2)  # the first post is slow: the second sender comes while it is out
-    start = threading.Barrier(2)
-    sent: list[list[str]] = []
-
-    def sender() -> None:
-        with Store(postgres_store) as store:
-            outbox = make_outbox(store, stub, clock, DAILY)
-            start.wait()
-            sent.append(outbox.send_due_digests())
-
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    sent = race(
+        postgres_store, lambda store: make_outbox(store, stub, clock, DAILY).send_due_digests()
+    )
     [digest] = stub.messages()
     assert len(section_lines(digest)) == 5
     assert sorted(sent) == [[], ["daily"]]
