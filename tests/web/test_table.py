@@ -159,3 +159,13 @@ def test_csv_has_the_text_and_the_canonical_url_defused(table_http: httpx.Client
     assert rows[1]["url"] == "https://ex1.example/budget/100"  # utm_* stripped
     assert rows[1]["copies"] == "1"
     assert rows[0]["text"] == "The council adopted its budget, item 10."
+
+
+def test_the_api_takes_the_column_sorts(table_http: httpx.Client) -> None:
+    down = table_http.get("/api/search", params={"q": "budget", "sort": "-title", "limit": 3})
+    assert [h["title"] for h in down.json()["hits"]][1:] == [
+        "Z council budget 19",
+        "Y council budget 5",
+    ]
+    bad = table_http.get("/api/search", params={"q": "budget", "sort": "best", "order": "asc"})
+    assert bad.status_code == 400 and "no ascending order" in bad.json()["problems"][0]
