@@ -99,14 +99,13 @@ def test_a_column_sort_is_a_sort_clause_on_its_field() -> None:
     ties = [{"fetched": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
     newest = {"published": {"order": "desc", "missing": "_last"}}
     assert sort_of(sort="title") == [
-        {"title_sort": {"order": "asc", "missing": "_last"}},
+        {"title_sort": {"order": "asc", "missing": "_last", "unmapped_type": "keyword"}},
         newest,
         *ties,
     ]
-    assert sort_of(sort="title", order="desc")[0] == {
-        "title_sort": {"order": "desc", "missing": "_last"}
-    }
-    assert sort_of(sort="-outlet")[0] == {"outlet_sort": {"order": "desc", "missing": "_last"}}
+    keyword = {"missing": "_last", "unmapped_type": "keyword"}  # older indices lack the field
+    assert sort_of(sort="title", order="desc")[0] == {"title_sort": {"order": "desc", **keyword}}
+    assert sort_of(sort="-outlet")[0] == {"outlet_sort": {"order": "desc", **keyword}}
     assert sort_of(sort="domain")[0] == {"relevance": {"order": "desc", "missing": "_last"}}
     assert sort_of(sort="date", order="asc") == [
         {"published": {"order": "asc", "missing": "_last"}},
@@ -118,6 +117,6 @@ def test_a_column_sort_is_a_sort_clause_on_its_field() -> None:
     request = SearchRequest(query="city", sort="title", by_story=True)
     body = search_body(request, request.query_tree(), None)
     assert body["collapse"]["field"] == "story_id"
-    assert body["sort"][0] == {"title_sort": {"order": "asc", "missing": "_last"}}
+    assert body["sort"][0] == {"title_sort": {"order": "asc", **keyword}}
     assert body["track_scores"] is True
     assert "function_score" not in body["query"]  # the blend is `best`'s alone

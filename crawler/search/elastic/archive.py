@@ -487,6 +487,10 @@ ORDER_FIELDS = {
     "outlet": "outlet_sort",
     "domain": "relevance",
 }
+# The sort fields added after the first indices were made: `setup` maps them on the write
+# index only, and documents indexed before have no value (they sort last, as untitled ones)
+# until they are written again.
+UNMAPPED_BEFORE = ("title_sort", "outlet_sort")
 # Ties under a column sort: newest first, then by id, so that pages never overlap.
 COLUMN_TIES: list[dict[str, Any]] = [
     {"published": {"order": "desc", "missing": "_last"}},
@@ -503,8 +507,12 @@ def column_sort(request: SearchRequest) -> list[dict[str, Any]] | None:
         return None
     field = ORDER_FIELDS[request.sort]
     order = "desc" if request.descending else "asc"
-    first = {field: {"order": order, "missing": "_last"}}
-    return [first, *(tie for tie in COLUMN_TIES if field not in tie)]
+    first: dict[str, Any] = {"order": order, "missing": "_last"}
+    if field in UNMAPPED_BEFORE:
+        # an index rolled over before the field existed (its mapping never got it) sorts as
+        # if none of its articles had one, instead of failing the search
+        first["unmapped_type"] = "keyword"
+    return [{field: first}, *(tie for tie in COLUMN_TIES if field not in tie)]
 
 
 def by_story(body: dict[str, Any]) -> None:
