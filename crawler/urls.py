@@ -21,6 +21,7 @@ __all__ = [
     "canonicalize_url",
     "is_public_ip",
     "is_tracking_param",
+    "without_tracking",
     "origin",
     "refusal_reason",
     "registered_domain",
@@ -110,6 +111,19 @@ def canonicalize_url(url: str, keep_params: Iterable[str] = ()) -> str:
         path = path.rstrip("/") or "/"
     rebuilt = urlunsplit((scheme, netloc, path, query, ""))
     return _w3_canonicalize(rebuilt, keep_fragments=False)
+
+
+def without_tracking(url: str) -> str:
+    """`url` with its tracking parameters (`utm_*`, `fbclid`, ...) dropped and nothing else
+    changed: what an export shows, a link the reader can follow as the outlet wrote it."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not is_tracking_param(k)]
+    if len(kept) == len(pairs):
+        return url
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 def same_site(a: str, b: str) -> bool:

@@ -35,6 +35,7 @@ from crawler.search.request import (
     BEST_CANDIDATES,
     COPIES_SHOWN,
     FACET_FIELDS,
+    SCORE_SORTS,
     Copy,
     Hit,
     SearchRequest,
@@ -130,15 +131,22 @@ class EmbeddedArchive:
         """Raises `crawler.query.QueryError` for a malformed query.
 
         By story (`request.by_story`), the hit of a story is its best-ranked copy under the
-        request's sort (the one whose words match best, or the newest by date), as
-        Elasticsearch's field collapsing picks it, so both backends show the same copy."""
+        request's sort (the one whose words match best, the newest by date, the first by
+        title...), as Elasticsearch's field collapsing picks it, so both backends show the
+        same copy. Column sorts (`date`, `title`, `outlet`, `domain`) order the whole result
+        set on the index's fast fields, with or without words in the query."""
         started = time.perf_counter()
         tree = request.query_tree()
         if tree is not None:
             tree = resolve_aliases(tree, self.aliases)
         self.index.sync()
         # "Everything" has no text score to rank by: newest first.
-        sort = "date" if tree is None or not has_text_clause(tree) else request.sort
+        sort = request.sort
+        descending = request.descending
+        if sort in SCORE_SORTS and (tree is None or not has_text_clause(tree)):
+            sort, descending = "date", True
+        # the index's name for the text score
+        index_sort = "relevance" if sort in SCORE_SORTS else sort
         # `best` re-ranks the top text-score candidates by the blend (request.best_score)
         best = sort == "best"
         by_story = request.by_story
@@ -150,15 +158,16 @@ class EmbeddedArchive:
             limit = max(limit, STORY_WINDOW * wanted)
         page, exact = self.index.search(
             tree,
-            sort="date" if sort == "date" else "relevance",
+            sort=index_sort,
             limit=limit if (best or by_story) else request.limit,
             offset=0 if (best or by_story) else request.offset,
             facet_size=request.facet_size if request.facets else None,
             histogram=request.histogram,
             by_story=by_story,
+            descending=descending,
         )
         if by_story and exact:
-            page = self._story_window(tree, page, sort, limit, request)
+            page = self._story_window(tree, page, sort, descending, limit, request)
         elif best:
             page = self._rerank(page, request if exact else None)
         articles = self._articles(page.seqs)
@@ -195,7 +204,13 @@ class EmbeddedArchive:
         return result
 
     def _story_window(
-        self, tree: Query | None, page: IndexPage, sort: str, limit: int, request: SearchRequest
+        self,
+        tree: Query | None,
+        page: IndexPage,
+        sort: str,
+        descending: bool,
+        limit: int,
+        request: SearchRequest,
     ) -> IndexPage:
         """The request's page of stories: the window ranked (re-ranked for `best`), each
         story's first copy kept, read deeper while the window holds too few stories."""
@@ -215,7 +230,10 @@ class EmbeddedArchive:
                 break
             limit *= STORY_WINDOW
             deeper = self.index.ranked(
-                tree, sort="date" if sort == "date" else "relevance", limit=limit
+                tree,
+                sort="relevance" if sort in SCORE_SORTS else sort,
+                limit=limit,
+                descending=descending,
             )
             page.seqs, page.scores, page.story_keys = deeper.seqs, deeper.scores, deeper.story_keys
             page.match_texts = deeper.match_texts

@@ -31,9 +31,28 @@ FACET_FIELDS: tuple[str, ...] = (
     "entity",
 )
 # How hits are ordered: `best`, the text score blended with the domain relevance (the
-# default; `best_score`), `text`, the text score alone (BM25), or `date`, newest first.
-Sort = Literal["best", "text", "date"]
-SORTS: tuple[str, ...] = ("best", "text", "date")
+# default; `best_score`), `text`, the text score alone (BM25), or by a column of the results
+# table: `date` (newest first unless `order="asc"`), `title` and `outlet` (A to Z unless
+# "desc"), `domain` (the domain relevance, most relevant first unless "asc"). Column sorts
+# order the whole result set on the index (fast fields), not just the page shown.
+Sort = Literal["best", "text", "date", "title", "outlet", "domain"]
+SORTS: tuple[str, ...] = ("best", "text", "date", "title", "outlet", "domain")
+# The sorts that rank by the text score: best first only, they take no `order`.
+SCORE_SORTS: tuple[str, ...] = ("best", "text")
+Order = Literal["asc", "desc"]
+ORDERS: tuple[str, ...] = ("asc", "desc")
+# Each column sort's direction when none is asked for.
+DEFAULT_ORDER: dict[str, str] = {
+    "best": "desc",
+    "text": "desc",
+    "date": "desc",
+    "title": "asc",
+    "outlet": "asc",
+    "domain": "desc",
+}
+# Characters of a title or outlet the title and outlet sorts compare: past them two titles
+# are in index order. Keeps each index term far below tantivy's and Lucene's term limits.
+SORT_KEY_CHARS = 200
 # The one old name still read (links and scripts written before the sorts were named): it was
 # the default ranking, which `best` now is.
 LEGACY_SORTS = {"relevance": "best"}
@@ -68,6 +87,35 @@ def sort_name(value: str) -> str:
     return value
 
 
+def parse_sort(value: str, order: str | None = None) -> tuple[str, str | None]:
+    """A sort and its direction as a user writes them: `title`, `-title` (descending) or a
+    sort with `order` ("asc"/"desc"); ValueError for an unknown sort or order, or a direction
+    given to a text-score sort (best first is their only order)."""
+    value = value.strip()
+    if value.startswith("-"):
+        if order not in (None, "", "desc"):
+            raise ValueError(f"sort {value!r} is descending; order {order!r} contradicts it")
+        value, order = value[1:], "desc"
+    name = sort_name(value)
+    order = order or None
+    if order is not None and order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
+    if name in SCORE_SORTS and order == "asc":
+        raise ValueError(f"sort {name!r} ranks the best match first; it has no ascending order")
+    return name, order
+
+
+def sort_key(text: str) -> str:
+    """What the title and outlet sorts compare: the text case-folded, spaces collapsed, cut to
+    SORT_KEY_CHARS (the same key on both backends)."""
+    return " ".join(text.casefold().split())[:SORT_KEY_CHARS]
+
+
+def outlet_of(article: Article) -> str:
+    """The outlet an article is shown under: its publisher, else the source it came through."""
+    return article.publisher or article.source
+
+
 @dataclass
 class SearchRequest:
     """One search: a query in the watchdesk language plus filters, sort and page.
@@ -90,6 +138,8 @@ class SearchRequest:
     # (field, value) pairs no hit may have: `("country", "TW")` is `-country:TW`
     exclude: Sequence[tuple[str, str]] = ()
     sort: Sort = "best"
+    # the sort's direction; None: its own (DEFAULT_ORDER). `sort="-title"` means "desc" too.
+    order: Order | None = None
     limit: int = 20
     offset: int = 0
     facets: bool = False
@@ -102,7 +152,14 @@ class SearchRequest:
     by_story: bool = False
 
     def __post_init__(self) -> None:
-        self.sort = sort_name(self.sort)  # type: ignore[assignment]  # one of SORTS now
+        sort, order = parse_sort(self.sort, self.order)
+        self.sort = sort  # type: ignore[assignment]  # one of SORTS now
+        self.order = order  # type: ignore[assignment]  # one of ORDERS or None
+
+    @property
+    def descending(self) -> bool:
+        """Whether the sort runs from high to low (newest, Z to A, most relevant first)."""
+        return (self.order or DEFAULT_ORDER[self.sort]) == "desc"
 
     def query_tree(self) -> Query | None:
         """The query with every filter ANDed in, or None for "everything".

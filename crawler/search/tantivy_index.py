@@ -36,7 +36,7 @@ from crawler.article import Article
 from crawler.query import MatchDocument
 from crawler.query.evaluate import present_fields
 from crawler.search.facet_labels import ENTITY_BUCKETS
-from crawler.search.request import story_id
+from crawler.search.request import outlet_of, sort_key, story_id
 from crawler.search.tantivy_query import (
     FACET_INDEX_FIELDS,
     PRESENT_FIELD,
@@ -51,8 +51,9 @@ log = logging.getLogger(__name__)
 
 # Bump when the schema or the tokenisation changes: an index of another version is rebuilt.
 # 5: case-kept words (`case:`) and the fields present (`_exists_`); 6: the source's label,
-# the story key (search by story) and each article's day on the one date basis (attention)
-INDEX_VERSION = 6
+# the story key (search by story) and each article's day on the one date basis (attention);
+# 7: the title and outlet sort keys (the results table's column sorts)
+INDEX_VERSION = 7
 STATE_FILE = "watchdesk-index.json"
 TOKENIZER = "watchdesk_tokens"
 # Facet name (backend.FACET_FIELDS) -> index field counted for it. Entities are counted by id
@@ -88,6 +89,14 @@ RECONCILE_SECONDS = 60.0
 
 
 STORY_FIELD = "story"
+# A column sort of `SearchRequest` -> the fast field the index orders by (tantivy's
+# `order_by_field`); articles without a value (undated, untitled) come last either way.
+ORDER_FIELDS = {
+    "date": "published",
+    "title": "title_sort",
+    "outlet": "outlet_sort",
+    "domain": "relevance",
+}
 
 
 def story_key(story: str) -> int:
@@ -122,6 +131,9 @@ def build_schema() -> tantivy.Schema:
     sb.add_integer_field(STORY_FIELD, indexed=True, fast=True)
     # the day of the one date basis (published, else fetched): attention over time's buckets
     sb.add_date_field("day", indexed=True, fast=True)
+    # `request.sort_key` of the title and of the outlet: the title and outlet sorts
+    for name in ("title_sort", "outlet_sort"):
+        sb.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
     # fold(title) + "\n" + fold(text), kept for non-ASCII articles only: folding Chinese
     # (OpenCC in Python) costs ~2 ms per article, which 20 highlighted hits would pay on every
     # search (measured on the synthetic corpus); ASCII text folds in microseconds.
@@ -193,6 +205,10 @@ def article_document(seq: int, article: Article) -> tantivy.Document:
     day = doc.published.astimezone(UTC) if doc.published is not None else fetched
     if day is not None:
         out.add_date("day", day)
+    for name, value in (("title_sort", article.title), ("outlet_sort", outlet_of(article))):
+        key = sort_key(value)
+        if key:
+            out.add_text(name, key)
     if not (article.title.isascii() and article.text.isascii()):
         out.add_bytes("match_text", (doc.title.folded + "\n" + doc.text.folded).encode())
     return out
@@ -439,6 +455,7 @@ class TantivyIndex:
         facet_size: int | None,
         histogram: bool,
         by_story: bool = False,
+        descending: bool = True,
     ) -> tuple[IndexPage, bool]:
         """A page of hits for the tree; the flag says whether the index answer was exact.
 
@@ -446,14 +463,18 @@ class TantivyIndex:
         for the caller to check; facets and histogram are then left to the caller too.
         `by_story`: the page carries each hit's story key, `stories` counts the stories of
         the matches and the facet values count stories (the caller groups the hits).
+        `sort` is "relevance" (the text score, best first) or a key of ORDER_FIELDS, ordered
+        `descending` or not.
         """
         compiled = compile_tantivy(tree, self.schema)
         searcher = self.index.searcher()
         if not compiled.exact:
             total = _count(searcher.search(compiled.query, 1, count=True))
-            page = self._page(searcher, compiled.query, sort, max(total, 1), 0, by_story)
+            page = self._page(
+                searcher, compiled.query, sort, max(total, 1), 0, by_story, descending
+            )
             return page, False
-        page = self._page(searcher, compiled.query, sort, limit, offset, by_story)
+        page = self._page(searcher, compiled.query, sort, limit, offset, by_story, descending)
         if by_story and not page.total:
             page.stories = 0
         if not (facet_size or histogram):
@@ -488,11 +509,12 @@ class TantivyIndex:
             page.stories = self._stories(searcher, compiled.query)
         return page, True
 
-    def ranked(self, tree: Any, *, sort: str, limit: int) -> IndexPage:
+    def ranked(self, tree: Any, *, sort: str, limit: int, descending: bool = True) -> IndexPage:
         """The first `limit` hits of an exact tree with their story keys, without counts: the
         deeper window a by-story page reads when its first one held too few stories."""
         compiled = compile_tantivy(tree, self.schema)
-        return self._page(self.index.searcher(), compiled.query, sort, limit, 0, True)
+        searcher = self.index.searcher()
+        return self._page(searcher, compiled.query, sort, limit, 0, True, descending)
 
     def story_members(
         self, tree: Any, keys: Iterable[int], per_story: int
@@ -618,15 +640,21 @@ class TantivyIndex:
         limit: int,
         offset: int,
         by_story: bool = False,
+        descending: bool = True,
     ) -> IndexPage:
-        if sort == "date":
-            result = searcher.search(query, limit, order_by_field="published", offset=offset)
+        order_field = ORDER_FIELDS.get(sort)
+        if order_field is not None:
+            order = tantivy.Order.Desc if descending else tantivy.Order.Asc
+            result = searcher.search(
+                query, limit, order_by_field=order_field, offset=offset, order=order
+            )
         else:
             result = searcher.search(query, limit, offset=offset)
         addresses = [address for _, address in result.hits]
         values = searcher.fast_field_values("seq", addresses) if addresses else []
         seqs = [int(s) for s in values if s is not None]
-        scores = [float(key) if sort != "date" else 0.0 for key, _ in result.hits]
+        # a field sort's key is the field's value, not a score
+        scores = [float(key) if order_field is None else 0.0 for key, _ in result.hits]
         page = IndexPage(seqs, scores, _count(result))
         if by_story and addresses:
             keys = searcher.fast_field_values(STORY_FIELD, addresses)

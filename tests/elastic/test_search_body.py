@@ -83,3 +83,40 @@ def test_facets_and_histogram() -> None:
             "time_zone": "UTC",
         }
     }
+
+
+# -- column sorts (the results table) ---------------------------------------------------------
+
+
+def test_a_column_sort_is_a_sort_clause_on_its_field() -> None:
+    from crawler.search.elastic.archive import search_body
+    from crawler.search.request import SearchRequest
+
+    def sort_of(**kw: object) -> list[object]:
+        request = SearchRequest(query="city", **kw)  # type: ignore[arg-type]
+        return list(search_body(request, request.query_tree(), None)["sort"])
+
+    ties = [{"fetched": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
+    newest = {"published": {"order": "desc", "missing": "_last"}}
+    assert sort_of(sort="title") == [
+        {"title_sort": {"order": "asc", "missing": "_last", "unmapped_type": "keyword"}},
+        newest,
+        *ties,
+    ]
+    keyword = {"missing": "_last", "unmapped_type": "keyword"}  # older indices lack the field
+    assert sort_of(sort="title", order="desc")[0] == {"title_sort": {"order": "desc", **keyword}}
+    assert sort_of(sort="-outlet")[0] == {"outlet_sort": {"order": "desc", **keyword}}
+    assert sort_of(sort="domain")[0] == {"relevance": {"order": "desc", "missing": "_last"}}
+    assert sort_of(sort="date", order="asc") == [
+        {"published": {"order": "asc", "missing": "_last"}},
+        *ties,
+    ]
+    assert sort_of(sort="date") == [newest, *ties]  # as before
+    assert sort_of(sort="text")[0] == "_score"
+    # by story, the collapse keeps each story's first copy under the column's order
+    request = SearchRequest(query="city", sort="title", by_story=True)
+    body = search_body(request, request.query_tree(), None)
+    assert body["collapse"]["field"] == "story_id"
+    assert body["sort"][0] == {"title_sort": {"order": "asc", **keyword}}
+    assert body["track_scores"] is True
+    assert "function_score" not in body["query"]  # the blend is `best`'s alone

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from crawler.article import Article
+from crawler.search.request import sort_key
 from crawler.storage import Store
 from tests.conftest import run_cli
 from tests.query.corpus import ARTICLES
-from watchdesk.cli.search import csv_cell, parse_day
+from watchdesk.cli.search import parse_day
 
 NOW = datetime.now(UTC)
 HOSTILE = [
@@ -140,6 +141,25 @@ def test_csv_export_defuses_formulas(config: Path) -> None:
     for row in rows:
         for value in row.values():
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), row
+    # the article body and its canonical URL, as the web export writes them
+    assert evil["text"] == "'-2+3 sister city [bold]not markup[/bold] @SUM(A1)"
+    assert evil["canonical_url"] == "https://evil.example/1"
+
+
+def test_columns_choose_the_table_and_sort_takes_a_direction(config: Path) -> None:
+    code, out, err = search(
+        config, '"sister city"', "--columns", "title,relevance", "--sort", "-title", "-n", "50"
+    )
+    assert code == 0, err
+    header = next(line for line in out.splitlines() if "title" in line and "relevance" in line)
+    assert "snippet" not in header and "source" not in header
+    assert "0.70" in out  # the hostile article's relevance, in its column
+    code, out, err = search(config, '"sister city"', "--sort", "-title", "--json", "-n", "50")
+    assert code == 0, err
+    keys = [sort_key(str(hit["title"])) for hit in json_lines(out)]
+    assert len(keys) > 3 and keys == sorted(keys, reverse=True)
+    code, _, err = search(config, "city", "--columns", "title,colour")
+    assert code == 2 and "no column colour" in err
 
 
 def test_facets_table(config: Path) -> None:
@@ -215,13 +235,6 @@ def test_parse_day_forms() -> None:
     assert parse_day("1y", "--since", today) == date(2023, 7, 1)
     assert parse_day("yesterday", "--since", today) == date(2024, 6, 29)
     assert parse_day("2024-01-02", "--since", today) == date(2024, 1, 2)
-
-
-def test_csv_cell() -> None:
-    assert csv_cell("=1+1") == "'=1+1"
-    assert csv_cell("@cmd") == "'@cmd"
-    assert csv_cell("plain") == "plain"
-    assert csv_cell(None) == ""
 
 
 # -- queries that look like options, warnings, the reference (issue 16) -----------------------

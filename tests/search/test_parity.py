@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, assume, given, settings
 
 from crawler.query import MatchDocument, QueryError, evaluate, parse_query, resolve_aliases
 from crawler.search.embedded import EmbeddedArchive
-from crawler.search.request import SearchRequest
+from crawler.search.request import SearchRequest, outlet_of, sort_key
 from tests.query.corpus import ARTICLES, resolve_alias
 from tests.query.strategies import extended_queries, queries
 from tests.search.parity_queries import (
@@ -64,11 +64,34 @@ def test_filters_find_what_the_matcher_accepts(
     assert found_ids(corpus_archive, request) == expected_ids(request)
 
 
-@pytest.mark.parametrize("sort", ["best", "text", "date"])
+@pytest.mark.parametrize(
+    "sort", ["best", "text", "date", "-date", "title", "-title", "outlet", "domain"]
+)
 def test_parity_holds_for_every_sort(corpus_archive: EmbeddedArchive, sort: str) -> None:
+    order = "asc" if sort == "-date" else None  # "-date" is newest first already: the reverse
+    sort = sort.replace("-date", "date")
     for text in ('"sister city"', "NOT city", '"友好 协议"~5', "country:CN"):
-        request = SearchRequest(query=text, sort=sort)  # type: ignore[arg-type]
+        request = SearchRequest(query=text, sort=sort, order=order)  # type: ignore[arg-type]
         assert found_ids(corpus_archive, request) == expected_ids(request), text
+
+
+@pytest.mark.parametrize("sort", ["title", "-title", "outlet", "domain"])
+def test_column_sorts_order_the_hits(corpus_archive: EmbeddedArchive, sort: str) -> None:
+    # an exact index answer and a checked one (the proximity clause) alike
+    for text in ("city OR 城市", '"友好 协议"~5'):
+        request = SearchRequest(query=text, sort=sort, limit=len(ARTICLES))  # type: ignore[arg-type]
+        hits = corpus_archive.search(request).hits
+        column = sort.lstrip("-")
+        keys: list[object] = [
+            h.article.relevance
+            if column == "domain"
+            else sort_key(h.article.title if column == "title" else outlet_of(h.article))
+            for h in hits
+        ]
+        # an untitled article has nothing to sort by: it comes last either way
+        valued = [k for k in keys if k != ""]
+        assert keys == valued + [""] * (len(keys) - len(valued)), (text, keys)
+        assert valued == sorted(valued, reverse=request.descending), (text, keys)
 
 
 def test_parity_queries_are_not_trivial() -> None:

@@ -2,8 +2,8 @@
 
 A thin layer over `crawler.search.request`: options become a `SearchRequest`, the archive the config
 names (`open_archive`) answers it, and the result is printed as a table, JSON Lines or CSV.
-Crawled text is untrusted: escaped for the terminal (rich markup) and for spreadsheets
-(formula injection) here.
+Crawled text is untrusted: escaped for the terminal (rich markup) here and for spreadsheets
+(formula injection) by the one CSV writer of both exports, `crawler.search.export`.
 """
 
 from __future__ import annotations
@@ -22,33 +22,21 @@ from rich.text import Text
 from typer.core import TyperCommand
 
 from crawler import timespan
+from crawler.search.export import CSV_COLUMNS, TABLE_COLUMNS, csv_row, parse_columns
 from crawler.search.facet_labels import label_of, shown_facets, with_code
-from crawler.search.request import FACET_FIELDS, Hit, SearchRequest, SearchResult, sort_name
+from crawler.search.request import (
+    FACET_FIELDS,
+    ORDERS,
+    SORTS,
+    Hit,
+    SearchRequest,
+    SearchResult,
+    parse_sort,
+)
 from watchdesk.cli.app import _load, app, err, out
 from watchdesk.service.config import LoadedConfig
 
 _MARKED = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
-# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection");
-# tab and carriage return too, since some programs strip them before looking.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-CSV_COLUMNS = (
-    "id",
-    "published",
-    "source",
-    "publisher",
-    "language",
-    "title",
-    "url",
-    "score",
-    "relevance",
-    "countries",
-    "events",
-    "places",
-    "entities",
-    "snippet",
-    "story_id",
-    "copies",
-)
 
 
 def parse_day(value: str, option: str, today: date | None = None) -> date:
@@ -67,12 +55,6 @@ def outlet(publisher: str, via: str) -> str:
     return f"{publisher} (via {via})"
 
 
-def csv_cell(value: Any) -> str:
-    """A CSV cell a spreadsheet shows as text: a leading apostrophe defuses formulas."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def _rich_snippet(snippet: str) -> Text:
     """The snippet as styled text: `[[ ]]` spans bold, everything else literal (never parsed
     as markup: the text is untrusted)."""
@@ -84,30 +66,6 @@ def _rich_snippet(snippet: str) -> Text:
         pos = match.end()
     text.append(snippet[pos:])
     return text
-
-
-def _csv_row(hit: Hit, by_story: bool) -> list[str]:
-    a = hit.article
-    values: dict[str, Any] = {
-        "id": a.id,
-        "published": a.published.isoformat() if a.published else "",
-        "source": a.source,
-        "publisher": a.publisher or a.source,
-        "language": a.language or "",
-        "title": a.title,
-        "url": a.url,
-        "score": f"{hit.score:.4f}",
-        "relevance": f"{a.relevance:.3f}",
-        "countries": " ".join(a.countries),
-        "events": " ".join(a.events),
-        "places": "; ".join(e.name for e in a.entities if e.type == "place"),
-        "entities": "; ".join(e.name for e in a.entities if e.type != "place"),
-        "snippet": hit.snippet.replace("[[", "").replace("]]", ""),
-        "story_id": hit.story_id,
-        # the other matching articles of the story; unknown (blank) when every copy is a row
-        "copies": hit.copy_count if by_story else "",
-    }
-    return [csv_cell(values[c]) for c in CSV_COLUMNS]
 
 
 def copies_label(count: int) -> str:
@@ -123,9 +81,39 @@ def counted(result: SearchResult) -> str:
     return f"{stories} ({result.articles} article{'' if result.articles == 1 else 's'})"
 
 
-def _print_table(result: SearchResult, page: int, limit: int) -> None:
+def table_cell(hit: Hit, column: str) -> Text | str:
+    """One cell of a `--columns` table: crawled text as literal Text, never rich markup."""
+    a = hit.article
+    if column == "date":
+        return a.published.date().isoformat() if a.published else "-"
+    if column == "outlet":
+        return Text(outlet(a.publisher, a.source))
+    if column == "title":
+        return _rich_snippet(hit.title_highlighted or a.title)
+    if column == "places":
+        return Text(", ".join(dict.fromkeys(e.name for e in a.places())))
+    if column == "kinds":  # the event labels as the web page shows them
+        return Text(", ".join(kind.replace("_", " ") for kind in a.events))
+    if column == "relevance":
+        return f"{a.relevance:.2f}"
+    if column == "copies":
+        return copies_label(hit.copy_count)
+    raise ValueError(f"no table column {column!r}")
+
+
+def _print_table(
+    result: SearchResult, page: int, limit: int, columns: list[str] | None = None
+) -> None:
     if not result.hits:
         err.print("no articles found" if result.total == 0 else f"page {page} is past the end")
+    elif columns:
+        table = Table(show_lines=True)
+        for column in columns:
+            wide = column in ("title", "places")
+            table.add_column(column, overflow="fold", ratio=2 if wide else None)
+        for hit in result.hits:
+            table.add_row(*(table_cell(hit, c) for c in columns))
+        out.print(table)
     else:
         table = Table(show_lines=True)
         table.add_column("title", overflow="fold", ratio=2)
@@ -257,9 +245,28 @@ def search(
         typer.Option(
             "--sort",
             help="best (text score blended with the domain relevance), text (text score "
-            "alone) or date (newest first).",
+            "alone), or a column: date (newest first), title, outlet (A to Z), domain (the "
+            "domain relevance, highest first); '-title' or --order reverses a column.",
         ),
     ] = "best",
+    order: Annotated[
+        str | None,
+        typer.Option(
+            "--order",
+            metavar="asc|desc",
+            help="Direction of a column sort (date, title, outlet, domain); each has its own "
+            "by default.",
+        ),
+    ] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            metavar="COLS",
+            help=f"The table's columns, comma-separated, from {','.join(TABLE_COLUMNS)} "
+            "(e.g. date,outlet,title). By default: title, source, date and snippet.",
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10000)] = 20,
     page: Annotated[int, typer.Option("--page", min=1)] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
@@ -317,10 +324,19 @@ def search(
             min_relevance = max(min_relevance or 0.0, base.min_relevance)
 
     try:
-        sort = sort_name(sort)
+        sort, order = parse_sort(sort, order)
     except ValueError as exc:
-        err.print(f"error: --{exc}")
+        err.print(f"error: --sort: {exc} (sorts: {', '.join(SORTS)}; orders: {', '.join(ORDERS)})")
         raise typer.Exit(2) from None
+    chosen: list[str] | None = None
+    if columns is not None:
+        chosen, unknown = parse_columns(columns)
+        if unknown:
+            err.print(
+                f"error: --columns: no column {escape(', '.join(unknown))}; "
+                f"columns: {', '.join(TABLE_COLUMNS)}"
+            )
+            raise typer.Exit(2)
     if as_json and as_csv:
         err.print("error: choose one of --json and --csv")
         raise typer.Exit(2)
@@ -350,6 +366,7 @@ def search(
         entities=entity or (),
         min_relevance=min_relevance,
         sort=sort,  # type: ignore[arg-type]
+        order=order,  # type: ignore[arg-type]  # one of ORDERS or None (parse_sort)
         limit=limit,
         offset=(page - 1) * limit,
         facets=facets,
@@ -377,9 +394,9 @@ def search(
     elif as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
-        writer.writerows(_csv_row(hit, result.by_story) for hit in result.hits)
+        writer.writerows(csv_row(hit, result.by_story) for hit in result.hits)
     else:
-        _print_table(result, page, limit)
+        _print_table(result, page, limit, chosen)
         if facets:
             _print_facets(result)
 

@@ -41,6 +41,7 @@ def api_search(
     since: str = "",
     until: str = "",
     sort: str = "best",
+    order: str = "",
     min_relevance: str = "",
     page: Annotated[int, Query(ge=1)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -52,7 +53,9 @@ def api_search(
     Filters repeat (`country=CN&country=TW` = either); `exclude=country:TW` (repeating) leaves
     out the articles with that value (`-country:TW`); since/until are YYYY-MM-DD;
     `min_relevance` (0..1) is the floor of the domain relevance; `sort` is `best` (the text
-    score blended with the domain relevance), `text` (the text score alone) or `date`. Returns
+    score blended with the domain relevance), `text` (the text score alone), or a column sort
+    over the whole result set, `date`, `title`, `outlet` or `domain` (the domain relevance),
+    in its own direction unless `order` is `asc` or `desc` (`-title`: descending). Returns
     `total`, `hits` (as `watchdesk search --json`, snippets marked with `[[ ]]`), `facets`
     and a per-day `histogram`, counted on the share `facet_sample` of the matches (1.0 =
     exact; below it, estimates); a malformed query is a 400 with the `position` it points at.
@@ -68,6 +71,7 @@ def api_search(
     params: dict[str, list[str]] = {name: values[name] for name in FILTERS}
     params |= {"q": [q], "since": [since], "until": [until], "sort": [sort], "page": [str(page)]}
     params["min_relevance"] = [min_relevance]
+    params["order"] = [order]
     params["copies"] = ["1" if copies else "0"]
     params["exclude"] = exclude
     state, problems = SearchState.from_params(params)

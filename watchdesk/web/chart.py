@@ -18,7 +18,7 @@ from datetime import date
 from markupsafe import Markup, escape
 
 from crawler.search.attention import Interval, Series, series_rows
-from watchdesk.web.markup import csv_cell
+from crawler.search.export import csv_cell
 
 # Okabe and Ito's palette: told apart with every common colour-vision deficiency.
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")

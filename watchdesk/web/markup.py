@@ -166,15 +166,3 @@ def facet_label(
     its country (`Hubei (CN)`), an entity or place by its name, an event by its words; the
     value itself is the code, shown on hover."""
     return label_of(name, value, labels or {}, entity_names)
-
-
-# Spreadsheet apps run a cell starting with one of these as a formula (OWASP "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def csv_cell(value: object) -> str:
-    """A CSV cell that a spreadsheet shows as text: formula-looking values get a leading `'`."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text

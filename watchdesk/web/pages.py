@@ -16,10 +16,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from alerts.backtest import ArticleNotFound
 from crawler.query import QueryError
+from crawler.search.export import CSV_COLUMNS, UNSORTABLE_REASONS, csv_row
 from crawler.search.facet_labels import facet_labels, shown_facets
 from crawler.search.request import FACET_FIELDS
 from watchdesk.web.desk import Desk
-from watchdesk.web.markup import csv_cell
 from watchdesk.web.state import EXPORT_LIMIT, PAGE_SIZE, SearchState
 
 router = APIRouter(include_in_schema=False)
@@ -88,7 +88,29 @@ def search_page(request: Request) -> HTMLResponse:
         export_csv=state.url("/search.csv", page=1),
         export_json=state.url("/search.json", page=1),
         ranked=error is None and _ranked(state),
+        column_sorted=_column_sorted(state),
+        sort_labels=SORT_LABELS,
+        direction_labels=DIRECTION_LABELS,
+        unsortable=UNSORTABLE_REASONS,
         saved_searches=desk.saved_searches(),
+    )
+
+
+# A column sort as the summary names it, and its directions in words.
+SORT_LABELS = {"date": "date", "title": "title", "outlet": "outlet", "domain": "relevance"}
+DIRECTION_LABELS = {
+    "date": {"desc": "newest first", "asc": "oldest first"},
+    "title": {"asc": "A to Z", "desc": "Z to A"},
+    "outlet": {"asc": "A to Z", "desc": "Z to A"},
+    "domain": {"desc": "most relevant first", "asc": "least relevant first"},
+}
+
+
+def _column_sorted(state: SearchState) -> bool:
+    """Whether the results follow a column sort rather than the text score or the default
+    newest-first order (which the summary already names)."""
+    return state.sort in ("title", "outlet", "domain") or (
+        state.sort == "date" and state.direction == "asc"
     )
 
 
@@ -122,35 +144,8 @@ def export_csv(request: Request) -> Response:
     state, hits = found
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(
-        ["id", "published", "source", "title", "url", "language", "relevance", "score"]
-        + ["events", "countries", "places", "snippet", "story_id", "copies"]
-    )
-    for hit in hits:
-        a = hit.article
-        places = "; ".join(e.name for e in a.places())
-        writer.writerow(
-            [
-                csv_cell(v)
-                for v in (
-                    a.id,
-                    a.published.isoformat() if a.published else "",
-                    a.source,
-                    a.title,
-                    a.url,
-                    a.language or "",
-                    round(a.relevance, 4),
-                    round(hit.score, 4),
-                    " ".join(a.events),
-                    " ".join(a.countries),
-                    places,
-                    hit.snippet.replace("[[", "").replace("]]", ""),
-                    hit.story_id,
-                    # the story's other matching articles; blank when each is a row
-                    "" if state.copies else hit.copy_count,
-                )
-            ]
-        )
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(csv_row(hit, not state.copies) for hit in hits)
     return Response(
         buf.getvalue(),
         media_type="text/csv; charset=utf-8",

@@ -13,9 +13,12 @@ from datetime import date
 from functools import lru_cache
 from urllib.parse import quote_plus
 
-from crawler.search.request import SORTS, SearchRequest, sort_name
+from crawler.search.export import COLUMN_SORTS, TABLE_COLUMNS, parse_columns
+from crawler.search.request import DEFAULT_ORDER, SearchRequest, parse_sort
 
 PAGE_SIZE = 20
+# How the results are shown: one card per hit (the default) or the results table.
+VIEWS = ("cards", "table")
 # Deep pages cost an OFFSET scan and nobody reads them; past this, narrow the query.
 MAX_PAGE = 500
 # The export's ceiling, the same as `watchdesk search --limit`.
@@ -55,6 +58,11 @@ class SearchState:
     copies: bool = False
     # `exclude=country:TW`: (filter, value) pairs no hit may have (`-country:TW`)
     exclude: tuple[tuple[str, str], ...] = ()
+    # the direction of a column sort (`order=asc|desc`); "": the sort's own
+    order: str = ""
+    # `view=table`: the results table, with `columns=date,title,...` (empty: every column)
+    view: str = "cards"
+    columns: tuple[str, ...] = ()
 
     @classmethod
     def from_params(cls, params: Mapping[str, Sequence[str]]) -> tuple[SearchState, list[str]]:
@@ -83,11 +91,29 @@ class SearchState:
         since = "" if any(p.startswith("since") for p in problems) else since
         until = "" if any(p.startswith("until") for p in problems) else until
         sort = one("sort") or "best"
+        order = one("order")
         try:
-            sort = sort_name(sort)
-        except ValueError:
-            problems.append(f"sort: must be one of {', '.join(SORTS)}, not {sort!r}")
-            sort = "best"
+            sort, parsed = parse_sort(sort, order)
+            order = parsed or ""
+        except ValueError as exc:
+            problems.append(f"sort: {exc}")
+            try:  # keep the sort when only its direction was wrong
+                sort, order = parse_sort(sort.lstrip("-"))[0], ""
+            except ValueError:
+                sort, order = "best", ""
+        view = one("view") or "cards"
+        if view not in VIEWS:
+            problems.append(f"view: must be one of {', '.join(VIEWS)}, not {view!r}")
+            view = "cards"
+        columns: tuple[str, ...] = ()
+        if params.get("columns"):
+            chosen, unknown = parse_columns(params.get("columns", []))
+            if unknown:
+                problems.append(
+                    f"columns: no column {', '.join(unknown)!s} (columns: "
+                    f"{', '.join(TABLE_COLUMNS)})"
+                )
+            columns = () if chosen == list(TABLE_COLUMNS) else tuple(chosen)
         min_relevance: float | None = None
         raw_relevance = one("min_relevance")
         if raw_relevance:
@@ -131,6 +157,9 @@ class SearchState:
             min_relevance=min_relevance,
             copies=raw_copies == "1",
             exclude=tuple(dict.fromkeys(exclude)),
+            order=order,
+            view=view,
+            columns=columns,
         )
         return state, problems
 
@@ -175,6 +204,7 @@ class SearchState:
             entities=list(f.get("entity", ())),
             min_relevance=self.min_relevance,
             sort=self.sort,  # type: ignore[arg-type]  # one of SORTS (from_params)
+            order=self.order or None,  # type: ignore[arg-type]  # one of ORDERS (from_params)
             limit=limit,
             offset=(self.page - 1) * limit if offset is None else offset,
             facets=facets,
@@ -199,6 +229,12 @@ class SearchState:
             out.append(("min_relevance", f"{self.min_relevance:g}"))
         if self.sort != "best":
             out.append(("sort", self.sort))
+        if self.order:
+            out.append(("order", self.order))
+        if self.view != "cards":
+            out.append(("view", self.view))
+        if self.columns:
+            out.append(("columns", ",".join(self.columns)))
         if self.copies:
             out.append(("copies", "1"))
         if self.page != 1:
@@ -237,6 +273,32 @@ class SearchState:
         if kept:
             filters[name] = kept
         return self.url(filters=filters, exclude=(*self.exclude, pair), page=1)
+
+    @property
+    def shown_columns(self) -> tuple[str, ...]:
+        """The results table's columns: the chosen ones, else every one."""
+        return self.columns or TABLE_COLUMNS
+
+    @property
+    def direction(self) -> str:
+        """The current sort's direction, "asc" or "desc"."""
+        return self.order or DEFAULT_ORDER[self.sort]
+
+    def column_sort(self, column: str) -> tuple[str, str] | None:
+        """A table header's sort link and its `aria-sort` ("ascending", "descending" or
+        "none"), or None for a column that does not sort. A header sorts by its column in the
+        column's own direction; once it is the sort, it reverses it."""
+        sort = COLUMN_SORTS.get(column)
+        if sort is None:
+            return None
+        if self.sort == sort:
+            order = "asc" if self.direction == "desc" else "desc"
+            aria = "descending" if self.direction == "desc" else "ascending"
+        else:
+            order, aria = DEFAULT_ORDER[sort], "none"
+        # the sort's own direction stays out of the link (short links, as `params`)
+        link = self.url(sort=sort, order="" if order == DEFAULT_ORDER[sort] else order, page=1)
+        return link, aria
 
     def with_dates(self, since: str, until: str) -> str:
         return self.url(since=since, until=until, page=1)

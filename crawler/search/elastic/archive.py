@@ -28,7 +28,13 @@ from crawler.search.elastic.document import article_document, article_from_sourc
 from crawler.search.elastic.results import result_from_response
 from crawler.search.elastic.templates import IndexNames, Resources, render_resources
 from crawler.search.facet_labels import ENTITY_BUCKETS, facet_labels, split_places
-from crawler.search.request import BEST_FLOOR, COPIES_SHOWN, SearchRequest, SearchResult
+from crawler.search.request import (
+    BEST_FLOOR,
+    COPIES_SHOWN,
+    SCORE_SORTS,
+    SearchRequest,
+    SearchResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -457,6 +463,10 @@ def search_body(
             # marks come from the text query itself, not from its scoring wrapper
             body["highlight"]["highlight_query"] = body["query"]
         body["query"] = best_function_score(body["query"])
+    column = column_sort(request)
+    if column is not None:
+        body["sort"] = column
+        body["track_scores"] = True  # hits in a column's order still report their text score
     if request.histogram:
         body["aggs"]["histogram_undated"] = undated_histogram(body["aggs"]["histogram"])
     if request.facets and "facet_entity" in body.get("aggs", {}):
@@ -469,6 +479,40 @@ def search_body(
 
 STORY_FIELD = "story_id"
 COPIES_HITS = "copies"
+# A column sort of `SearchRequest` -> the document field it orders by, as the embedded
+# index's ORDER_FIELDS (`title_sort` and `outlet_sort` hold `request.sort_key`).
+ORDER_FIELDS = {
+    "date": "published",
+    "title": "title_sort",
+    "outlet": "outlet_sort",
+    "domain": "relevance",
+}
+# The sort fields added after the first indices were made: `setup` maps them on the write
+# index only, and documents indexed before have no value (they sort last, as untitled ones)
+# until they are written again.
+UNMAPPED_BEFORE = ("title_sort", "outlet_sort")
+# Ties under a column sort: newest first, then by id, so that pages never overlap.
+COLUMN_TIES: list[dict[str, Any]] = [
+    {"published": {"order": "desc", "missing": "_last"}},
+    {"fetched": {"order": "desc", "missing": "_last"}},
+    {"id": "asc"},
+]
+
+
+def column_sort(request: SearchRequest) -> list[dict[str, Any]] | None:
+    """The `sort` clause of a column sort in the request's direction (articles without the
+    field last, as on the embedded index), or None for the text-score sorts and for the
+    default newest-first date order that `compile_search` already writes."""
+    if request.sort in SCORE_SORTS or (request.sort == "date" and request.descending):
+        return None
+    field = ORDER_FIELDS[request.sort]
+    order = "desc" if request.descending else "asc"
+    first: dict[str, Any] = {"order": order, "missing": "_last"}
+    if field in UNMAPPED_BEFORE:
+        # an index rolled over before the field existed (its mapping never got it) sorts as
+        # if none of its articles had one, instead of failing the search
+        first["unmapped_type"] = "keyword"
+    return [{field: first}, *(tie for tie in COLUMN_TIES if field not in tie)]
 
 
 def by_story(body: dict[str, Any]) -> None:

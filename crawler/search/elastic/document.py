@@ -14,7 +14,7 @@ from typing import Any
 from crawler.article import Article, Entity
 from crawler.query import MatchDocument
 from crawler.query.evaluate import present_fields
-from crawler.search.request import story_id
+from crawler.search.request import outlet_of, sort_key, story_id
 from crawler.textnorm import fold, index_text
 
 
@@ -92,6 +92,9 @@ def article_document(article: Article, seq: int | None = None) -> dict[str, Any]
         "is_cluster_lead": article.is_cluster_lead,
         # never empty, unlike cluster_id: searches collapse and count stories on it
         "story_id": story_id(article),
+        # the title and outlet sorts' keys (the results table), as the embedded index's
+        "title_sort": sort_key(article.title) or None,
+        "outlet_sort": sort_key(outlet_of(article)) or None,
         "article": original,
     }
     if seq is not None:
