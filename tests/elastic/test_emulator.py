@@ -124,17 +124,9 @@ def test_emulator_search_highlights_facets(archive: ElasticsearchArchive) -> Non
 
 @pytest.mark.parametrize("sort", ["title", "-title", "outlet", "domain"])
 def test_emulator_column_sorts_order_the_hits(archive: ElasticsearchArchive, sort: str) -> None:
-    from crawler.search.request import outlet_of, sort_key
+    from tests.search.test_parity import assert_column_order
 
     request = SearchRequest(query="city OR 城市", sort=sort, limit=100)  # type: ignore[arg-type]
     hits = archive.search(request).hits
-    column = sort.lstrip("-")
-    keys: list[object] = [
-        h.article.relevance
-        if column == "domain"
-        else sort_key(h.article.title if column == "title" else outlet_of(h.article))
-        for h in hits
-    ]
-    valued = [k for k in keys if k != ""]  # nothing to sort by: last, as on the embedded index
-    assert len(hits) > 5 and keys == valued + [""] * (len(keys) - len(valued))
-    assert valued == sorted(valued, reverse=request.descending)  # type: ignore[type-var]
+    assert len(hits) > 5
+    assert_column_order(hits, request)  # unsortable (empty) keys last, as on the embedded index

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, assume, given, settings
 
 from crawler.query import MatchDocument, QueryError, evaluate, parse_query, resolve_aliases
 from crawler.search.embedded import EmbeddedArchive
-from crawler.search.request import SearchRequest, outlet_of, sort_key
+from crawler.search.request import Hit, SearchRequest, outlet_of, sort_key
 from tests.query.corpus import ARTICLES, resolve_alias
 from tests.query.strategies import extended_queries, queries
 from tests.search.parity_queries import (
@@ -80,18 +80,21 @@ def test_column_sorts_order_the_hits(corpus_archive: EmbeddedArchive, sort: str)
     # an exact index answer and a checked one (the proximity clause) alike
     for text in ("city OR 城市", '"友好 协议"~5'):
         request = SearchRequest(query=text, sort=sort, limit=len(ARTICLES))  # type: ignore[arg-type]
-        hits = corpus_archive.search(request).hits
-        column = sort.lstrip("-")
-        keys: list[object] = [
-            h.article.relevance
-            if column == "domain"
-            else sort_key(h.article.title if column == "title" else outlet_of(h.article))
-            for h in hits
-        ]
-        # an untitled article has nothing to sort by: it comes last either way
-        valued = [k for k in keys if k != ""]
-        assert keys == valued + [""] * (len(keys) - len(valued)), (text, keys)
-        assert valued == sorted(valued, reverse=request.descending), (text, keys)
+        assert_column_order(corpus_archive.search(request).hits, request)
+
+
+def assert_column_order(hits: list[Hit], request: SearchRequest) -> None:
+    """The hits are in the order of the request's column sort (title, outlet or domain)."""
+    keys: list[object] = [
+        h.article.relevance
+        if request.sort == "domain"
+        else sort_key(h.article.title if request.sort == "title" else outlet_of(h.article))
+        for h in hits
+    ]
+    # an untitled article has nothing to sort by: it comes last either way
+    valued = [k for k in keys if k != ""]
+    assert keys == valued + [""] * (len(keys) - len(valued)), (request.query, keys)
+    assert valued == sorted(valued, reverse=request.descending), (request.query, keys)  # type: ignore[type-var]
 
 
 def test_parity_queries_are_not_trivial() -> None:
