@@ -191,7 +191,9 @@ class EmbeddedArchive:
             article = articles.get(seq)
             if article is None:  # deleted from the store since the index saw it
                 continue
-            snippet, title, words = highlight(tree, article, docs.get(seq))
+            snippet, title, words = (
+                highlight(tree, article, docs.get(seq)) if request.snippets else ("", "", [])
+            )
             hit = Hit(article, score, snippet, words, title_highlighted=title)
             count, others = copies.get(seq, (0, []))
             hit.copy_count = count
@@ -391,7 +393,7 @@ class Fts5Search:
         )
         result = SearchResult(hits=[], total=total)
         for article, score in page:
-            snippet, title, words = highlight(tree, article)
+            snippet, title, words = highlight(tree, article) if request.snippets else ("", "", [])
             result.hits.append(Hit(article, score, snippet, words, title_highlighted=title))
         if request.facets:
             result.facets = self.store.fts_facets(where, FACET_FIELDS, request.facet_size)

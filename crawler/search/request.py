@@ -150,6 +150,9 @@ class SearchRequest:
     # totals and facet counts count stories. False lists every article (`--copies`), as
     # backtests and alert counts need.
     by_story: bool = False
+    # False: hits carry no snippet nor marked title (the map reads only the places of up to
+    # 1,000 hits, and marking them was most of its time)
+    snippets: bool = True
 
     def __post_init__(self) -> None:
         sort, order = parse_sort(self.sort, self.order)

@@ -120,3 +120,15 @@ def test_a_column_sort_is_a_sort_clause_on_its_field() -> None:
     assert body["sort"][0] == {"title_sort": {"order": "asc", **keyword}}
     assert body["track_scores"] is True
     assert "function_score" not in body["query"]  # the blend is `best`'s alone
+
+
+def test_a_search_without_snippets_asks_for_no_highlights() -> None:
+    from crawler.search.elastic.archive import search_body
+    from crawler.search.request import SearchRequest
+
+    for sort in ("best", "date"):
+        request = SearchRequest(query='"sister city"', sort=sort)  # type: ignore[arg-type]
+        assert "highlight" in search_body(request, request.query_tree(), None)
+        request.snippets = False
+        body = search_body(request, request.query_tree(), None)
+        assert "highlight" not in body and body["query"]  # the same query, unmarked

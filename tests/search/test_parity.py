@@ -128,3 +128,11 @@ def test_random_new_operator_queries_parity(corpus_archive: EmbeddedArchive, tex
         assume(False)
     request = SearchRequest(query=text)
     assert found_ids(corpus_archive, request) == expected_ids(request, corpus_archive), text
+
+
+def test_without_snippets_the_same_hits_come_unmarked(corpus_archive: EmbeddedArchive) -> None:
+    marked = corpus_archive.search(SearchRequest(query="city OR 城市", limit=50))
+    plain = corpus_archive.search(SearchRequest(query="city OR 城市", limit=50, snippets=False))
+    assert [h.article.id for h in plain.hits] == [h.article.id for h in marked.hits]
+    assert any("[[" in h.snippet for h in marked.hits)
+    assert all(h.snippet == h.title_highlighted == "" and not h.highlights for h in plain.hits)

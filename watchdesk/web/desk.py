@@ -206,10 +206,19 @@ class Desk:
     # -- search ------------------------------------------------------------------------------
 
     def search(
-        self, state: SearchState, *, limit: int, offset: int | None = None, facets: bool = True
+        self,
+        state: SearchState,
+        *,
+        limit: int,
+        offset: int | None = None,
+        facets: bool = True,
+        snippets: bool = True,
     ) -> SearchResult:
-        """Raises `crawler.query.QueryError` for a malformed query."""
-        return self.archive.search(state.request(limit=limit, offset=offset, facets=facets))
+        """Raises `crawler.query.QueryError` for a malformed query. `snippets=False`: hits
+        without snippets (`SearchRequest.snippets`)."""
+        request = state.request(limit=limit, offset=offset, facets=facets)
+        request.snippets = snippets
+        return self.archive.search(request)
 
     # -- articles ----------------------------------------------------------------------------
 

@@ -173,7 +173,7 @@ def map_page(request: Request) -> HTMLResponse:
     error: QueryError | None = None
     result = None
     try:
-        result = desk.search(state, limit=MAP_LIMIT, offset=0, facets=False)
+        result = desk.search(state, limit=MAP_LIMIT, offset=0, facets=False, snippets=False)
     except QueryError as exc:
         error = exc
     counts = places_of(h.article for h in result.hits) if result is not None else None

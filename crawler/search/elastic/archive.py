@@ -457,6 +457,8 @@ def search_body(
         facet_size=request.facet_size,
         histogram=request.histogram,
     )
+    if not request.snippets:
+        body.pop("highlight", None)
     # as the embedded archive: a query of filters alone has no text score to blend
     if request.sort == "best" and tree is not None and positive_literals(tree):
         if "highlight" in body:
