@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -129,6 +129,10 @@ class Backtest:
     candidates: int = 0  # articles the SQL preselection passed to the matcher
     truncated: bool = False  # more matches than `hits` lists
     labels: LabelledBacktest | None = None  # how it treats the desk's judged alerts
+    # story (cluster id) -> (when, seq) of its newest match in the window: every story, not
+    # only the listed ones, so that two backtests can be compared (`alerts.backtest_diff`)
+    story_newest: dict[str, tuple[datetime, int]] = field(default_factory=dict)
+    aliases: AliasResolver | None = None  # the entity aliases it matched with
 
     def to_dict(self) -> dict[str, Any]:
         wl = self.watchlist
@@ -317,7 +321,7 @@ def backtest(
     start = end - since if since is not None else None
     live = as_live(watchlist)
     matcher = WatchlistMatcher([live], aliases=aliases)
-    result = Backtest(watchlist, draft, start, end, date_field)
+    result = Backtest(watchlist, draft, start, end, date_field, aliases=aliases)
 
     seqs = None
     if index is not None and preselect:
@@ -341,6 +345,9 @@ def backtest(
         kind: AlertKind = "repeat" if outcome is None else outcome  # type: ignore[assignment]
         history.story = True
         history.sources.add(match.source)
+        newest_of_story = result.story_newest.get(match.cluster)
+        if newest_of_story is None or (match.when, match.seq) > newest_of_story:
+            result.story_newest[match.cluster] = (match.when, match.seq)
         day = match.when.astimezone(UTC).date()
         count = per_day.setdefault(day, DayCount(day))
         count.matches += 1
@@ -368,6 +375,24 @@ def backtest(
     labels = labelled_backtest(store, live, aliases, since=start)
     result.labels = labels if labels.judged else None
     return result
+
+
+def story_hits(
+    store: Store, result: Backtest, stories: Iterable[str], limit: int
+) -> list[BacktestHit]:
+    """The newest match of each of these stories of `result` (newest first, at most `limit`),
+    as hits of its watchlist: the article with the terms that watchlist found in it."""
+    newest = sorted(
+        ((result.story_newest[s], s) for s in stories if s in result.story_newest), reverse=True
+    )[:limit]
+    matcher = WatchlistMatcher([as_live(result.watchlist)], aliases=result.aliases)
+    listed = [_Match(seq, "", story, when) for (when, seq), story in newest]
+    _load_listed(store, matcher, listed)
+    return [
+        _hit(m.article, m.when.astimezone(UTC).date(), m.cluster, "story", m.terms or [])
+        for m in listed
+        if m.article is not None  # deleted meanwhile (retention)
+    ]
 
 
 @dataclass(slots=True)

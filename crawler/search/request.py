@@ -150,8 +150,9 @@ class SearchRequest:
     # totals and facet counts count stories. False lists every article (`--copies`), as
     # backtests and alert counts need.
     by_story: bool = False
-    # False: hits carry no snippet nor marked title (the map reads only the places of up to
-    # 1,000 hits, and marking them was most of its time)
+    # False: hits carry no snippet nor marked title. The map reads only the places of up to
+    # 1,000 hits: without marking them its search takes 85 ms instead of 196 ms (20,000
+    # synthetic articles, `"sister city"`, by story)
     snippets: bool = True
 
     def __post_init__(self) -> None:

@@ -24,6 +24,8 @@ from watchdesk.service.config import LoadedConfig, load_config
 
 if TYPE_CHECKING:
     from alerts.auto_relevance import AutoFloor
+    from alerts.backtest import Backtest, BacktestHit
+    from alerts.backtest_diff import BacktestComparison
     from alerts.lint import LintWarning
     from alerts.watchlist import Watchlist
     from crawler.article import Article
@@ -155,8 +157,12 @@ def watchlist_test(
     limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="Articles listed.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
 ) -> None:
-    """Run a watchlist over the stored archive: what it would have alerted, and counts per day."""
+    """Run a watchlist over the stored archive: what it would have alerted, and counts per day.
+
+    With NAME and --query, the draft is also compared with NAME's saved query over the same
+    window: the stories it gains, loses and keeps."""
     from alerts.backtest import backtest
+    from alerts.backtest_diff import compare_backtests
     from crawler.query import QueryError
     from crawler.search.embedded import default_index_path
     from crawler.search.tantivy_index import TantivyIndex
@@ -185,9 +191,58 @@ def watchlist_test(
             )
         except QueryError as exc:
             _bad_query(query or "", exc)
+        comparison: BacktestComparison | None = None
+        saved = loaded.watchlists.by_name(name) if name is not None and query is not None else None
+        if saved is not None:
+            saved_in_force, _ = _in_force(store, saved)
+            saved_result = backtest(
+                store,
+                saved_in_force,
+                since=window,
+                until=result.end,  # the same window as the draft's
+                aliases=_aliases(loaded),
+                limit=0,
+                date_field=by,  # type: ignore[arg-type]  # checked above
+                index=index,
+            )
+            comparison = compare_backtests(store, result, saved_result)
     if as_json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        doc = result.to_dict()
+        if comparison is not None:
+            doc["compare"] = comparison.to_dict()
+        print(json.dumps(doc, ensure_ascii=False))
         return
+    _print_backtest(result, by, floor)
+    if comparison is not None:
+        _print_comparison(comparison, by)
+
+
+def _print_comparison(comparison: BacktestComparison, by: str) -> None:
+    out.print(
+        f"\n[bold]vs saved[/bold] {escape(repr(comparison.saved))} "
+        f"({escape(comparison.saved_query)}): {comparison.summary()}"
+    )
+    for label, hits, total in (
+        ("gained", comparison.gained_hits, comparison.gained),
+        ("lost", comparison.lost_hits, comparison.lost),
+    ):
+        if not total:
+            continue
+        shown = f"newest {len(hits)} of {total}" if len(hits) < total else str(total)
+        out.print(f"[bold]{label}[/bold] ({shown}):")
+        for hit in hits:
+            sign = "+" if label == "gained" else "-"
+            title, source = _safe(hit.title), _safe(hit.source)
+            out.print(f"  {sign} {_stamp(hit, by)}  [bold]{title}[/bold]  ({source})")
+            out.print(f"      {_safe(hit.url)}")
+
+
+def _stamp(hit: BacktestHit, by: str) -> str:
+    when = hit.fetched if by == "fetched" else (hit.published or hit.fetched)
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if when else "-"
+
+
+def _print_backtest(result: Backtest, by: str, floor: AutoFloor | None) -> None:
     wl = result.watchlist
     title = "draft query" if result.draft else f"watchlist {wl.name!r}"
     # `--since all`: the window starts at the first matching article's day, said as a date
@@ -229,8 +284,7 @@ def watchlist_test(
     for hit in result.hits:
         first = "DIGEST" if wl.is_digest else "ALERT"  # a digest lists the story instead
         kind = {"story": first, "copy": "reply", "repeat": "-"}[hit.kind]
-        when = hit.fetched if by == "fetched" else (hit.published or hit.fetched)
-        stamp = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if when else "-"
+        stamp = _stamp(hit, by)
         out.print(f"{stamp}  {kind:6}  [bold]{_safe(hit.title)}[/bold]  ({_safe(hit.source)})")
         out.print(f"    {_safe(hit.url)}")
         out.print(f"    terms: {_safe(', '.join(hit.matched_words)) or '-'}")

@@ -125,14 +125,20 @@ def api_backtest(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Any:
     """What a draft query would have matched over the last `days` days (`base`: take the
-    languages, sources and min_relevance of an existing watchlist)."""
+    languages, sources and min_relevance of an existing watchlist, and compare the draft with
+    its saved query: `compare` holds the stories gained, lost and kept)."""
     desk = _desk(request)
     if base and desk.by_name(base) is None:
         raise HTTPException(404, f"no watchlist named {base!r}")
     try:
-        return desk.backtest(q, days, base=base or None, limit=limit).to_dict()
+        result = desk.backtest(q, days, base=base or None, limit=limit)
     except QueryError as exc:
         return _query_error(exc)
+    doc = result.to_dict()
+    comparison = desk.compare_with_saved(result, base) if base else None
+    if comparison is not None:
+        doc["compare"] = comparison.to_dict()
+    return doc
 
 
 @router.get("/api/sources", tags=["sources"])

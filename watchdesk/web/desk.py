@@ -15,6 +15,7 @@ from typing import Any
 
 from alerts.auto_relevance import AutoFloor, auto_floor, resolve_auto_relevance
 from alerts.backtest import ArticleExplanation, Backtest, backtest, draft_watchlist, explain_article
+from alerts.backtest_diff import BacktestComparison, compare_backtests
 from alerts.matcher import WatchlistMatcher
 from alerts.watchlist import Watchlist, WatchlistSet
 from crawler.article import Article
@@ -326,6 +327,26 @@ class Desk:
         )
         result.draft = True  # also when it borrows an existing watchlist's filters
         return result
+
+    def compare_with_saved(self, draft: Backtest, base: str) -> BacktestComparison | None:
+        """The draft's backtest against watchlist `base`'s saved query over the same window:
+        the stories it gains, loses and keeps (None for an unknown watchlist)."""
+        wl = self.by_name(base)
+        if wl is None:
+            return None
+        if wl.auto_relevance:
+            wl = wl.model_copy(update={"min_relevance": auto_floor(self.store, wl.name).threshold})
+        saved = backtest(
+            self.store,
+            wl,
+            since=draft.end - draft.start if draft.start is not None else None,
+            until=draft.end,
+            aliases=self.aliases,
+            limit=0,
+            date_field=draft.date_field,
+            index=self.archive.index if isinstance(self.archive, EmbeddedArchive) else None,
+        )
+        return compare_backtests(self.store, draft, saved)
 
     def explain(self, target: str, article_id: str, *, draft: bool) -> ArticleExplanation:
         """Why a watchlist (by name) or a draft query did or did not match one article.

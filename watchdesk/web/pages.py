@@ -186,12 +186,15 @@ def watchlists_page(
     desk = _desk(request)
     days = days if days in BACKTEST_DAYS else 30
     test = None
+    comparison = None
     error: QueryError | None = None
     if draft.strip():
         try:
             test = desk.backtest(draft, days, base=base or None)
         except QueryError as exc:
             error = exc
+        if test is not None and base:
+            comparison = desk.compare_with_saved(test, base)
     return _render(
         request,
         "watchlists.html",
@@ -202,6 +205,7 @@ def watchlists_page(
         base=base,
         day_choices=BACKTEST_DAYS,
         test=test,
+        comparison=comparison,
         error=error,
     )
 
