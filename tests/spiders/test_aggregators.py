@@ -4,6 +4,8 @@ beside the publisher's own feed."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sqlite3
 import time
@@ -213,10 +215,10 @@ def test_every_story_is_stored_once_under_the_publisher_url(
         "ledger",
         "ledger-atom",
     }
-    csv = run_cli("--config", str(config), "search", "", "--csv").stdout.splitlines()
-    header = csv[0].split(",")
+    exported = run_cli("--config", str(config), "search", "", "--csv").stdout
+    header, *lines = csv.reader(io.StringIO(exported))  # cells hold the text: commas, lines
     assert header[2:4] == ["source", "publisher"]
-    assert all(line.split(",")[3] == PUBLISHER for line in csv[1:])
+    assert lines and all(line[3] == PUBLISHER for line in lines)
 
 
 def test_unresolvable_items_fall_back_to_the_feed_entry(

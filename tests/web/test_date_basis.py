@@ -35,7 +35,8 @@ def _import(folder: Path) -> tuple[Path, dict[str, int]]:
     want: dict[str, int] = {}
     with Store(folder / "store.db") as store:
         for i in range(DAYS):
-            published = now - timedelta(days=i, hours=1)
+            # whole days back from now: "an hour before" would be yesterday just after midnight
+            published = now - timedelta(days=i)
             # two articles on every third day, so the counts are not all ones
             for copy in range(2 if i % 3 == 0 else 1):
                 url = f"https://ledger.example/{i}-{copy}"
