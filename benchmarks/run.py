@@ -47,7 +47,7 @@ SUITE = [
     Benchmark(
         "extraction",
         "extraction_quality.py",
-        ("--repeat", "1", "--n-bootstrap", "300"),
+        ("--repeat", "1", "--n-bootstrap", "300", "--snippets"),
         ("--repeat", "3", "--snippets"),
         "extraction quality and speed vs trafilatura, readability-lxml, newspaper4k",
     ),

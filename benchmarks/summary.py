@@ -64,7 +64,25 @@ def extraction_rows(results: Path) -> list[Row]:
             f"{data['speed_ratio']:.2f}×",
             data["speed_ratio"] >= 0.9,
         ),
+        *_snippet_rows(data),
     ]
+
+
+def _snippet_rows(data: dict[str, Any]) -> list[Row]:
+    """The snippet score of trafilatura's evaluation sample, when the run counted it."""
+    snippets, verdicts = data.get("snippets"), data.get("snippets_at_least_trafilatura")
+    if not snippets or not verdicts:
+        return []
+    w, t = snippets["watchdesk"], snippets["trafilatura"]
+    measured = "; ".join(
+        f"{key}: must-contain {w[key]['with_found']} vs {t[key]['with_found']}, "
+        f"must-not {w[key]['without_kept_out']} vs {t[key]['without_kept_out']}"
+        for key in ("all", "chinese")
+        if key in w and key in t
+    )
+    ratio = w["all"]["with_found"] / max(1, t["all"]["with_found"])
+    target = "snippets ≥ bare trafilatura's (its sample: all pages, Chinese apart)"
+    return [Row("extraction", target, measured, f"{ratio:.3f}×", all(verdicts.values()))]
 
 
 def enrichment_rows(results: Path) -> list[Row]:

@@ -487,3 +487,66 @@ def test_text_is_nfc_like_the_passages_quoted_from_it() -> None:
     assert "\u09dc" not in page.text
     assert page.text == unicodedata.normalize("NFC", page.text)
     assert all(passage in page.text for passage in item["with"])
+
+
+# -- what the precision pass misses (issue 18: snippets of trafilatura's evaluation sample) -----
+
+_STORY = "".join(
+    f"<p>Paragraph {i}: the county board voted on the sister-city agreement with Jiangsu after "
+    "hearing from residents, the mayor's office and the state department of commerce.</p>"
+    for i in range(6)
+)
+_DEK = "The county's first China tie in twenty years passed 5-2 after a four-hour hearing."
+
+
+def _page_with_header(description: str, shown: str) -> str:
+    return (
+        '<html><head><title>Board approves Jiangsu tie</title><meta name="description" '
+        f'content="{description}"></head><body><header><h1>Board approves Jiangsu tie</h1>'
+        f'<p class="standfirst">{shown}</p></header><article>{_STORY}</article></body></html>'
+    )
+
+
+def test_the_standfirst_the_page_shows_under_its_headline_is_kept_at_the_head_of_the_text() -> None:
+    # precision mode drops <header>, where the Evening Standard and most sites put the dek
+    article, stats = run_step(_page_with_header(_DEK, _DEK.replace("'", "&#39;")))
+    assert article.title == "Board approves Jiangsu tie"
+    assert article.text.split("\n")[0] == _DEK
+    assert "Paragraph 5" in article.text
+    assert stats.get("extract/standfirst") == 1
+
+
+def test_a_description_the_page_does_not_show_is_not_put_into_the_text() -> None:
+    # a share-card or search-engine description is the publisher's pitch, not the article
+    article, stats = run_step(_page_with_header("Read the latest county news.", _DEK))
+    assert "Read the latest" not in article.text and _DEK not in article.text
+    assert stats.get("extract/standfirst") == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "retry"),
+    [
+        ("x" * 499, True),  # too short in all
+        ("\n".join(["Alle Rechte vorbehalten", "Die digitale Welt der Nachrichten."] * 20), True),
+        ("A headline\n" + "A sentence of the story. " * 24, False),  # one real paragraph is enough
+        ("友好城市" * 50, False),  # 200 Chinese characters weigh 600
+    ],
+)
+def test_the_precision_pass_is_retried_when_its_text_is_short_or_only_short_lines(
+    text: str, retry: bool
+) -> None:
+    from enrich.extraction import needs_retry
+
+    assert needs_retry(text) is retry
+
+
+def test_a_page_whose_precise_text_is_page_furniture_is_extracted_again() -> None:
+    # Der Spiegel's print archive: the precision pass kept 869 characters of subscription and
+    # copyright lines; the story (15,000 characters) comes from the retry
+    corpus = shared_corpus("trafilatura-eval")
+    html = (corpus / "tests" / "cache" / "spiegel.de.albtraum.html").read_bytes().decode()
+    article, stats = run_step(html, "https://www.spiegel.de/spiegel/print/d-161500790.html")
+    assert stats.get("extract/retried") == 1
+    assert "Wie konnte es dazu kommen?" in article.text
+    assert "Die Geschichte beginnt am 26. Oktober" in article.text
+    assert "Vervielfältigung nur mit Genehmigung" not in article.text
