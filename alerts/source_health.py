@@ -57,6 +57,31 @@ def source_healths(
     return result
 
 
+# What `status` and the web page show besides the three judged states, before a source has
+# proved itself: a source never polled, or polled with no success yet, is not "ok" (issue 18).
+NEVER_POLLED = "never polled"
+NO_SUCCESS_YET = "no success yet"
+SHOWN_RANK = {"failing": 0, "silent": 1, NO_SUCCESS_YET: 2, NEVER_POLLED: 3, "ok": 4}
+
+
+def shown_health(
+    health: str, reason: str, last_attempt: object, last_success: object
+) -> tuple[str, str]:
+    """The state a person is shown for a source, and why, from its judged health.
+
+    The judgement (`assess_health`, which the announcements follow) calls a new source ok until
+    it has failed for longer than its rhythm; shown as "ok", that hides a source that has never
+    worked. A failing or silent source keeps its state.
+    """
+    if health != "ok":
+        return health, reason
+    if not last_attempt:
+        return NEVER_POLLED, reason or "not polled yet"
+    if not last_success:
+        return NO_SUCCESS_YET, reason or "no poll has succeeded yet"
+    return health, reason
+
+
 def render_event(event: HealthEvent) -> dict[str, Any]:
     """The Slack message (text + blocks) for a health change; crawled text is escaped."""
     name = escape_mrkdwn(strip_control(event.source))

@@ -25,6 +25,10 @@ class MatchedTerm:
     end: int
 
 
+# The outbox's statuses, in the order a desk reads them (see `Alert`).
+ALERT_STATUSES = ("pending", "held", "failed", "delivered")
+
+
 @dataclass(slots=True)
 class Alert:
     """One story for one watchlist, as kept in the outbox.

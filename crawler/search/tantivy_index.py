@@ -214,6 +214,18 @@ def article_document(seq: int, article: Article) -> tantivy.Document:
     return out
 
 
+def read_index_state(path: Path) -> dict[str, Any]:
+    """The committed state of the index at `path` (`version`, `watermark`), read without opening
+    the index; {} when there is none or it is unreadable (the index is then rebuilt)."""
+    state_path = path / STATE_FILE
+    if not state_path.exists():
+        return {}
+    try:
+        return dict(json.loads(state_path.read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
 class TantivyIndex:
     """The side index of one store. Thread-safe; one process writes at a time (tantivy's lock).
 
@@ -258,13 +270,7 @@ class TantivyIndex:
         return None if self.path is None else self.path / STATE_FILE
 
     def _read_state(self) -> dict[str, Any]:
-        state_path = self._state_path()
-        if state_path is None or not state_path.exists():
-            return {}
-        try:
-            return dict(json.loads(state_path.read_text()))
-        except (OSError, ValueError):
-            return {}
+        return read_index_state(self.path) if self.path is not None else {}
 
     def _write_state(self) -> None:
         state_path = self._state_path()

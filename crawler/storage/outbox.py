@@ -375,6 +375,10 @@ class OutboxRows(Database):
             r[0]: r[1] for r in self.execute("SELECT status, count(*) FROM alerts GROUP BY status")
         }
 
+    def outbox_watchlists(self) -> set[str]:
+        """The watchlists that have alerts in the outbox (removed ones included)."""
+        return {r[0] for r in self.execute("SELECT DISTINCT watchlist FROM alerts")}
+
     def digest_times(self, watchlist: str) -> tuple[datetime | None, datetime | None]:
         """(when the oldest held digest item was created, when the last digest was sent)."""
         rows = self.execute(

@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from alerts.mrkdwn import strip_control
-from watchdesk.cli.app import _load, alerts_app, out
+from watchdesk.cli.app import _load, alerts_app, err, out
 
 
 @alerts_app.command("list")
 def alerts_list(
     status: Annotated[
-        str | None, typer.Option("--status", help="pending, delivered, failed, held")
+        str | None, typer.Option("--status", help="pending, held, failed or delivered")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n")] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show the outbox: pending, delivered and failed alerts, newest first."""
+    from crawler.records import ALERT_STATUSES
     from crawler.storage import Store
 
+    if status is not None and status not in ALERT_STATUSES:
+        _refuse("--status", status, ALERT_STATUSES)
     loaded = _load()
     with Store(loaded.store_path) as store:
         alerts = store.list_alerts(status, limit)
@@ -79,6 +83,18 @@ def alerts_list(
     out.print(table)
 
 
+def _refuse(option: str, value: str, known: Collection[str]) -> NoReturn:
+    """Exit 2 on a value that can select nothing, naming the known ones (a typo is not "0")."""
+    from alerts.lint import suggestion
+
+    listed = ", ".join(known) if known else "none yet"
+    err.print(
+        f"error: {option} {escape(value)!r} is unknown{escape(suggestion(value, known))}; "
+        f"known: {escape(listed)}"
+    )
+    raise typer.Exit(2)
+
+
 def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
 
@@ -100,6 +116,11 @@ def alerts_retry(
 
     loaded = _load()
     with Store(loaded.store_path) as store:
+        if watchlist is not None:
+            # a watchlist removed from the file may still have failed alerts to send
+            known = {w.name for w in loaded.watchlists.watchlists} | store.outbox_watchlists()
+            if watchlist not in known:
+                _refuse("--watchlist", watchlist, sorted(known))
         stops = store.sink_stops()
         failed, waiting = store.requeue_alerts(watchlist)
     out.print(f"{failed} failed alert(s) queued again, {waiting} backing-off alert(s) due now")

@@ -6,15 +6,26 @@ imports them.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperOption
 
 from crawler.config import ConfigError, config_path
 from watchdesk.cli.logs import configure_logging
 from watchdesk.service.config import LoadedConfig, load_config
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    # Typer 0.29's rich help prints the type of every option, `<bool>` beside flags (`--json`,
+    # even `--help`) that take no value: a flag shows no type, as in click's own help.
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+_option_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign,assignment]
 
 app = typer.Typer(
     help="watchdesk: monitor coverage of US state and local ties with China, and alert on it.",

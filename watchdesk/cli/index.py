@@ -212,12 +212,16 @@ def _migrate_to_postgres(loaded: LoadedConfig, url: str, batch: int) -> None:
 @index_app.command("status")
 def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What is left to index: watermark, backlog, held articles (retried) and rejected ones
-    (refused for good, not retried)."""
+    (refused for good, not retried). On the default embedded store: the side index's place,
+    watermark and backlog (it catches up at the next search or `run`)."""
     from crawler.search.elastic import SyncState
     from crawler.search.elastic.sync import sync_target
     from crawler.storage import Store
 
     loaded = _load()
+    if loaded.config.store.elasticsearch is None:
+        _embedded_status(loaded, as_json)
+        return
     cfg = _es_config(loaded)
     archive = _archive(cfg)  # builds no connection until a request is made
     with Store(loaded.store_path) as store:
@@ -257,3 +261,43 @@ def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
         out.print(f"  held {p.article_id} (seq {p.seq}, {p.attempts}x): {escape(p.reason)}")
     for r in rejected:
         out.print(f"  rejected {r.article_id} (seq {r.seq}, {r.status}): {escape(r.reason)}")
+
+
+def _embedded_status(loaded: LoadedConfig, as_json: bool) -> None:
+    """`index status` for the embedded index: read, not opened (opening it would repair it)."""
+    from crawler.search.embedded import default_index_path
+    from crawler.search.tantivy_index import INDEX_VERSION, read_index_state
+    from crawler.storage import Store
+
+    with Store(loaded.store_path) as store:
+        path = loaded.index_path or default_index_path(store)
+        saved = read_index_state(path) if path is not None else {}
+        watermark = int(saved.get("watermark", 0))
+        articles = store.count_articles()
+        indexed = store.count_through(watermark) if saved else 0
+    if path is None:
+        state = "in memory"
+    elif not saved:
+        state = "not built yet: built by the first search or `watchdesk run`"
+    elif saved.get("version") != INDEX_VERSION:
+        state = f"format {saved.get('version')}, now {INDEX_VERSION}: rebuilt when next opened"
+    elif indexed < articles:
+        state = "behind: catches up at the next search or cycle of `watchdesk run`"
+    else:
+        state = "up to date"
+    report = {
+        "target": "embedded",
+        "path": str(path) if path is not None else None,
+        "state": state,
+        "watermark": watermark,
+        "articles": articles,
+        "backlog": articles - indexed,
+    }
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+        return
+    out.print(
+        f"embedded index {escape(str(path) if path else '(in memory)')}: {escape(state)}; "
+        f"watermark seq {watermark}, {articles - indexed:,} of {articles:,} articles not "
+        "indexed yet"
+    )

@@ -18,7 +18,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Source health (last attempt, last success, last error, failures, items in 24 h, the links
     the address policy refused in 24 h) and delivery: ok, backing off, or stopped by a permanent
     failure (with the fix)."""
-    from alerts.source_health import source_healths
+    from alerts.source_health import SHOWN_RANK, shown_health, source_healths
     from crawler.dates import utcnow
     from crawler.storage import Store
 
@@ -37,6 +37,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     report = []
     for name, src in configured.items():
         r = rows.get(name, {})
+        health, reason = shown_health(*healths[name], r.get("last_attempt"), r.get("last_success"))
         report.append(
             {
                 "source": name,
@@ -60,8 +61,8 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 "refused_links": refused.get(name, 0),
                 "label": src.label,
                 # failing, or answering with nothing new for longer than its rhythm
-                "health": healths[name][0],
-                "health_reason": healths[name][1],
+                "health": health,
+                "health_reason": reason,
             }
         )
     delivery = {
@@ -91,7 +92,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             )
         )
         return
-    out.print(f"articles: {articles}   alerts: {counts or '{}'}")
+    out.print(f"articles: {articles:,}   alerts: {alert_counts_line(counts)}")
     line = f"delivery: {delivery['state']}"
     if backing_off:
         line += f", {backing_off} alert(s) backing off"
@@ -109,8 +110,15 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     table = Table()
     for col in ("source", "health", "last success", "failures", "new 24h", "refused", "problem"):
         table.add_column(col, overflow="fold")
-    for r in sorted(report, key=lambda r: (-int(r["consecutive_failures"] or 0), r["source"])):
-        style = {"failing": "red", "silent": "yellow"}.get(r["health"])
+    for r in sorted(
+        report,
+        key=lambda r: (
+            SHOWN_RANK[r["health"]],
+            -int(r["consecutive_failures"] or 0),
+            r["source"],
+        ),
+    ):
+        style = {"failing": "red", "silent": "yellow", "no success yet": "yellow"}.get(r["health"])
         table.add_row(
             escape(r["source"]),
             r["health"],
@@ -122,3 +130,14 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             style=style,
         )
     out.print(table)
+
+
+def alert_counts_line(counts: dict[str, int]) -> str:
+    """`{'delivered': 11, 'failed': 1}` as people read it: "1 failed, 11 delivered"."""
+    if not counts:
+        return "none"
+    from crawler.records import ALERT_STATUSES
+
+    order = {s: i for i, s in enumerate(ALERT_STATUSES)}
+    ranked = sorted(counts.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+    return ", ".join(f"{n:,} {escape(status)}" for status, n in ranked)

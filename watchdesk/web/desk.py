@@ -154,7 +154,7 @@ class SourceView:
     items_24h: int
     new_24h: int
     polls_24h: int
-    state: str  # failing, silent, never polled, ok
+    state: str  # failing, silent, no success yet, never polled, ok
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -369,8 +369,8 @@ class Desk:
     # -- sources, outbox, metrics ------------------------------------------------------------
 
     def sources(self, now: datetime | None = None) -> list[SourceView]:
-        """The `watchdesk status` table: failing first, then silent, then never polled."""
-        from alerts.source_health import source_healths
+        """The `watchdesk status` table: failing first, then silent, unproven, never polled."""
+        from alerts.source_health import SHOWN_RANK, shown_health, source_healths
 
         now = now or self.clock()
         health = {r["name"]: r for r in self.store.source_health(now)}
@@ -381,7 +381,7 @@ class Desk:
         for src in self.loaded.config.sources:
             r = health.get(src.name, {})
             failures = int(r.get("consecutive_failures") or 0)
-            state = judged[src.name][0] if r.get("last_attempt") else "never polled"
+            state, _ = shown_health(*judged[src.name], r.get("last_attempt"), r.get("last_success"))
             out.append(
                 SourceView(
                     name=src.name,
@@ -399,8 +399,7 @@ class Desk:
                     state=state,
                 )
             )
-        rank = {"failing": 0, "silent": 1, "never polled": 2, "ok": 3}
-        out.sort(key=lambda s: (rank[s.state], -s.consecutive_failures, s.name))
+        out.sort(key=lambda s: (SHOWN_RANK[s.state], -s.consecutive_failures, s.name))
         return out
 
     def alerts(self, status: str | None, limit: int = 200) -> list[dict[str, Any]]:

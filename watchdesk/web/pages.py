@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from alerts.backtest import ArticleNotFound
 from crawler.query import QueryError
+from crawler.records import ALERT_STATUSES
 from crawler.search.export import CSV_COLUMNS, UNSORTABLE_REASONS, csv_row
 from crawler.search.facet_labels import facet_labels, shown_facets
 from crawler.search.request import FACET_FIELDS
@@ -25,7 +26,6 @@ from watchdesk.web.state import EXPORT_LIMIT, PAGE_SIZE, SearchState
 router = APIRouter(include_in_schema=False)
 
 BACKTEST_DAYS = (7, 30, 90, 365)
-ALERT_STATUSES = ("pending", "delivered", "failed", "held")
 
 
 def _desk(request: Request) -> Desk:
