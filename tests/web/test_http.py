@@ -355,3 +355,23 @@ def test_entity_facets_show_names_and_filter_by_id(http: httpx.Client) -> None:
     narrowed = http.get("/api/search", params={"q": "sister", "entity": shown[0]}).json()
     assert narrowed["total"] >= 1
     assert all(shown[0] in {e["id"] for e in h["entities"]} for h in narrowed["hits"])
+
+
+def test_article_highlights_have_a_colour_per_kind_and_each_can_be_turned_off(
+    http: httpx.Client, archive: FixtureArchive
+) -> None:
+    page = http.get(f"/articles/{archive.xss_id}").text
+    assert '<mark class="ent ent-place" title="Indianapolis (Indiana, US)">' in page
+    assert re.search(r'<mark class="term" title="watchlist sister-cities', page)
+    # the legend links to the page with one kind toggled; countries are not coloured as people
+    for kind in ("term", "place", "country", "org", "person"):
+        assert f'href="?hide={kind}"' in page, kind
+    css = http.get("/static/style.css").text
+    assert "mark.ent-country { background: var(--country); }" in css
+    hidden = http.get(f"/articles/{archive.xss_id}", params={"hide": "place,term,bogus"}).text
+    assert 'class="ent ent-place"' not in hidden.split('<div class="text">', 1)[1]
+    assert '<mark class="term"' not in hidden.split('<div class="text">', 1)[1]
+    assert "Indianapolis" in hidden  # the text stays, unmarked
+    # turning one back on keeps the other off; the unknown kind is dropped
+    assert 'class="off" href="?hide=term"' in hidden
+    assert 'class="off" href="?hide=place"' in hidden

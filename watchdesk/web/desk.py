@@ -34,6 +34,17 @@ WATCHLIST_WINDOW = timedelta(days=30)
 LATEST_HITS = 5
 
 
+# The kinds of highlight on the article page, each with its own colour and a legend link that
+# turns it off (`?hide=country`): a page naming "Chinese" 24 times is unreadable otherwise.
+HIGHLIGHT_KINDS = {
+    "term": "watchlist term",
+    "place": "place",
+    "country": "country",
+    "org": "organisation",
+    "person": "person",
+}
+
+
 @dataclass
 class StoryCopy:
     id: str
@@ -223,7 +234,8 @@ class Desk:
 
     # -- articles ----------------------------------------------------------------------------
 
-    def article(self, article_id: str) -> ArticleView | None:
+    def article(self, article_id: str, hidden: frozenset[str] = frozenset()) -> ArticleView | None:
+        """The article page's record; `hidden` names kinds of HIGHLIGHT_KINDS left unmarked."""
         article = self.archive.get_article(article_id)
         if article is None:
             return None
@@ -231,10 +243,14 @@ class Desk:
         title_spans: list[Span] = []
         text_spans: list[Span] = []
         for name, terms in matches.items():
+            if "term" in hidden:
+                break
             for t in terms:
                 span = Span(t.start, t.end, "term", f"watchlist {name}: {t.term}")
                 (title_spans if t.field == "title" else text_spans).append(span)
         for ent in article.entities:
+            if ent.type in hidden:
+                continue
             label = ent.name + (f" ({ent.region}, {ent.country})" if ent.region else "")
             for start, end in ent.offsets:
                 text_spans.append(Span(start, end, f"ent ent-{ent.type}", label))

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -20,7 +21,7 @@ from crawler.records import ALERT_STATUSES
 from crawler.search.export import CSV_COLUMNS, UNSORTABLE_REASONS, csv_row
 from crawler.search.facet_labels import facet_labels, shown_facets
 from crawler.search.request import FACET_FIELDS
-from watchdesk.web.desk import Desk
+from watchdesk.web.desk import HIGHLIGHT_KINDS, Desk
 from watchdesk.web.state import EXPORT_LIMIT, PAGE_SIZE, SearchState
 
 router = APIRouter(include_in_schema=False)
@@ -170,13 +171,19 @@ def export_json(request: Request) -> Response:
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
-def article_page(request: Request, article_id: str) -> HTMLResponse:
-    view = _desk(request).article(article_id)
+def article_page(request: Request, article_id: str, hide: str = "") -> HTMLResponse:
+    hidden = frozenset(k for k in hide.split(",") if k in HIGHLIGHT_KINDS)
+    view = _desk(request).article(article_id, hidden)
     if view is None:
         return _render(
             request, "error.html", 404, message=f"No article with id {article_id!r}.", nav=""
         )
-    return _render(request, "article.html", view=view, a=view.article, nav="search")
+    # each legend entry links to the page with that kind toggled (no script: the CSP forbids it)
+    legend = [
+        (kind, label, kind in hidden, "?" + urlencode({"hide": ",".join(sorted(hidden ^ {kind}))}))
+        for kind, label in HIGHLIGHT_KINDS.items()
+    ]
+    return _render(request, "article.html", view=view, a=view.article, legend=legend, nav="search")
 
 
 @router.get("/watchlists", response_class=HTMLResponse)
