@@ -219,7 +219,7 @@ def _format_pydantic(
         ):
             continue  # a mapping is meant as a digest: the 'instant' member's error is noise
         elif err["type"] == "extra_forbidden":
-            known = _fields_at(model, names[:-1])
+            known = model_keys_at(model, names[:-1])
             msg = "unknown key" + _nearest(names[-1], known)
         elif err["type"] == "missing":
             msg = "missing: every entry needs one"
@@ -240,7 +240,7 @@ def _is_union_member(part: int | str) -> bool:
     )
 
 
-def _fields_at(model: type[BaseModel], path: list[str]) -> list[str]:
+def model_keys_at(model: type[BaseModel], path: list[str]) -> list[str]:
     """The keys a mapping at `path` inside `model` may have (nested models followed)."""
     for name in path:
         info = model.model_fields.get(name)

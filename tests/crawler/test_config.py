@@ -31,6 +31,24 @@ def test_unknown_key_names_key_and_line(tmp_path: Path) -> None:
     assert "crawl.obey_robot" in problem and "unknown key" in problem
 
 
+def test_problems_are_worded_for_people_with_the_nearest_key(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "sourcs: []\n"
+        "sources:\n"
+        "  - {name: a, kind: rss, url: 'http://127.0.0.1:9/a', evry: 5m}\n"
+        "alerts: {sink: slak}\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(p)
+    problems = info.value.problems
+    assert f"{p}:1: sourcs: unknown key (did you mean 'sources'?)" in problems
+    assert f"{p}:3: sources.0.evry: unknown key (did you mean 'every'?)" in problems
+    assert f"{p}:3: sources.0.kind: must be feed, sitemap or listing, not 'rss'" in problems
+    assert any(x.startswith(f"{p}:4: alerts.sink: must be auto, slack,") for x in problems)
+    assert not any("Input should" in x for x in problems), problems
+
+
 def test_bad_source_fields(tmp_path: Path) -> None:
     p = write(
         tmp_path,

@@ -12,7 +12,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from alerts.watchlist import WatchlistError, WatchlistSet, load_watchlists, parse_watchlists
+from alerts.lint import suggestion
+from alerts.watchlist import (
+    WatchlistError,
+    WatchlistSet,
+    load_watchlists,
+    model_keys_at,
+    parse_watchlists,
+)
 from crawler.config import Config, ConfigError
 from crawler.stats import Stats
 from crawler.storage.engine import DB_URL_ENV, is_postgres_url
@@ -67,7 +74,12 @@ def _pydantic_problems(exc: ValidationError, data: Any, path: str) -> list[str]:
         field = ".".join(str(p) for p in loc) or "config"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown key"
+            names = [str(p) for p in loc if not isinstance(p, int)]
+            msg = "unknown key" + suggestion(names[-1], model_keys_at(Config, names[:-1]))
+        elif err["type"] == "literal_error":
+            # pydantic: "Input should be 'feed', 'sitemap' or 'listing'"
+            expected = str(err.get("ctx", {}).get("expected", "")).replace("'", "")
+            msg = f"must be {expected}, not {err['input']!r}"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         where = f"{path}:{line}" if line else path
