@@ -51,8 +51,12 @@ def test_the_monitor_serves_the_desk_with_the_app_token(tmp_path: Path) -> None:
                 message_ts=alert.delivered_ts,
             )
             slack.ws.wait_ack(slack.ws.send("interactive", payload, accepts_response_payload=False))
+            # the desk's thread saves the verdict, then counts the click: wait for both (the
+            # count asserted right after the verdict appeared failed in CI)
             deadline = time.monotonic() + 5
-            while not monitor.store.alert_verdicts(alert.id) and time.monotonic() < deadline:
+            while time.monotonic() < deadline and not (
+                monitor.store.alert_verdicts(alert.id) and monitor.stats.get("desk/click/recorded")
+            ):
                 time.sleep(0.01)
             assert monitor.store.alert_verdicts(alert.id)[0].verdict == "relevant"
             assert monitor.stats.get("desk/click/recorded") == 1
